@@ -1,0 +1,77 @@
+"""The ``tinyguardrail`` command: a thin table of subcommands.
+
+Each entry names a module that defines ``add_arguments(parser)`` and ``run(args) -> int``; the module keeps
+its heavy imports (torch, onnxruntime, fastapi) inside functions so ``--help`` stays fast and torch-free.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+#: subcommand -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("tinyguardrail.runtime.cli_check", "classify text (argument, file or stdin) with the shipped model"),
+    "serve": ("tinyguardrail.server.cli_serve", "run the HTTP server (needs the [serve] extra)"),
+    "data build": ("tinyguardrail.data.build", "build the unified train/validation/test/eval sets and stats report"),
+    "train": ("tinyguardrail.train.cli_train", "train a model from a config file (needs the [train] extra)"),
+    "export": ("tinyguardrail.export.cli_export", "export a checkpoint to INT8 ONNX (needs the [train] extra)"),
+    "eval": ("tinyguardrail.eval.cli_eval", "evaluate a model on the evaluation suites and write reports"),
+    "bench": ("tinyguardrail.runtime.bench", "measure latency, throughput and memory of the runtime"),
+    "text-bench": ("tinyguardrail.text.bench", "measure normalize + views + detectors cost per input"),
+    "text-report": ("tinyguardrail.text.report", "write the pattern-detector firing-rate report"),
+    "model-info": ("tinyguardrail.model.info", "print parameter count and INT8 size of a model config"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tinyguardrail", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    groups: dict[str, argparse._SubParsersAction] = {}
+    for name, (module_name, help_text) in COMMANDS.items():
+        words = name.split()
+        target = sub
+        if len(words) == 2:  # "data build" -> group "data", action "build"
+            if words[0] not in groups:
+                group_parser = sub.add_parser(words[0], help=f"{words[0]} commands")
+                groups[words[0]] = group_parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+            target = groups[words[0]]
+        p = target.add_parser(words[-1], help=help_text, description=help_text)
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            p.set_defaults(_run=_missing(name))
+            continue
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def _missing(name: str):
+    def run(_args: argparse.Namespace) -> int:
+        print(f"tinyguardrail: '{name}' is not available in this build", file=sys.stderr)
+        return 2
+
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "_run"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except (ValueError, FileNotFoundError, ImportError) as exc:  # user errors: one clear line, no traceback
+        print(f"tinyguardrail: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

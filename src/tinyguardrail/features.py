@@ -1,0 +1,85 @@
+"""The one preprocessing function shared by training, export, evaluation and the runtime.
+
+text -> (normalized text) -> tokenizer ids + per-token character ids + pattern-detector features.
+Callers normalize first (``tinyguardrail.text.normalize``); this module turns already-normalized texts into
+fixed-shape NumPy arrays, the exact inputs of the model and of its ONNX graphs:
+
+    input_ids       int64   [B, T]     token ids (T <= max_len), padded with pad_id
+    attention_mask  int64   [B, T]     1 for real tokens
+    char_ids        int64   [B, T, C]  character ids of each token's surface text (C = max_chars), 0 = pad
+    detector_feats  float32 [B, F]     pattern-detector scores in [0, 1] (F = len(DETECTOR_NAMES))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+#: Size of the character vocabulary: 0 pad, 1..255 Latin-1 code points + 1, the rest hashed.
+CHAR_VOCAB = 1024
+
+
+def char_id(ch: str) -> int:
+    """Map one character to [1, CHAR_VOCAB). Latin-1 keeps exact ids; other code points share hashed buckets."""
+    cp = ord(ch)
+    if cp < 255:
+        return cp + 1
+    return 256 + (cp * 2654435761 % (CHAR_VOCAB - 256))
+
+
+def token_char_ids(text: str, offsets: Sequence[tuple[int, int]], max_chars: int) -> np.ndarray:
+    """Character ids of each token's span in ``text``, truncated / zero-padded to ``max_chars``. Shape [T, C]."""
+    out = np.zeros((len(offsets), max_chars), dtype=np.int64)
+    for t, (start, end) in enumerate(offsets):
+        span = text[start:end][:max_chars]
+        for c, ch in enumerate(span):
+            out[t, c] = char_id(ch)
+    return out
+
+
+def encode_batch(
+    tokenizer,
+    texts: Sequence[str],
+    max_len: int,
+    max_chars: int,
+    detector_fn: Callable[[str], np.ndarray],
+    pad_id: int = 0,
+) -> dict[str, np.ndarray]:
+    """Encode normalized ``texts`` for the model.
+
+    Args:
+        tokenizer: a ``tokenizers.Tokenizer`` whose post-processor adds the special tokens (CLS/SEP or <s>/</s>).
+        texts: normalized texts (one window each; windowing happens in the runtime before this call).
+        max_len: maximum tokens per text, special tokens included; longer texts are truncated.
+        max_chars: characters kept per token for the character CNN.
+        detector_fn: text -> float32 vector of pattern-detector scores (``text.detectors.feature_vector``).
+        pad_id: id used to pad ``input_ids``.
+
+    Returns:
+        dict with ``input_ids``, ``attention_mask``, ``char_ids``, ``detector_feats`` (see module docstring);
+        T is the longest encoded text of the batch (dynamic padding), at most ``max_len``.
+    """
+    if len(texts) == 0:
+        raise ValueError("encode_batch needs at least one text")
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=max_len)
+    encodings = tokenizer.encode_batch(list(texts))
+    width = max(1, max(len(e.ids) for e in encodings))
+    batch = len(texts)
+    input_ids = np.full((batch, width), pad_id, dtype=np.int64)
+    attention_mask = np.zeros((batch, width), dtype=np.int64)
+    char_ids = np.zeros((batch, width, max_chars), dtype=np.int64)
+    feats = []
+    for i, (text, enc) in enumerate(zip(texts, encodings, strict=True)):
+        n = len(enc.ids)
+        input_ids[i, :n] = enc.ids
+        attention_mask[i, :n] = 1
+        char_ids[i, :n] = token_char_ids(text, enc.offsets, max_chars)
+        feats.append(np.asarray(detector_fn(text), dtype=np.float32))
+    return {
+        "input_ids": input_ids,
+        "attention_mask": attention_mask,
+        "char_ids": char_ids,
+        "detector_feats": np.stack(feats).astype(np.float32),
+    }
