@@ -1,0 +1,39 @@
+"""Reading and writing built data files (gzipped JSON Lines of ``Record`` fields)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from tinyguardrail.data.record import Record
+
+SPLIT_FILES = {s: f"{s}.jsonl.gz" for s in ("train", "validation", "test", "eval")}
+
+
+def write_jsonl_gz(path: Path, records: Iterable[Record]) -> int:
+    """Write records to ``path``; returns the number written. ``mtime=0`` keeps the file byte-deterministic."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+        for r in records:
+            gz.write((json.dumps(r.to_dict(), ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass"))
+            n += 1
+    return n
+
+
+def read_jsonl_gz(path: Path) -> Iterator[Record]:
+    """Yield the records of a built data file."""
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield Record(**json.loads(line))
+
+
+def read_split(data_dir: Path, split: str) -> list[Record]:
+    """All records of one split of a built data directory."""
+    path = Path(data_dir) / SPLIT_FILES[split]
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: run `tinyguardrail data build` first")
+    return list(read_jsonl_gz(path))
