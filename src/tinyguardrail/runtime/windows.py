@@ -1,0 +1,64 @@
+"""Split texts longer than the model window into overlapping token windows.
+
+A text is tokenized once without special tokens; if its ``n`` tokens do not fit in ``body = max_len - specials``,
+windows of ``body`` tokens start every ``stride`` tokens, the last one aligned to the end so nothing is left out,
+and each window is cut from the text by the tokens' character offsets. The runtime scores every window and the
+most severe one wins, so one injected sentence inside a long benign document is not diluted by the rest.
+
+Windows are character spans of the *normalized* text; the runtime re-encodes each window with
+``features.encode_batch`` (the shared preprocessing), which truncates to ``max_len`` should a window re-tokenize a
+token or two longer at its edges; the overlap between windows covers those edges.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+
+def window_starts(n_tokens: int, body: int, stride: int, max_windows: int | None = None) -> list[int]:
+    """Start token of each window so that windows of ``body`` tokens cover ``n_tokens`` tokens.
+
+    ``stride`` is widened (never beyond ``body``: windows never leave gaps) when the text would need more than
+    ``max_windows`` windows.
+    """
+    if body < 1:
+        raise ValueError(f"window body must be at least one token, got {body}")
+    if n_tokens <= body:
+        return [0]
+    stride = max(1, min(stride, body))
+    last = n_tokens - body
+    if max_windows is not None and max_windows > 1 and math.ceil(last / stride) + 1 > max_windows:
+        stride = min(body, math.ceil(last / (max_windows - 1)))
+    starts = list(range(0, last + 1, stride))
+    if starts[-1] != last:
+        starts.append(last)
+    return starts
+
+
+def token_windows(
+    offsets: Sequence[tuple[int, int]], body: int, stride: int, max_windows: int | None = None
+) -> list[tuple[int, int]]:
+    """Character spans ``(start, end)`` of the windows of a text whose tokens (no special tokens) have ``offsets``."""
+    n = len(offsets)
+    if n == 0:
+        return [(0, 0)]
+    spans = []
+    for start in window_starts(n, body, stride, max_windows):
+        end = min(n, start + body) - 1
+        spans.append((offsets[start][0], offsets[end][1]))
+    return spans
+
+
+def char_windows(text_len: int, size: int, stride: int, max_windows: int | None = None) -> list[tuple[int, int]]:
+    """Character windows of ``size`` characters: the fallback when no token offsets are available."""
+    return [(s, min(text_len, s + size)) for s in window_starts(text_len, size, stride, max_windows)]
+
+
+def max_tokens_bound(text: str) -> int:
+    """An upper bound on the number of tokens any subword tokenizer we ship gives ``text`` (before special tokens).
+
+    Every token covers at least one UTF-8 byte, except SentencePiece's lone word-start marker, which precedes a
+    character; so two per byte is safe. Used to skip the windowing tokenization for short texts.
+    """
+    return 2 * len(text.encode("utf-8", errors="replace"))
