@@ -176,9 +176,11 @@ class ModelConfig:
         if raw["char_vocab"] != CHAR_VOCAB:
             raise ValueError(f"{path}: char_vocab {raw['char_vocab']} differs from features.CHAR_VOCAB {CHAR_VOCAB}")
         files = dict(raw["files"])
-        for role in ("fast", "deep", "tokenizer"):
-            if role not in files:
+        for role in ("fast", "tokenizer"):
+            if not files.get(role):
                 raise ValueError(f"{path}: files.{role} missing")
+        if "deep" not in files:  # null is allowed (a model exported without a deep branch); absent is not
+            raise ValueError(f"{path}: files.deep missing (use null for a model without a deep branch)")
         max_len, stride = int(raw["max_len"]), raw.get("window_stride")
         if max_len < 3:
             raise ValueError(f"{path}: max_len {max_len} is too small")
@@ -229,38 +231,40 @@ def combine_probs(
     fast_severity: np.ndarray,
     router_logits: np.ndarray,
     early_exit_threshold: float,
-    run_deep: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    run_deep: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The runtime mirror of the model's ``combine_probs``: the only place the early-exit rule lives.
+    """The runtime mirror of the model's ``combine_probs`` / ``combine_severity``: the only place the rule lives.
 
     A row exits early (deep branch skipped) when the fast branch's max probability is at least
-    ``early_exit_threshold`` *and* the router's argmax is 0 (fast only); its probabilities are
-    ``softmax(fast_logits)``. Every other row runs the deep branch: router argmax 1 -> ``softmax(deep_logits)``;
-    otherwise (argmax 2, or argmax 0 without confidence) -> the mean of both softmaxes. Severity is the deep head's
-    when the deep branch ran, else the fast head's.
+    ``early_exit_threshold`` *and* the router's argmax is 0 (fast only): probabilities ``softmax(fast_logits)``,
+    severity ``fast_severity``. Every other row runs the deep branch: router argmax 1 -> ``softmax(deep_logits)``
+    and the deep severity; otherwise (argmax 2, or argmax 0 without enough confidence) -> the mean of both
+    softmaxes and of both severities (as ``model.router.combine_severity`` does for route 2).
 
     Args:
         fast_logits: [N, 4]; fast_severity: [N]; router_logits: [N, 3].
         early_exit_threshold: > 1 disables early exit.
         run_deep: ``row indices [M] -> (deep_logits [M, 4], severity [M])``, called at most once, only with the
-            rows that need it.
+            rows that need it; None for a model exported without a deep branch (every row answers from fast).
 
     Returns:
         probs [N, 4] float32, severity [N] float32, branch [N] int8 (0 fast, 1 deep, 2 both).
     """
     fast_p = softmax(fast_logits)
+    fast_sev = np.asarray(fast_severity, dtype=np.float32).reshape(-1)
     route = np.asarray(router_logits).argmax(axis=-1)
     early = (fast_p.max(axis=-1) >= early_exit_threshold) & (route == 0)
     probs = fast_p.copy()
-    severity = np.asarray(fast_severity, dtype=np.float32).reshape(-1).copy()
+    severity = fast_sev.copy()
     branch = np.zeros(len(probs), dtype=np.int8)
     rows = np.flatnonzero(~early)
-    if rows.size:
+    if rows.size and run_deep is not None:
         deep_logits, deep_severity = run_deep(rows)
         deep_p = softmax(deep_logits)
+        deep_sev = np.asarray(deep_severity, dtype=np.float32).reshape(-1)
         deep_only = route[rows] == 1
         probs[rows] = np.where(deep_only[:, None], deep_p, (fast_p[rows] + deep_p) / 2)
-        severity[rows] = np.asarray(deep_severity, dtype=np.float32).reshape(-1)
+        severity[rows] = np.where(deep_only, deep_sev, (fast_sev[rows] + deep_sev) / 2)
         branch[rows] = np.where(deep_only, 1, 2)
     return probs, severity, branch
 
@@ -313,7 +317,7 @@ class Guard:
         model_dir: Path,
         config: ModelConfig,
         fast_session: Any,
-        deep_session: Any,
+        deep_session: Any | None,
         tokenizer: Any,
         policy: Policy,
         frontend: FrontEnd,
@@ -326,7 +330,7 @@ class Guard:
         files: dict[str, str] | None = None,
     ) -> None:
         self.model_dir = model_dir
-        self.files = dict(files or {"fast": config.files["fast"], "deep": config.files["deep"]})
+        self.files = dict(files or {"fast": config.files["fast"], "deep": config.files.get("deep")})
         self.config = config
         self.policy = policy
         self.frontend = frontend
@@ -400,9 +404,11 @@ class Guard:
         config = ModelConfig.read(model_dir)
         used = {
             "fast": fast_file or config.files["fast"],
-            "deep": deep_file or config.files["deep"],
+            "deep": deep_file or config.files.get("deep"),
             "tokenizer": config.files["tokenizer"],
         }
+        if used["deep"] is None:
+            used.pop("deep")
         for name in used.values():
             if not (model_dir / name).is_file():
                 raise FileNotFoundError(f"{model_dir / name} not found (listed in config.json or asked for)")
@@ -424,9 +430,11 @@ class Guard:
         options.log_severity_level = 3  # errors only
         providers = list(providers or ["CPUExecutionProvider"])
         fast = ort.InferenceSession(str(model_dir / used["fast"]), sess_options=options, providers=providers)
-        deep = ort.InferenceSession(str(model_dir / used["deep"]), sess_options=options, providers=providers)
         _check_io(fast, FAST_INPUTS, FAST_OUTPUTS, model_dir / used["fast"])
-        _check_io(deep, DEEP_INPUTS, DEEP_OUTPUTS, model_dir / used["deep"])
+        deep = None
+        if "deep" in used:
+            deep = ort.InferenceSession(str(model_dir / used["deep"]), sess_options=options, providers=providers)
+            _check_io(deep, DEEP_INPUTS, DEEP_OUTPUTS, model_dir / used["deep"])
         tokenizer = Tokenizer.from_file(str(model_dir / used["tokenizer"]))
         if policy is None:
             policy = Policy.from_config(config.raw)
@@ -560,7 +568,8 @@ class Guard:
                 })
                 return out[0], out[1]
 
-            p, s, b = combine_probs(fast_logits, fast_sev, router, self.early_exit_threshold, run_deep)
+            p, s, b = combine_probs(fast_logits, fast_sev, router, self.early_exit_threshold,
+                                    run_deep if self._deep is not None else None)
             probs[chunk], severity[chunk], branch[chunk] = p, s, b
             early += int((b == 0).sum())
         with self._stats_lock:
