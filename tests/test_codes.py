@@ -112,3 +112,20 @@ def test_module_doctests():
     import doctest
 
     assert doctest.testmod(codes).failed == 0
+
+
+def test_docs_worked_examples_match_the_code():
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "response-codes.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\|\s*(\d+)\s*\|\s*`0x([0-9A-F]{4})`\s*\|\s*`([01 ]{19})`\s*\|(.*)\|$", doc, re.M)
+    assert len(rows) >= 5
+    for integer, hexa, binary, meaning in rows:
+        code = int(integer)
+        assert code == int(hexa, 16) and format_code(code) == f"0x{hexa} ({binary})"
+        if "invalid" in meaning:
+            with pytest.raises(ValueError):
+                decode(code)
+        else:
+            assert decode(code).label.replace("_", " ") in meaning
