@@ -152,6 +152,6 @@ def test_real_build_has_no_eval_leakage():
     protected = read_split(BUILT, "eval") + read_split(BUILT, "test")
     assert {r.split for r in train} == {"train"}
     sources = {r.source for r in read_split(BUILT, "eval")}
-    for needed in ("bench/notinject", "bench/piguard_eval_sets"):
+    for needed in ("notinject", "piguard_eval_sets"):
         assert needed in sources
     assert B.verify_no_leakage(train, protected, 0.8) == 0

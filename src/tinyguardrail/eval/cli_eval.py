@@ -137,7 +137,7 @@ def evaluate_model(predict, data_dir: Path, model_name: str, pint: Path | None =
     result["test"] = evaluate_rows(test_rows, predict)
     result["eval"] = evaluate_rows(eval_rows, predict)
     result["transforms"] = transform_suite(result["test"], test_rows, list(synth.TRANSFORMS))
-    pint_rows = [r for r in eval_rows if r.source == "bench/pint_example"]
+    pint_rows = [r for r in eval_rows if r.source == "pint_example"]
     if pint is not None:
         from tinyguardrail.data.sources.pint_example import load_pint_yaml
 
@@ -145,7 +145,7 @@ def evaluate_model(predict, data_dir: Path, model_name: str, pint: Path | None =
         pred, _ = predict([r.text for r in pint_rows])
         result["pint"] = pint_score(pint_rows, np.asarray(pred))
     elif pint_rows:
-        idx = [i for i, r in enumerate(eval_rows) if r.source == "bench/pint_example"]
+        idx = [i for i, r in enumerate(eval_rows) if r.source == "pint_example"]
         result["pint"] = pint_score(pint_rows, result["eval"]["_pred"][idx])
     for k in ("test", "eval"):
         result[k].pop("_pred")
