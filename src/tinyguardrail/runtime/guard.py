@@ -117,8 +117,12 @@ class FrontEnd:
         make_views: ``text -> list[View]`` with ``.name``, ``.text`` and optionally ``.confidence`` (0..1, default 1).
         detect: ``detect(text, normalized=..., views=...) -> dict[name, score]``.
         feature_vector: ``text -> float32[F]``, the model's detector features (``features.encode_batch``'s
-            ``detector_fn``).
+            ``detector_fn``), computed on each row's (normalized) text exactly as in training.
         detector_names: names of the ``F`` features, checked against the model's ``config.json``.
+        feature_vector_with: optional ``(text, normalized, views) -> float32[F]`` giving the same result as
+            ``feature_vector(text)`` from already computed ``normalize(text)`` / ``make_views`` results (saves
+            one round of decoding per input).
+        warm_up: optional, called once at load so the first request does not build lexicons.
     """
 
     normalize: Callable[[str], Any]
@@ -126,16 +130,19 @@ class FrontEnd:
     detect: Callable[..., dict[str, float]]
     feature_vector: Callable[[str], np.ndarray]
     detector_names: tuple[str, ...]
+    feature_vector_with: Callable[[str, Any, Any], np.ndarray] | None = None
+    warm_up: Callable[[], None] | None = None
 
     @classmethod
     def default(cls) -> FrontEnd:
         try:
             from tinyguardrail.text.detectors import DETECTOR_NAMES, detect, feature_vector
             from tinyguardrail.text.normalize import normalize
-            from tinyguardrail.text.views import make_views
+            from tinyguardrail.text.views import make_views, warm_up
         except ImportError as exc:  # pragma: no cover - only before the text package lands
             raise ImportError(f"the text front end (tinyguardrail.text) is not available: {exc}") from exc
-        return cls(normalize, make_views, detect, feature_vector, tuple(DETECTOR_NAMES))
+        return cls(normalize, make_views, detect, feature_vector, tuple(DETECTOR_NAMES),
+                   feature_vector_with=feature_vector, warm_up=warm_up)
 
 
 # --------------------------------------------------------------------------------------------------- model config
@@ -278,6 +285,7 @@ class _Row:
     view: int  # index of the view of that input (0 = original)
     window: int
     text: str
+    features: np.ndarray | None = None  # detector features when computed in _prepare
 
 
 @dataclass
@@ -415,6 +423,8 @@ class Guard:
         if verify:
             _verify(model_dir, config, used)
         frontend = frontend or FrontEnd.default()
+        if frontend.warm_up is not None:
+            frontend.warm_up()
         if tuple(frontend.detector_names) != config.detector_names:
             raise ValueError(
                 f"{model_dir}: the model was trained with detectors {list(config.detector_names)}, the text front end "
@@ -526,6 +536,12 @@ class Guard:
             for w, (s, e) in enumerate(spans):
                 item.rows.append(len(rows))
                 rows.append(_Row(index, v, w, vtext[s:e]))
+        if fe.feature_vector_with is not None and item.windows[0] == 1:
+            # feature_vector(ntext) would normalize ntext and decode its views again; when normalizing is idempotent
+            # on it (the usual case) those are the views we already have, so reuse them.
+            renormalized = fe.normalize(ntext)
+            if renormalized.text == ntext:
+                rows[item.rows[0]].features = fe.feature_vector_with(ntext, renormalized, views)
         return item
 
     def _windows(self, text: str) -> list[tuple[int, int]]:
@@ -537,9 +553,6 @@ class Guard:
         if len(offsets) <= self.window_body:
             return [(0, len(text))]
         return token_windows(offsets, self.window_body, self.window_stride, self.max_windows)
-
-    def _features(self, text: str) -> np.ndarray:
-        return self.frontend.feature_vector(text)
 
     def _infer(self, rows: list[_Row]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         n = len(rows)
@@ -554,9 +567,15 @@ class Guard:
         early = 0
         for start in range(0, n, self.batch_rows):
             chunk = order[start:start + self.batch_rows]
+            known = {rows[r].text: rows[r].features for r in chunk if rows[r].features is not None}
+
+            def features(text: str, known=known) -> np.ndarray:
+                found = known.get(text)
+                return found if found is not None else self.frontend.feature_vector(text)
+
             with self._tok_lock:
                 enc = encode_batch(self._tokenizer, [rows[r].text for r in chunk], cfg.max_len, cfg.max_chars,
-                                   self._features, cfg.pad_id)
+                                   features, cfg.pad_id)
             fast_logits, fast_sev, router, hidden = self._fast.run(list(FAST_OUTPUTS), enc)
             mask = enc["attention_mask"]
 
