@@ -1,0 +1,132 @@
+"""GuardrailModel: output shapes, every ablation switch, the exported entry points, the combine rule."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from _tg_tiny_model import tiny_config, tiny_inputs
+
+from tinyguardrail.model.guardrail import GuardrailModel
+from tinyguardrail.model.router import ROUTE_BOTH, ROUTE_DEEP, ROUTE_FAST, combine_probs, combine_severity
+from tinyguardrail.train.losses import GuardrailLoss
+
+SWITCHES = [
+    {},
+    {"use_char_cnn": False},
+    {"use_detector_feats": False},
+    {"n_detector_feats": 0},
+    {"use_fast_branch": False},
+    {"use_deep_branch": False},
+    {"use_router": False},
+    {"use_moe": False},
+    {"use_pattern_bank": False},
+    {"fast_pooling": "cls"},
+    {"moe_sparse_train": False},
+    {"use_fast_branch": False, "use_moe": False, "use_char_cnn": False, "use_detector_feats": False},
+]
+
+
+@pytest.mark.parametrize("overrides", SWITCHES, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "full")
+def test_forward_backward_every_switch(overrides):
+    torch.manual_seed(0)
+    cfg = tiny_config(**overrides)
+    model = GuardrailModel(cfg)
+    ids, mask, chars, feats = tiny_inputs(cfg)
+    out = model(ids, mask, chars, feats)
+    b = ids.shape[0]
+    assert out["fast_logits"].shape == (b, 4)
+    assert out["deep_logits"].shape == (b, 4)
+    assert out["router_logits"].shape == (b, 3)
+    assert out["severity"].shape == (b,) and out["fast_severity"].shape == (b,)
+    assert ((out["severity"] >= 0) & (out["severity"] <= 1)).all()
+    assert out["aux_loss"].shape == ()
+    labels = torch.tensor([0, 1, 3])
+    loss, parts = GuardrailLoss(cfg)(out, labels)
+    assert torch.isfinite(loss)
+    loss.backward()
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+    # the parts present follow the switches
+    assert ("focal_fast" in parts) == cfg.use_fast_branch
+    assert ("focal_deep" in parts) == cfg.use_deep_branch
+    assert ("router" in parts) == cfg.router_active
+    assert ("moe_balance" in parts) == (cfg.use_deep_branch and cfg.use_moe)
+
+
+def test_fixed_routes_when_switched_off():
+    ids_cfg = tiny_config()
+    inputs = tiny_inputs(ids_cfg)
+    for overrides, route in (({"use_deep_branch": False}, ROUTE_FAST), ({"use_fast_branch": False}, ROUTE_DEEP),
+                             ({"use_router": False}, ROUTE_BOTH)):  # fmt: skip
+        model = GuardrailModel(tiny_config(**overrides)).eval()
+        out = model(*inputs)
+        assert (out["router_logits"].argmax(-1) == route).all(), overrides
+    # no fast branch: forward_fast's hidden is the embedding output and the fast logits are zeros
+    model = GuardrailModel(tiny_config(use_fast_branch=False)).eval()
+    fast_logits, _, _, hidden = model.forward_fast(*inputs)
+    assert torch.equal(fast_logits, torch.zeros_like(fast_logits))
+    assert torch.allclose(hidden, model.embed(inputs[0], inputs[2], inputs[3]))
+
+
+def test_fast_and_deep_entry_points_match_forward():
+    torch.manual_seed(0)
+    cfg = tiny_config()
+    model = GuardrailModel(cfg).eval()
+    ids, mask, chars, feats = tiny_inputs(cfg)
+    with torch.no_grad():
+        out = model(ids, mask, chars, feats)
+        fast_logits, fast_sev, router_logits, hidden = model.forward_fast(ids, mask, chars, feats)
+        deep_logits, sev = model.forward_deep(hidden, mask)
+    assert hidden.shape == (3, ids.shape[1], cfg.d_model) and hidden.dtype == torch.float32
+    torch.testing.assert_close(fast_logits, out["fast_logits"])
+    torch.testing.assert_close(fast_sev, out["fast_severity"])
+    torch.testing.assert_close(router_logits, out["router_logits"])
+    torch.testing.assert_close(deep_logits, out["deep_logits"])
+    torch.testing.assert_close(sev, out["severity"])
+    with pytest.raises(RuntimeError):
+        GuardrailModel(tiny_config(use_deep_branch=False)).forward_deep(hidden, mask)
+
+
+def test_padding_does_not_change_outputs():
+    """Dynamic padding must be invisible: a row alone equals the same row padded inside a batch."""
+    torch.manual_seed(0)
+    cfg = tiny_config()
+    model = GuardrailModel(cfg).eval()
+    ids, mask, chars, feats = tiny_inputs(cfg, batch=3, length=20)
+    with torch.no_grad():
+        batch = model(ids, mask, chars, feats)
+        n = int(mask[1].sum())
+        alone = model(ids[1:2, :n], mask[1:2, :n], chars[1:2, :n], feats[1:2])
+    for k in ("fast_logits", "deep_logits", "router_logits", "severity"):
+        torch.testing.assert_close(batch[k][1:2], alone[k], atol=1e-5, rtol=1e-5)
+
+
+def test_seed_prototypes():
+    cfg = tiny_config()
+    model = GuardrailModel(cfg)
+    vecs = torch.randn(2, cfg.d_model)
+    assert model.seed_prototypes(vecs) == 2
+    torch.testing.assert_close(model.fast.bank.prototypes[:2].detach(), vecs)
+    assert model.seed_prototypes(torch.randn(10, cfg.d_model)) == cfg.n_prototypes
+    assert GuardrailModel(tiny_config(use_pattern_bank=False)).seed_prototypes(vecs) == 0
+    ids, mask, chars, feats = tiny_inputs(cfg)
+    assert model.pooled_fast(ids, mask, chars, feats).shape == (3, cfg.d_model)
+
+
+def test_combine_probs_rule():
+    fast = torch.tensor([[4.0, 0.0, 0.0, 0.0], [4.0, 0.0, 0.0, 0.0], [4.0, 0.0, 0.0, 0.0], [0.5, 0.0, 0.0, 0.0]])
+    deep = torch.tensor([[0.0, 4.0, 0.0, 0.0]] * 4)
+    router = torch.tensor([[5.0, 0, 0], [0, 5.0, 0], [0, 0, 5.0], [5.0, 0, 0]])
+    pf, pd = torch.softmax(fast, -1), torch.softmax(deep, -1)
+    p = combine_probs(fast, deep, router)
+    torch.testing.assert_close(p[0], pf[0])  # 0: fast only
+    torch.testing.assert_close(p[1], pd[1])  # 1: deep only
+    torch.testing.assert_close(p[2], (pf[2] + pd[2]) / 2)  # 2: mean of both
+    torch.testing.assert_close(p[3], pf[3])  # pure router rule: argmax 0 -> fast, whatever the confidence
+    torch.testing.assert_close(p.sum(-1), torch.ones(4))
+    # the runtime's rule: fast-only needs fast confidence >= threshold, else both
+    p_thr = combine_probs(fast, deep, router, early_exit_threshold=0.9)
+    torch.testing.assert_close(p_thr[0], pf[0])  # softmax max of [4,0,0,0] = 0.948 >= 0.9
+    torch.testing.assert_close(p_thr[3], (pf[3] + pd[3]) / 2)
+    sev = combine_severity(fast, torch.zeros(4), torch.ones(4), router, 0.9)
+    torch.testing.assert_close(sev, torch.tensor([0.0, 1.0, 0.5, 0.5]))
