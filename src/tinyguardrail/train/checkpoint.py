@@ -1,0 +1,289 @@
+"""Checkpoints: sharded safetensors + JSON, no pickle anywhere.
+
+A checkpoint directory::
+
+    model-00001-of-0000N.safetensors ...   weights, every file <= 16 MiB (tensors larger than a shard are split
+                                           along dim 0 into row blocks ``name@part000``, ``name@part001``, ...)
+    model.safetensors.index.json           {"metadata": {format, version, total_size, total_parameters},
+                                            "weight_map": {stored key: file}, "split_tensors": {name: [keys]},
+                                            "files": {file: sha256}}
+    config.json                            GuardrailConfig (rebuilds the module tree)
+    train_config.json                      the resolved run config ({"model": ..., "train": ...})
+    tokenizer.json                         the tokenizer the model was trained with
+    checkpoint.json                        {format, version, epoch, step, metrics}
+
+The index is HF-style (``weight_map``) plus ``split_tensors``, which HF loaders do not know: load with
+``load_checkpoint`` / ``load_state_dict_sharded``. A resumable "last" checkpoint also holds
+``trainer_state.safetensors`` (optimizer moments, RNG states) + ``trainer_state.json`` (step counters, optimizer
+hyper-parameters, Python/NumPy RNG state).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from tinyguardrail.model.config import GuardrailConfig
+from tinyguardrail.model.guardrail import GuardrailModel
+
+CHECKPOINT_FORMAT = "tinyguardrail-checkpoint"
+CHECKPOINT_VERSION = 1
+MAX_SHARD_BYTES = 16 * 2**20
+INDEX_NAME = "model.safetensors.index.json"
+_HEADER_MARGIN = 64 * 1024  # room for the safetensors JSON header inside the shard budget
+_PART = "@part"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _pieces(state: dict[str, torch.Tensor], budget: int) -> tuple[list[tuple[str, torch.Tensor]], dict[str, list[str]]]:
+    """Flatten a state dict into (stored key, tensor) pieces no larger than ``budget`` bytes."""
+    pieces: list[tuple[str, torch.Tensor]] = []
+    split: dict[str, list[str]] = {}
+    for name, t in state.items():
+        if _PART in name:
+            raise ValueError(f"parameter name {name!r} contains the reserved marker {_PART!r}")
+        t = t.detach().cpu().contiguous()
+        nbytes = t.numel() * t.element_size()
+        if nbytes <= budget or t.ndim == 0:
+            pieces.append((name, t))
+            continue
+        row_bytes = nbytes // t.shape[0]
+        if row_bytes > budget:
+            raise ValueError(f"{name}: one row ({row_bytes} bytes) exceeds the shard budget ({budget} bytes)")
+        rows = budget // row_bytes
+        keys = []
+        for i in range(math.ceil(t.shape[0] / rows)):
+            key = f"{name}{_PART}{i:03d}"
+            pieces.append((key, t[i * rows : (i + 1) * rows].clone()))
+            keys.append(key)
+        split[name] = keys
+    return pieces, split
+
+
+def save_state_dict_sharded(
+    state: dict[str, torch.Tensor], out_dir: str | Path, max_shard_bytes: int = MAX_SHARD_BYTES
+) -> dict[str, Any]:
+    """Write ``state`` as safetensors shards of at most ``max_shard_bytes`` each plus the index; returns the index."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    budget = max_shard_bytes - _HEADER_MARGIN
+    pieces, split = _pieces(state, budget)
+    shards: list[dict[str, torch.Tensor]] = [{}]
+    used = 0
+    for key, t in pieces:  # greedy packing in state-dict order
+        nbytes = t.numel() * t.element_size()
+        if shards[-1] and used + nbytes > budget:
+            shards.append({})
+            used = 0
+        shards[-1][key] = t
+        used += nbytes
+    n = len(shards)
+    weight_map, files = {}, {}
+    for i, shard in enumerate(shards, start=1):
+        fname = f"model-{i:05d}-of-{n:05d}.safetensors"
+        save_file(shard, str(out_dir / fname), metadata={"format": "pt"})
+        size = (out_dir / fname).stat().st_size
+        if size > max_shard_bytes:  # pragma: no cover - guarded by the margin
+            raise RuntimeError(f"{fname} is {size} bytes > {max_shard_bytes}")
+        files[fname] = _sha256(out_dir / fname)
+        weight_map.update({k: fname for k in shard})
+    index = {
+        "metadata": {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "total_size": sum(t.numel() * t.element_size() for t in state.values()),
+            "total_parameters": sum(t.numel() for t in state.values()),
+        },
+        "weight_map": weight_map,
+        "split_tensors": split,
+        "files": files,
+    }
+    (out_dir / INDEX_NAME).write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
+    return index
+
+
+def load_state_dict_sharded(ckpt_dir: str | Path, verify: bool = True) -> dict[str, torch.Tensor]:
+    """Read the shards named by the index (checking their sha256) and reassemble split tensors."""
+    ckpt_dir = Path(ckpt_dir)
+    index_path = ckpt_dir / INDEX_NAME
+    if not index_path.is_file():
+        raise FileNotFoundError(f"{index_path} not found: not a tinyguardrail checkpoint")
+    index = json.loads(index_path.read_text(encoding="utf-8"))
+    meta = index.get("metadata", {})
+    if meta.get("format") != CHECKPOINT_FORMAT or meta.get("version") != CHECKPOINT_VERSION:
+        raise ValueError(f"{index_path}: unsupported checkpoint format {meta.get('format')!r} v{meta.get('version')}")
+    stored: dict[str, torch.Tensor] = {}
+    for fname in sorted(set(index["weight_map"].values())):
+        path = ckpt_dir / fname
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} (listed in {INDEX_NAME}) is missing")
+        if verify and index.get("files", {}).get(fname) not in (None, _sha256(path)):
+            raise ValueError(f"{path}: sha256 does not match {INDEX_NAME}")
+        tensors = load_file(str(path))
+        expected = {k for k, f in index["weight_map"].items() if f == fname}
+        if set(tensors) != expected:
+            raise ValueError(f"{path}: holds {sorted(set(tensors) ^ expected)} contrary to the index")
+        stored.update(tensors)
+    state: dict[str, torch.Tensor] = {}
+    parts = {k for keys in index.get("split_tensors", {}).values() for k in keys}
+    for name, keys in index.get("split_tensors", {}).items():
+        state[name] = torch.cat([stored[k] for k in keys], dim=0)
+    for k, t in stored.items():
+        if k not in parts:
+            state[k] = t
+    return state
+
+
+def save_checkpoint(
+    out_dir: str | Path,
+    model: GuardrailModel,
+    run_config: dict[str, Any] | None = None,
+    tokenizer: Any = None,
+    info: dict[str, Any] | None = None,
+    max_shard_bytes: int = MAX_SHARD_BYTES,
+    extra_files: dict[str, bytes] | None = None,
+) -> Path:
+    """Write a checkpoint directory (see module docstring), replacing ``out_dir`` atomically.
+
+    Args:
+        out_dir: target directory.
+        model: the model (its ``config`` goes to config.json).
+        run_config: the resolved run config, saved as train_config.json.
+        tokenizer: a ``tokenizers.Tokenizer`` or a path to a tokenizer.json to copy.
+        info: epoch / step / metrics for checkpoint.json.
+        max_shard_bytes: shard size limit.
+        extra_files: more files to write (name -> bytes), e.g. the trainer state.
+    """
+    out_dir = Path(out_dir)
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    save_state_dict_sharded(state, tmp, max_shard_bytes)
+    model.config.save(tmp / "config.json")
+    if run_config is not None:
+        (tmp / "train_config.json").write_text(json.dumps(run_config, indent=2) + "\n", encoding="utf-8")
+    if tokenizer is not None:
+        if isinstance(tokenizer, str | Path):
+            shutil.copyfile(tokenizer, tmp / "tokenizer.json")
+        else:
+            tokenizer.save(str(tmp / "tokenizer.json"))
+    ck = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, **(info or {})}
+    (tmp / "checkpoint.json").write_text(json.dumps(ck, indent=2) + "\n", encoding="utf-8")
+    for name, data in (extra_files or {}).items():
+        (tmp / name).write_bytes(data)
+    if out_dir.exists():
+        old = out_dir.with_name(out_dir.name + ".old")
+        if old.exists():
+            shutil.rmtree(old)
+        out_dir.rename(old)
+        tmp.rename(out_dir)
+        shutil.rmtree(old)
+    else:
+        tmp.rename(out_dir)
+    return out_dir
+
+
+def load_checkpoint(ckpt_dir: str | Path, device: str | torch.device = "cpu") -> GuardrailModel:
+    """Rebuild the model from ``config.json`` and load its weights strictly; returns it in eval mode.
+
+    Raises FileNotFoundError / ValueError / RuntimeError (missing or unexpected keys, shape mismatch, bad hash).
+    """
+    ckpt_dir = Path(ckpt_dir)
+    cfg_path = ckpt_dir / "config.json"
+    if not cfg_path.is_file():
+        raise FileNotFoundError(f"{cfg_path} not found: not a tinyguardrail checkpoint")
+    model = GuardrailModel(GuardrailConfig.load(cfg_path))
+    model.load_state_dict(load_state_dict_sharded(ckpt_dir), strict=True)
+    return model.to(device).eval()
+
+
+# ------------------------------------------------------------------------------------------ trainer state
+
+TRAINER_TENSORS = "trainer_state.safetensors"
+TRAINER_JSON = "trainer_state.json"
+
+
+def trainer_state_files(optimizer: torch.optim.Optimizer, counters: dict[str, Any]) -> dict[str, bytes]:
+    """Serialize optimizer + RNG state + ``counters`` (epoch, step, best metric, ...) to {file name: bytes}."""
+    from safetensors.torch import save as save_bytes
+
+    opt = optimizer.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for pid, st in opt["state"].items():
+        for k, v in st.items():
+            if torch.is_tensor(v):
+                tensors[f"optim.{pid}.{k}"] = v.detach().cpu().contiguous()
+            else:
+                scalars.setdefault(str(pid), {})[k] = v
+    tensors["rng.torch"] = torch.get_rng_state()
+    if torch.cuda.is_available():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng.cuda.{i}"] = s
+    np_state = np.random.get_state()
+    tensors["rng.numpy.keys"] = torch.from_numpy(np.asarray(np_state[1], dtype=np.int64))
+    py_state = random.getstate()
+    meta = {
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "counters": counters,
+        "param_groups": opt["param_groups"],
+        "optim_scalars": scalars,
+        "rng_numpy": [np_state[0], int(np_state[2]), int(np_state[3]), float(np_state[4])],
+        "rng_python": [py_state[0], list(py_state[1]), py_state[2]],
+    }
+    return {TRAINER_TENSORS: save_bytes(tensors), TRAINER_JSON: (json.dumps(meta) + "\n").encode("utf-8")}
+
+
+def load_trainer_state(ckpt_dir: str | Path, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    """Restore optimizer and RNG states saved by ``trainer_state_files``; returns the counters."""
+    ckpt_dir = Path(ckpt_dir)
+    for name in (TRAINER_TENSORS, TRAINER_JSON):
+        if not (ckpt_dir / name).is_file():
+            raise FileNotFoundError(f"{ckpt_dir / name} not found: cannot resume")
+    meta = json.loads((ckpt_dir / TRAINER_JSON).read_text(encoding="utf-8"))
+    tensors = load_file(str(ckpt_dir / TRAINER_TENSORS))
+    state: dict[int, dict[str, Any]] = {}
+    for key, t in tensors.items():
+        if key.startswith("optim."):
+            _, pid, k = key.split(".", 2)
+            state.setdefault(int(pid), {})[k] = t
+    for pid, st in meta["optim_scalars"].items():
+        state.setdefault(int(pid), {}).update(st)
+    # Hyper-parameters and flags (fused, foreach, ...) come from the optimizer built for this run; the saved groups
+    # only have to describe the same parameters. The lr is set by the schedule at every step anyway.
+    groups = optimizer.state_dict()["param_groups"]
+    saved = meta["param_groups"]
+    if [g["params"] for g in saved] != [g["params"] for g in groups]:
+        raise ValueError(f"{ckpt_dir}: optimizer parameter groups differ from the saved ones; cannot resume")
+    for g, sg in zip(groups, saved, strict=True):
+        g["lr"] = sg["lr"]
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
+    torch.set_rng_state(tensors["rng.torch"])
+    cuda_keys = sorted((k for k in tensors if k.startswith("rng.cuda.")), key=lambda k: int(k.rsplit(".", 1)[1]))
+    cuda_states = [tensors[k] for k in cuda_keys]
+    if cuda_states and torch.cuda.is_available() and len(cuda_states) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda_states)
+    kind, pos, has_gauss, gauss = meta["rng_numpy"]
+    np.random.set_state((kind, tensors["rng.numpy.keys"].numpy().astype(np.uint32), pos, has_gauss, gauss))
+    version, internal, gauss_next = meta["rng_python"]
+    random.setstate((version, tuple(internal), gauss_next))
+    return meta["counters"]

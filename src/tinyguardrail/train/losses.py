@@ -1,0 +1,126 @@
+"""Training losses (SPEC section 5).
+
+total = focal(fast) + focal(deep)                      classification, alpha 0.25, gamma 2, label smoothing 0.05
+      + moe_balance_weight * aux                        Switch/GShard load balancing (0.01)
+      + router_loss_weight * CE(router, router_targets) (0.1)
+      + consistency_weight * KL(deep || fast)           deep detached: the fast branch learns from the deep (0.05)
+      + severity_weight * (BCE(fast sev) + BCE(deep sev)) severity heads learn P(attack) (0.1)
+
+Terms of switched-off components are skipped (e.g. no focal(fast) without a fast branch, no router loss without a
+router). Severity target: the data carries no graded severity, so the heads learn "is this an attack" (label !=
+benign); the runtime maps that probability to the 0-15 severity field.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from tinyguardrail.model.config import GuardrailConfig
+from tinyguardrail.model.router import ROUTE_BOTH, ROUTE_DEEP, ROUTE_FAST
+
+
+def focal_loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    alpha: float | None = 0.25,
+    gamma: float = 2.0,
+    label_smoothing: float = 0.0,
+    class_weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Multi-class focal loss (Lin et al. 2017) with label smoothing; mean over the batch.
+
+    loss_i = -alpha * sum_c q_ic (1 - p_ic)^gamma log p_ic, with q the smoothed one-hot target
+    ((1 - eps) on the label, eps / C everywhere). A scalar alpha scales the loss (the multi-class form most
+    implementations use); per-class weighting goes through ``class_weights`` [C], giving a weighted mean
+    sum_i w_{y_i} loss_i / sum_i w_{y_i}. With gamma = 0, alpha None and no class weights this is exactly
+    ``F.cross_entropy(logits, target, label_smoothing=eps)``.
+    """
+    logp = F.log_softmax(logits.float(), dim=-1)
+    n_classes = logits.shape[-1]
+    q = F.one_hot(target, n_classes).float() * (1.0 - label_smoothing) + label_smoothing / n_classes
+    if gamma > 0:
+        mod = (1.0 - logp.exp()).clamp_min(0.0).pow(gamma)
+        per = -(q * mod * logp).sum(-1)
+    else:
+        per = -(q * logp).sum(-1)
+    if alpha is not None:
+        per = alpha * per
+    if class_weights is not None:
+        w = class_weights.to(per)[target]
+        return (w * per).sum() / w.sum().clamp_min(1e-12)
+    return per.mean()
+
+
+@torch.no_grad()
+def router_targets(fast_logits: torch.Tensor, labels: torch.Tensor, threshold: float) -> torch.Tensor:
+    """Router labels from the (detached) fast prediction: 0 fast-only when the fast branch is right with max
+    probability >= threshold, 1 deep-only when it is wrong, 2 both otherwise (right but unsure)."""
+    probs = torch.softmax(fast_logits.detach().float(), dim=-1)
+    conf, pred = probs.max(dim=-1)
+    right = pred == labels
+    both = torch.full_like(labels, ROUTE_BOTH)
+    return torch.where(right & (conf >= threshold), torch.full_like(labels, ROUTE_FAST),
+                       torch.where(~right, torch.full_like(labels, ROUTE_DEEP), both))  # fmt: skip
+
+
+def consistency_loss(fast_logits: torch.Tensor, deep_logits: torch.Tensor) -> torch.Tensor:
+    """KL(p_deep || p_fast) with p_deep detached (distils the deep branch into the fast one); batch mean."""
+    target = torch.softmax(deep_logits.detach().float(), dim=-1)
+    return F.kl_div(F.log_softmax(fast_logits.float(), dim=-1), target, reduction="batchmean")
+
+
+class GuardrailLoss:
+    """The combined loss of a ``GuardrailModel`` output dict.
+
+    Args:
+        config: the model config (loss weights and switches).
+        class_weights: optional [C] tensor for class balancing (see ``focal_loss``).
+    """
+
+    def __init__(self, config: GuardrailConfig, class_weights: torch.Tensor | None = None) -> None:
+        self.config = config
+        self.class_weights = class_weights
+
+    def focal(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        c = self.config
+        cw = self.class_weights.to(logits.device) if self.class_weights is not None else None
+        return focal_loss(logits, labels, c.focal_alpha, c.focal_gamma, c.label_smoothing, cw)
+
+    def classification(self, out: dict[str, torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
+        """focal(fast) + focal(deep) over the branches that exist (what the FGSM pass adds)."""
+        c = self.config
+        loss = out["fast_logits"].new_zeros(())
+        if c.use_fast_branch:
+            loss = loss + self.focal(out["fast_logits"], labels)
+        if c.use_deep_branch:
+            loss = loss + self.focal(out["deep_logits"], labels)
+        return loss
+
+    def __call__(
+        self, out: dict[str, torch.Tensor], labels: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """-> (total loss, {part name: detached scalar tensor}) for logging (tensors: no device sync per step)."""
+        c = self.config
+        parts: dict[str, torch.Tensor] = {}
+        if c.use_fast_branch:
+            parts["focal_fast"] = self.focal(out["fast_logits"], labels)
+        if c.use_deep_branch:
+            parts["focal_deep"] = self.focal(out["deep_logits"], labels)
+        if c.use_deep_branch and c.use_moe and c.moe_balance_weight > 0:
+            parts["moe_balance"] = c.moe_balance_weight * out["aux_loss"].float()
+        if c.router_active and c.router_loss_weight > 0:
+            targets = router_targets(out["fast_logits"], labels, c.early_exit_threshold)
+            parts["router"] = c.router_loss_weight * F.cross_entropy(out["router_logits"].float(), targets)
+        if c.use_fast_branch and c.use_deep_branch and c.consistency_weight > 0:
+            parts["consistency"] = c.consistency_weight * consistency_loss(out["fast_logits"], out["deep_logits"])
+        if c.severity_weight > 0:
+            is_attack = (labels != 0).float()
+            sev = out["fast_logits"].new_zeros(())
+            if c.use_fast_branch:
+                sev = sev + F.binary_cross_entropy_with_logits(out["fast_severity_logit"].float(), is_attack)
+            if c.use_deep_branch:
+                sev = sev + F.binary_cross_entropy_with_logits(out["severity_logit"].float(), is_attack)
+            parts["severity"] = c.severity_weight * sev
+        total = sum(parts.values())
+        return total, {k: v.detach() for k, v in parts.items()}

@@ -1,0 +1,110 @@
+"""Training data: reading, encoding (in-process and in workers), caching, batching, class balancing."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pytest
+from _tg_train_fixture import make_rows, write_fixture
+
+from tinyguardrail.model.tokenizer import train_tokenizer
+from tinyguardrail.train import data as D
+
+NF = len(D.detector_names() or ()) or 3  # the real detectors when text.detectors exists, else zero features
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return train_tokenizer([r["text"] for r in make_rows(40, 0, "train")], 300)
+
+
+def test_read_split_subset_and_bad_labels(tmp_path):
+    write_fixture(tmp_path)
+    texts, labels = D.read_split(tmp_path / "train.jsonl.gz")
+    assert len(texts) == 160 and set(labels.tolist()) == {0, 1, 2, 3}
+    sub, sub_y = D.read_split(tmp_path / "train.jsonl.gz", max_rows=50, seed=1)
+    assert len(sub) == 50 and sub == D.read_split(tmp_path / "train.jsonl.gz", max_rows=50, seed=1)[0]
+    bad = tmp_path / "bad.jsonl.gz"
+    with gzip.open(bad, "wt") as f:
+        f.write(json.dumps({"text": "x", "label": "spam"}) + "\n")
+    with pytest.raises(ValueError, match="spam"):
+        D.read_split(bad)
+    assert D.sanitize("a\ud800b") == "a\ufffdb"
+
+
+def test_features_match_encode_batch_and_pad_per_batch(tok):
+    from tinyguardrail.features import encode_batch
+
+    texts = ["short one", "a much longer text that has quite a few more tokens in it", "mid length text"]
+    labels = np.array([0, 1, 2])
+    feats = D.encode_texts(texts, labels, tok, 32, 8, NF, 0)
+    assert feats.chars.dtype == np.uint16 and feats.ids.dtype == np.int32
+    ref = encode_batch(tok, texts, 32, 8, D.get_detector_fn(NF), 0)
+    b = feats.batch([0, 1, 2], pad_id=0)
+    for k in ("input_ids", "attention_mask", "char_ids", "detector_feats"):
+        np.testing.assert_array_equal(b[k], ref[k])
+    assert b["input_ids"].dtype == np.int64 and b["char_ids"].dtype == np.int64
+    short = feats.batch([0, 2], pad_id=0)  # dynamic padding: only as wide as the longest row of the batch
+    assert short["input_ids"].shape[1] == int(feats.lengths[[0, 2]].max()) < b["input_ids"].shape[1]
+
+
+def test_worker_processes_give_the_same_features(tok):
+    texts = [r["text"] for r in make_rows(150, 3, "train")]  # 600 texts: 3 chunks
+    labels = np.zeros(len(texts), dtype=np.int64)
+    a = D.encode_texts(texts, labels, tok, 48, 8, NF, 0, num_workers=0)
+    b = D.encode_texts(texts, labels, tok, 48, 8, NF, 0, num_workers=2)
+    for k in ("ids", "chars", "offsets", "det", "labels"):
+        np.testing.assert_array_equal(getattr(a, k), getattr(b, k))
+    assert D.normalize_texts(texts[:300], num_workers=2) == D.normalize_texts(texts[:300])
+
+
+def test_feature_cache_is_reused_and_keyed(tmp_path, tok, monkeypatch):
+    write_fixture(tmp_path / "data")
+    texts, labels, sha = D.load_texts_cached(tmp_path / "data" / "train.jsonl.gz", tmp_path / "c", True, None, 0, 0,
+                                             False)  # fmt: skip
+    args = dict(tokenizer=tok, max_len=32, max_chars=8, n_feats=NF, pad_id=0, normalize=True, cache_dir=tmp_path / "c")
+    first = D.load_features_cached(texts, labels, sha, "train", **args)
+    calls = []
+    monkeypatch.setattr(D, "encode_texts", lambda *a, **k: calls.append(1))
+    again = D.load_features_cached(texts, labels, sha, "train", **args)
+    assert not calls
+    np.testing.assert_array_equal(first.ids, again.ids)
+    t2, _, _ = D.load_texts_cached(tmp_path / "data" / "train.jsonl.gz", tmp_path / "c", True, None, 0, 0, False)
+    assert t2 == texts
+    with pytest.raises(AttributeError):  # a different max_len is a different key: encode_texts is called again
+        D.load_features_cached(texts, labels, sha, "train", **{**args, "max_len": 16})
+    assert calls
+
+
+def test_make_batches():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(3, 200, size=1000)
+    batches = D.make_batches(lengths, 16, np.random.default_rng(1), bucket_batches=20)
+    flat = np.concatenate(batches)
+    assert sorted(flat.tolist()) == list(range(1000))  # every row once
+    assert all(len(b) <= 16 for b in batches)
+
+    def padding(bs):
+        return sum(int(lengths[b].max()) * len(b) - int(lengths[b].sum()) for b in bs)
+
+    random_batches = D.make_batches(lengths, 16, np.random.default_rng(1), bucket_batches=1)
+    assert padding(batches) < padding(random_batches) / 3
+    again = D.make_batches(lengths, 16, np.random.default_rng(1), bucket_batches=20)
+    assert all(np.array_equal(a, b) for a, b in zip(batches, again, strict=True))  # seeded
+    ev = D.make_batches(lengths, 64, None)
+    assert np.array_equal(np.concatenate(ev), np.argsort(lengths, kind="stable"))
+
+
+def test_class_balancing():
+    labels = np.array([0] * 900 + [1] * 90 + [2] * 10)
+    w = D.class_weights(labels, 4, power=1.0)
+    assert w[3] == 0 and w[2] > w[1] > w[0]
+    np.testing.assert_allclose(w[labels].mean(), 1.0, rtol=1e-6)
+    counts = np.bincount(labels, minlength=4) * D.class_weights(labels, 4, power=1.0)
+    np.testing.assert_allclose(counts[:3] / counts[:3].sum(), [1 / 3] * 3, rtol=1e-5)
+    sampled = np.concatenate(D.make_batches(np.ones(1000, int), 50, np.random.default_rng(0),
+                                            sample_weights=w[labels]))  # fmt: skip
+    share = np.bincount(labels[sampled], minlength=3)[:3] / len(sampled)
+    assert (share > 0.25).all()  # roughly a third each instead of 90/9/1 %

@@ -1,0 +1,135 @@
+"""End to end on a tiny fixture: train, best checkpoint, exact reload, resume, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from _tg_train_fixture import write_fixture
+
+from tinyguardrail.model.tokenizer import load_tokenizer
+from tinyguardrail.train import data as D
+from tinyguardrail.train.checkpoint import load_checkpoint, load_state_dict_sharded, save_checkpoint
+from tinyguardrail.train.loop import TrainConfig, load_run_config, setup, validate
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ROOT / "configs" / "tiny.json"
+CHECKPOINT_FILES = {"checkpoint.json", "config.json", "model.safetensors.index.json", "tokenizer.json",
+                    "train_config.json"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    return write_fixture(tmp_path_factory.mktemp("data"))
+
+
+def _tiny(data_dir: Path, out: Path, **train) -> tuple[dict, TrainConfig]:
+    model, cfg = load_run_config(TINY)
+    d = {**cfg.to_dict(), "data_dir": str(data_dir), "out_dir": str(out), "progress": False, **train}
+    return model, TrainConfig.from_dict(d)
+
+
+def test_tiny_config_trains_end_to_end(data_dir, tmp_path):
+    out = tmp_path / "run"
+    summary = setup(*_tiny(data_dir, out))
+    hist = summary["history"]
+    assert [h["epoch"] for h in hist] == [0, 1, 2]
+    assert hist[-1]["train"]["total"] < hist[0]["train"]["total"]  # loss decreases
+    assert {"focal_fast", "focal_deep", "moe_balance", "router", "consistency", "severity"} <= set(hist[0]["train"])
+    assert "fgsm" not in hist[0]["train"] and "fgsm" in hist[1]["train"]  # FGSM from epoch 1
+    assert hist[-1]["val"]["balanced_accuracy"] > 0.5
+    lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [x["epoch"] for x in lines] == [0, 1, 2]
+    assert {"accuracy", "balanced_accuracy", "per_class_recall", "early_exit_share"} <= set(lines[0]["val"])
+    best = out / "best"
+    files = {p.name for p in best.iterdir()}
+    shards = [p for p in best.iterdir() if p.name.startswith("model-") and p.suffix == ".safetensors"]
+    assert files == CHECKPOINT_FILES | {p.name for p in shards}
+    assert shards and all(p.stat().st_size <= 16 * 2**20 for p in shards)
+    run_cfg = json.loads((best / "train_config.json").read_text())
+    assert run_cfg["model"]["vocab_size"] == load_tokenizer(best).get_vocab_size()  # "auto" stored resolved
+
+    # the reloaded best model reproduces its recorded validation metrics, and re-saving is lossless
+    model = load_checkpoint(best)
+    tok = load_tokenizer(best)
+    texts, labels = D.read_split(data_dir / "validation.jsonl.gz")
+    c = model.config
+    feats = D.encode_texts(D.normalize_texts(texts), labels, tok, c.max_len, c.max_chars, c.n_detector_feats, c.pad_id)
+    val = validate(model, feats, torch.device("cpu"))
+    recorded = json.loads((best / "checkpoint.json").read_text())["metrics"]
+    assert val["accuracy"] == recorded["accuracy"]
+    assert val["balanced_accuracy"] == summary["best_balanced_accuracy"]
+    again = load_checkpoint(save_checkpoint(tmp_path / "copy", model))
+    b = feats.batch(list(range(8)), c.pad_id)
+    args = [torch.from_numpy(b[k]) for k in ("input_ids", "attention_mask", "char_ids", "detector_feats")]
+    with torch.no_grad():
+        o1, o2 = model(*args), again(*args)
+    assert all(torch.equal(o1[k], o2[k]) for k in o1)
+
+
+def test_resume_continues_from_the_saved_epoch(data_dir, tmp_path):
+    full = setup(*_tiny(data_dir, tmp_path / "full"))
+    first = setup(*_tiny(data_dir, tmp_path / "split", run_epochs=2))
+    assert [h["epoch"] for h in first["history"]] == [0, 1]
+    assert json.loads((tmp_path / "split" / "last" / "trainer_state.json").read_text())["counters"]["epoch"] == 2
+    rest = setup(*_tiny(data_dir, tmp_path / "split"), resume=True)
+    assert [h["epoch"] for h in rest["history"]] == [2]
+    assert rest["steps"] == full["steps"]
+    lines = [json.loads(x) for x in (tmp_path / "split" / "metrics.jsonl").read_text().splitlines()]
+    assert [x["epoch"] for x in lines] == [0, 1, 2]
+    # same seed, same data, restored optimizer + RNG: the resumed run ends exactly where the straight one does
+    a = load_state_dict_sharded(tmp_path / "full" / "last")
+    b = load_state_dict_sharded(tmp_path / "split" / "last")
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(FileNotFoundError):
+        setup(*_tiny(data_dir, tmp_path / "nothing"), resume=True)
+
+
+@pytest.mark.parametrize("overrides", [["model.use_moe=false", "model.use_router=false"],
+                                       ["model.use_fast_branch=false", "train.balance=\"sampler\""],
+                                       ["model.use_deep_branch=false", "train.fgsm_epsilon=0"]])  # fmt: skip
+def test_cli_train_with_ablation_overrides(data_dir, tmp_path, capsys, overrides):
+    from tinyguardrail.cli import main
+
+    argv = ["train", "--config", str(TINY), "--data-dir", str(data_dir), "--out", str(tmp_path / "cli"),
+            "--epochs", "1", "--max-train-rows", "60", "--no-progress"]  # fmt: skip
+    for o in overrides:
+        argv += ["--set", o]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["epochs_done"] == 1
+    saved = json.loads((tmp_path / "cli" / "best" / "train_config.json").read_text())
+    key, value = overrides[0].split("=")
+    assert saved["model"][key.split(".")[1]] == json.loads(value)
+    assert saved["train"]["max_train_rows"] == 60
+
+
+def test_prepare_only_builds_the_cache(data_dir, tmp_path):
+    res = setup(*_tiny(data_dir, tmp_path / "prep"), prepare_only=True)
+    assert res["prepared"] and res["train_rows"] == 160
+    cache = list((tmp_path / "prep" / "cache").glob("*-features-*.npz"))
+    assert len(cache) == 2
+    assert not (tmp_path / "prep" / "best").exists()
+
+
+def test_cli_help_lists_train_options(capsys):
+    from tinyguardrail.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert "fgsm_epsilon" in out and "--resume" in out and "Seed of torch" in out
+
+
+def test_bad_configs_fail_with_the_field_name(tmp_path):
+    with pytest.raises(ValueError, match="train.epochs"):
+        TrainConfig(epochs=0)
+    with pytest.raises(ValueError, match="unknown train config keys"):
+        TrainConfig.from_dict({"epoch": 3})
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"modle": {}}))
+    with pytest.raises(ValueError):
+        load_run_config(bad)

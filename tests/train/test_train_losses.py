@@ -1,0 +1,74 @@
+"""Focal loss, router targets, consistency loss, FGSM."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from tinyguardrail.model.guardrail import GuardrailModel
+from tinyguardrail.model.router import ROUTE_BOTH, ROUTE_DEEP, ROUTE_FAST
+from tinyguardrail.train.adversarial import fgsm_delta, fgsm_loss
+from tinyguardrail.train.losses import GuardrailLoss, consistency_loss, focal_loss, router_targets
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "model"))
+from _tg_tiny_model import tiny_config, tiny_inputs  # noqa: E402
+
+
+def test_focal_equals_cross_entropy_without_focusing():
+    torch.manual_seed(0)
+    logits, y = torch.randn(16, 4), torch.randint(0, 4, (16,))
+    torch.testing.assert_close(focal_loss(logits, y, alpha=None, gamma=0.0), F.cross_entropy(logits, y))
+    torch.testing.assert_close(focal_loss(logits, y, alpha=None, gamma=0.0, label_smoothing=0.05),
+                               F.cross_entropy(logits, y, label_smoothing=0.05))  # fmt: skip
+    w = torch.tensor([1.0, 2.0, 0.5, 3.0])
+    torch.testing.assert_close(focal_loss(logits, y, alpha=None, gamma=0.0, class_weights=w),
+                               F.cross_entropy(logits, y, weight=w))  # fmt: skip
+
+
+def test_focal_down_weights_easy_examples():
+    easy = torch.tensor([[8.0, 0, 0, 0]])
+    hard = torch.tensor([[0.5, 0, 0, 0]])
+    y = torch.tensor([0])
+    ratio_focal = focal_loss(easy, y, None, 2.0) / focal_loss(hard, y, None, 2.0)
+    ratio_ce = F.cross_entropy(easy, y) / F.cross_entropy(hard, y)
+    assert ratio_focal < ratio_ce / 100
+    torch.testing.assert_close(focal_loss(hard, y, 0.25, 2.0), 0.25 * focal_loss(hard, y, None, 2.0))
+
+
+def test_router_targets():
+    fast = torch.tensor([[5.0, 0, 0, 0], [5.0, 0, 0, 0], [0.3, 0, 0, 0], [0.0, 0, 3.0, 0]])
+    labels = torch.tensor([0, 1, 0, 2])
+    t = router_targets(fast, labels, threshold=0.9)
+    # right+confident -> fast; wrong -> deep; right but unsure -> both; right+confident (0.86 < 0.9) -> both
+    assert t.tolist() == [ROUTE_FAST, ROUTE_DEEP, ROUTE_BOTH, ROUTE_BOTH]
+    assert router_targets(fast, labels, threshold=0.8).tolist()[3] == ROUTE_FAST
+
+
+def test_consistency_loss_zero_when_equal_and_only_trains_fast():
+    a = torch.randn(5, 4, requires_grad=True)
+    b = a.detach().clone().requires_grad_(True)
+    assert float(consistency_loss(a, b).detach()) < 1e-6
+    c = torch.randn(5, 4, requires_grad=True)
+    consistency_loss(a, c).backward()
+    assert a.grad is not None and c.grad is None  # the deep side is the (detached) target
+
+
+def test_fgsm_perturbs_embeddings_and_backprops():
+    torch.manual_seed(0)
+    cfg = tiny_config(dropout=0.0)
+    model = GuardrailModel(cfg)
+    ids, mask, chars, feats = tiny_inputs(cfg)
+    labels = torch.tensor([0, 1, 2])
+    loss_fn = GuardrailLoss(cfg)
+    emb = model.embed(ids, chars, feats)
+    out = model.forward_from_embeddings(emb, mask, feats)
+    loss, _ = loss_fn(out, labels)
+    delta = fgsm_delta(loss, emb, 0.05)
+    assert delta.shape == emb.shape and torch.allclose(delta.abs().max(), torch.tensor(0.05))
+    adv = fgsm_loss(model, loss_fn, emb, loss, mask, feats, labels, 0.05)
+    assert float(adv.detach()) > float(loss_fn.classification(out, labels).detach()) - 1e-6  # the step goes uphill
+    (loss + adv).backward()
+    assert model.embed.word.weight.grad is not None
