@@ -1,4 +1,4 @@
-"""The ``tinyguardrail`` command: a thin table of subcommands.
+"""TinyGuardrail: a small, fast prompt-injection and jailbreak guard (command line).
 
 Each entry names a module that defines ``add_arguments(parser)`` and ``run(args) -> int``; the module keeps
 its heavy imports (torch, onnxruntime, fastapi) inside functions so ``--help`` stays fast and torch-free.
@@ -25,7 +25,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _selected(argv: list[str]) -> str | None:
+    """The subcommand named by ``argv`` (so only its module is imported), or None."""
+    words = [a for a in argv if not a.startswith("-")][:2]
+    for n in (2, 1):
+        if " ".join(words[:n]) in COMMANDS:
+            return " ".join(words[:n])
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser. Only the module of the selected subcommand is imported (``--help`` of the
+    top level imports none), so ``check`` never pays for torch or FastAPI."""
+    selected = _selected(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="tinyguardrail", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     groups: dict[str, argparse._SubParsersAction] = {}
@@ -38,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                 groups[words[0]] = group_parser.add_subparsers(dest="action", metavar="ACTION", required=True)
             target = groups[words[0]]
         p = target.add_parser(words[-1], help=help_text, description=help_text)
+        if name != selected:
+            continue
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -59,7 +73,7 @@ def _missing(name: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not hasattr(args, "_run"):
         parser.print_help()

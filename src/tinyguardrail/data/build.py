@@ -61,10 +61,12 @@ class BuildConfig:
     """JailbreakBench method held out whole as an evaluation set (attack_type of its rows)."""
     max_per_template: int = 40
     """At most this many rows share one template_id (near-duplicate families, filled templates)."""
-    benign_cap_per_source_lang: int = 1500
+    benign_cap_per_source_lang: int = 800
     """At most this many benign rows of one (source, language) before synthesis."""
+    benign_cap_per_source: int = 12000
+    """At most this many benign rows of one source (tatoeba alone has 90k short sentences)."""
     near_dup_threshold: float = 0.8
-    synth_per_transform: dict = field(default_factory=lambda: {"train": 500, "validation": 60, "test": 120})
+    synth_per_transform: dict = field(default_factory=lambda: {"train": 700, "validation": 60, "test": 120})
     benign_synth_per_transform: dict = field(default_factory=lambda: {"train": 150, "validation": 20, "test": 60})
     indirect: dict = field(default_factory=lambda: {"train": 4000, "validation": 400, "test": 800, "eval": 600})
     multilingual: dict = field(default_factory=lambda: {"train": 3000, "validation": 300, "test": 600})
@@ -129,10 +131,16 @@ def cap_rows(records: list[Record], cfg: BuildConfig, rng: random.Random) -> tup
         else:
             out.append(r)
     dropped_benign = 0
-    for rows in by_src_lang.values():
+    by_src: dict[str, list[Record]] = defaultdict(list)
+    for (src, _lang), rows in sorted(by_src_lang.items()):
         if len(rows) > cfg.benign_cap_per_source_lang:
             dropped_benign += len(rows) - cfg.benign_cap_per_source_lang
             rows = rng.sample(rows, cfg.benign_cap_per_source_lang)
+        by_src[src] += rows
+    for rows in by_src.values():
+        if len(rows) > cfg.benign_cap_per_source:
+            dropped_benign += len(rows) - cfg.benign_cap_per_source
+            rows = rng.sample(rows, cfg.benign_cap_per_source)
         out += rows
     return out, {"dropped_over_template_cap": dropped_template, "dropped_over_benign_cap": dropped_benign}
 
@@ -152,6 +160,14 @@ def exact_dedup(records: list[Record]) -> tuple[list[Record], dict]:
     return list(best.values()), {"exact_duplicates_removed": len(records) - len(best), "label_conflicts": conflicts}
 
 
+def _is_leak(r: Record, other: Record) -> bool:
+    """Whether ``r`` near-duplicating the protected row ``other`` is a leak. Two synthetic rows made by the same
+    transform share its wrapper text by design; when their base attacks differ (different template_id; bases were
+    deduplicated across splits before synthesis) the similarity is the wrapper's, not a leak."""
+    twins = r.source == other.source == "synth" and r.attack_type == other.attack_type
+    return not twins or r.template_id == other.template_id
+
+
 def remove_leaks(records: list[Record], threshold: float) -> tuple[list[Record], dict]:
     """Drop rows that (nearly) duplicate a row of a more protected split; returns kept rows and counts."""
     removed: Counter = Counter()
@@ -164,7 +180,7 @@ def remove_leaks(records: list[Record], threshold: float) -> tuple[list[Record],
             index.add(r.text)
             exact.add(canonical(r.text))
         for r in tqdm([r for r in records if r.split == split], desc=f"near-dup {split}", unit="row", leave=False):
-            if canonical(r.text) in exact or index.query(r.text):
+            if canonical(r.text) in exact or any(_is_leak(r, kept[i]) for i in index.query(r.text)):
                 removed[split] += 1
             else:
                 kept.append(r)
@@ -172,13 +188,17 @@ def remove_leaks(records: list[Record], threshold: float) -> tuple[list[Record],
 
 
 def verify_no_leakage(train: Sequence[Record], protected: Sequence[Record], threshold: float) -> int:
-    """Number of train rows that exactly or nearly duplicate a protected row (must be 0)."""
+    """Number of train rows that exactly or nearly duplicate a protected row (must be 0); see ``_is_leak``."""
     index = NearDupIndex(threshold=threshold)
     exact = set()
     for r in protected:
         index.add(r.text)
         exact.add(canonical(r.text))
-    return sum(1 for r in train if canonical(r.text) in exact or index.query(r.text))
+    leaks = 0
+    for r in train:
+        if canonical(r.text) in exact or any(_is_leak(r, protected[i]) for i in index.query(r.text)):
+            leaks += 1
+    return leaks
 
 
 def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfig, rng: random.Random) -> tuple[list, dict]:
@@ -263,6 +283,7 @@ def build(cfg: BuildConfig, sources: Sequence[ModuleType] | None = None) -> dict
     records, materials = assign_splits(records, materials, cfg)
     records, cap_info = cap_rows(records, cfg, rng)
     records, dedup_info = exact_dedup(records)
+    records, base_leaks = remove_leaks(records, cfg.near_dup_threshold)  # clean bases before synthesis
     synthetic, synth_info = synthesize(records, materials, cfg, rng)
     records, dedup2 = exact_dedup(records + synthetic)
     records, leak_info = remove_leaks(records, cfg.near_dup_threshold)
@@ -283,7 +304,7 @@ def build(cfg: BuildConfig, sources: Sequence[ModuleType] | None = None) -> dict
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
         "sources_loaded": source_info,
         "materials": dict(Counter(f"{m.split}/{m.kind}" for m in materials)),
-        "dedup": cap_info | dedup_info | {"after_synthesis": dedup2} | leak_info,
+        "dedup": cap_info | dedup_info | {"base_rows": base_leaks, "after_synthesis": dedup2 | leak_info},
         "leakage": {"train_rows_duplicating_protected_rows": leaks, "threshold": cfg.near_dup_threshold},
         "synthesis": synth_info,
         "seconds": round(time.perf_counter() - t0, 1),

@@ -1,0 +1,7 @@
+"""``python -m tinyguardrail`` runs the command line."""
+
+import sys
+
+from tinyguardrail.cli import main
+
+sys.exit(main())
