@@ -386,7 +386,7 @@ _PERSONA_PATTERNS = (
 
 # --- CodeChameleon / cipher instructions ----------------------------------------------------------------------
 _ENC_PATTERNS = (
-    _Pat(0.5, r"problemsolver|encrypted_problem|def decryption|decryption\(",
+    _Pat(0.6, r"problemsolver|encrypted_problem|def decryption|decryption\(",
          words=("problemsolver", "encrypted_problem", "decryption")),
     _Pat(0.35, r"\bdecryption function\b|\bencrypted (?:problem|message|instruction|task|text|query|request)\b|"
                r"\bdecrypt (?:the|this|it|my)\b", words=("decryption", "encrypted", "decrypt")),
@@ -407,6 +407,8 @@ _ENC_PATTERNS = (
 _FLIP_HINT = _Pat(0.15, r"\bflip(?:ping|ped)?\b|\breverse(?:d)? (?:order|the (?:text|sentence|words|string|order)|each)|"
                         r"\b(?:read|written|spelled) (?:it )?backwards?\b|\bright to left\b|\btask is\b",
                   words=("flip", "flipping", "flipped", "reverse", "reversed", "backwards", "backward", "left", "task"))
+_FLIP_CUE = _Pat(0.6, r"flip(?:ping)?\s+(?:each|every|all)\s+(?:characters?|chars?|letters?|words?)",
+                 words=("flip", "flipping"))
 _SPLIT_HINT = _Pat(0.2, r"smartgpt|concatenat|combine (?:the|these) strings|string variable",
                    words=("smartgpt", "concatenate", "concatenated", "concatenation", "concatenating", "strings",
                           "variable", "variables"))
@@ -513,6 +515,8 @@ def _flip_score(views: list[View], t: _Txt) -> float:
     s = _best(views, _FLIP_VIEWS)
     if s > 0 and _FLIP_HINT.hit(t):
         s = min(1.0, s + 0.15)
+    if _FLIP_CUE.hit(t):  # the FlipAttack instruction itself ("read the TASK by flipping each character ...")
+        s = _noisy_or([s, _FLIP_CUE.w])
     return s
 
 
@@ -531,6 +535,13 @@ def _invisible_score(n: Normalized) -> float:
     return s
 
 
+_IMPERATIVE = frozenset("tell give show help let teach send write make provide explain ignore forget create build find get "
+                        "do use take say describe generate list print reveal output produce disregard share send "
+                        "respond reply answer include add insert append delete remove visit click open run execute "
+                        "summarize translate repeat always never please stop".split())
+_ADDRESS = frozenset("you your yourself assistant ai model chatbot llm gpt".split())
+
+
 def _hidden_score(n: Normalized) -> float:
     if not (n.comments_surfaced or n.hidden_surfaced):
         return 0.0
@@ -541,8 +552,12 @@ def _hidden_score(n: Normalized) -> float:
         s = max(s, 0.6)
     hidden_text = " ".join(x for x in n.surfaced)
     if hidden_text:
-        if len(hidden_text.split()) >= 6 and text_quality(hidden_text) >= 0.5:
-            s += 0.2
+        ws = hidden_text.split()
+        if len(ws) >= 3 and text_quality(hidden_text) >= 0.5:
+            s += 0.2  # a hidden sentence, not a code note
+            low = {w.strip(".,;:!?\"'()").lower() for w in ws}
+            if ws[0].strip(".,;:!?\"'()").lower() in _IMPERATIVE or low & _ADDRESS:
+                s += 0.1  # addressed to the model: an instruction or a question to it
         s += 0.5 * _attack_lexicon(hidden_text)
     return min(1.0, s)
 

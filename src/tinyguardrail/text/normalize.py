@@ -104,6 +104,15 @@ _BIDI = frozenset(chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A
 _BLACK_FLAG = "\U0001f3f4"
 
 
+_ZWSP_SCRIPTS = ((0x0E00, 0x0EFF), (0x0F00, 0x0FFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x19E0, 0x19FF),
+                 (0x1A20, 0x1AAF), (0x1B00, 0x1B7F), (0xA980, 0xA9DF), (0xAA60, 0xAA7F))
+
+
+def _uses_zwsp(ch: str) -> bool:
+    cp = ord(ch)
+    return any(a <= cp <= b for a, b in _ZWSP_SCRIPTS)
+
+
 def _is_context_char(ch: str) -> bool:
     return ch in _CONTEXT_SET or 0xE0100 <= ord(ch) <= 0xE01EF
 
@@ -133,6 +142,10 @@ def _remove_invisible(text: str, counts: _Counts) -> str:
         prev = text[start - 1] if start > 0 else ""
         if prev and not prev.isascii() and not prev.isspace() and all(_is_context_char(c) for c in run):
             return run  # emoji sequence / Persian ZWNJ / variation selector after an ideograph: real text
+        if run == "\u200b" and prev and _uses_zwsp(prev):
+            nxt = text[m.end()] if m.end() < len(text) else ""
+            if nxt and _uses_zwsp(nxt):
+                return run  # Khmer, Thai, Lao, Myanmar, Tibetan mark word breaks with ZWSP
         out: list[str] = []
         tag_chars: list[str] = []
         is_flag = prev == _BLACK_FLAG
@@ -265,8 +278,9 @@ def _surface_markup(text: str, counts: _Counts) -> tuple[str, int, int]:
 
 # --------------------------------------------------------------------------------------------- confusables
 
-# Latin letters in these ranges are phonetic / small-capital forms nobody writes prose with: foldable.
-_LATIN_FOLDABLE_RANGES = ((0x0250, 0x02AF), (0x1D00, 0x1DBF), (0xA720, 0xA7FF), (0xAB30, 0xAB6F), (0x10780, 0x107BF), (0x1DF00, 0x1DFFF))
+# Latin letters are never folded on their own: IPA-block letters (open e, gamma, eng ...) are everyday letters
+# of Kabyle, Akan, Ewe, Hausa ...; only whole-script look-alikes from other scripts are folded.
+_LATIN_FOLDABLE_RANGES: tuple[tuple[int, int], ...] = ()
 # Scripts of real languages written around Latin text whose letters are never folded on their own.
 _PROTECTED_PREFIXES = (
     "LATIN", "CJK", "HIRAGANA", "KATAKANA", "HANGUL", "ARABIC", "HEBREW", "SYRIAC", "THAANA", "DEVANAGARI",
@@ -274,6 +288,10 @@ _PROTECTED_PREFIXES = (
     "LAO", "TIBETAN", "MYANMAR", "ETHIOPIC", "KHMER", "MONGOLIAN", "IDEOGRAPHIC", "HALFWIDTH", "BOPOMOFO",
     "YI ", "EXTENDED ARABIC", "NKO DIGIT",
 )
+
+
+#: Look-alikes missing from the Unicode table's ASCII targets (documented supplement, kept tiny).
+_SUPPLEMENT = {"κ": "k", "ϰ": "k", "Κ": "K"}
 
 
 class _FoldTables:
@@ -333,12 +351,18 @@ class _FoldTables:
                     direct[ch] = direct[c]
                     break
         # Case: a lower-case source folds to a lower-case letter (Cyrillic small en -> h, not H).
+        # The table's prototype of every vertical stroke (I, 1, |) is "l": a capital folds to "I".
         for ch, t in list(direct.items()):
             if t.isalpha():
-                if ch.islower() and t.isupper():
+                if ch.isupper() and t == "l":
+                    direct[ch] = "I"
+                elif ch.islower() and t.isupper():
                     direct[ch] = t.lower()
                 elif ch.isupper() and t.islower():
                     direct[ch] = t.upper()
+        # Well-known look-alikes the table links only to non-ASCII letters (kappa -> kra -> small capital K).
+        for ch, t in _SUPPLEMENT.items():
+            direct.setdefault(ch, t)
         self.full = direct
         fold: dict[str, str] = {}
         for ch, t in direct.items():

@@ -39,6 +39,7 @@ import json
 import math
 import re
 import urllib.parse
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -110,7 +111,8 @@ class _Lexicon:
                 self.typo.setdefault(key, w)  # most frequent word wins
         self.max_len = max(len(w) for w in self.words)
         # segmentation costs: -log of a Zipf probability
-        self.cost = {w: math.log(r + 2) + 1.0 for w, r in self.rank.items() if len(w) > 1 or w in ("a", "i")}
+        # (+ a per-piece constant, so fewer, longer pieces win: "ai" over "a" + "i")
+        self.cost = {w: math.log(r + 2) + 6.0 for w, r in self.rank.items() if len(w) > 1 or w in ("a", "i")}
 
 
 _LEX: _Lexicon | None = None
@@ -138,7 +140,9 @@ def warm_up() -> None:
 
 
 _WORD_RE = re.compile(r"[A-Za-z]+")
-_LOWER_WORD_RE = re.compile(r"[a-z]+")
+# words for dictionary analysis: letters not glued to digits or underscores (identifiers, hex, hashes)
+_TOKEN_WORD_RE = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z]+(?![A-Za-z0-9_])")
+_LOWER_WORD_RE = re.compile(r"(?<![a-z0-9_])[a-z]+(?![a-z0-9_])")
 _LETTER_RE = re.compile(r"[A-Za-z]")
 
 
@@ -148,15 +152,23 @@ def segment_words(s: str, max_chars: int = 200) -> tuple[list[str], float]:
     Returns ``(words, coverage)`` where coverage is the share of letters inside dictionary words of >= 2 letters
     (or ``a`` / ``i``). Input beyond ``max_chars`` is returned unsplit.
     """
+    orig = s
     s = s.lower()
     tail = ""
     if len(s) > max_chars:
-        s, tail = s[:max_chars], s[max_chars:]
+        s, tail, orig = s[:max_chars], s[max_chars:], orig[:max_chars]
+    # a case change inside a piece ("DANan") is a likely word boundary: pieces crossing one cost more
+    upper = [c.isupper() for c in orig]
+    boundary = [False] + [(upper[i] != upper[i - 1]) and not (i >= 1 and upper[i - 1] and not upper[i]
+                          and (i < 2 or not upper[i - 2])) for i in range(1, len(orig))]
+    cross = [0] * (len(orig) + 1)
+    for i in range(1, len(orig) + 1):
+        cross[i] = cross[i - 1] + (1 if i < len(orig) and boundary[i] else 0)
     lex = lexicon()
     cost = lex.cost
     n = len(s)
     max_len = min(lex.max_len, 20)
-    unknown = 12.0
+    unknown = 18.0
     best = [0.0] + [math.inf] * n
     back = [0] * (n + 1)
     for i in range(1, n + 1):
@@ -165,6 +177,8 @@ def segment_words(s: str, max_chars: int = 200) -> tuple[list[str], float]:
         for j in range(max(0, i - max_len), i):
             c = cost.get(s[j:i])
             if c is not None:
+                if cross[i - 1] - cross[j] > 0:
+                    c += 6.0
                 v = best[j] + c
                 if v < bi:
                     bi, bj = v, j
@@ -206,7 +220,13 @@ _OBJ = frozenset("me you him her it us them".split())
 _WH = frozenset("how what why where when who which".split())
 _VERBS = frozenset("tell give show help let teach send write make provide explain ignore forget create build find "
                    "get do use take say describe generate list print reveal output produce buy steal hack kill "
-                   "bypass access obtain avoid go keep put pretend act answer follow disregard".split())
+                   "bypass access obtain avoid go keep put pretend act answer follow disregard display draft compose "
+                   "develop design outline detail suggest recommend share post publish convince persuade encourage "
+                   "promote instruct guide offer compile summarize translate rewrite edit analyze override leak expose "
+                   "delete erase disable enable activate execute run install download upload forge fake spread "
+                   "harass threaten bully insult hurt attack destroy manipulate trick scam cheat evade hide smuggle "
+                   "sell acquire synthesize manufacture craft invent plan organize start begin stop prevent bring "
+                   "read repeat reply respond send see work".split())
 _FUNC = _DET | _PREP | _CONJ | _AUX | _SUBJ | _OBJ | _WH | {"to", "not"}
 
 
@@ -249,7 +269,7 @@ def naturalness(words: list[str]) -> float:
         if b in _VERBS and a in _DET:
             score -= 0.0  # counted above
     last = ws[-1]
-    if last in _DET or last in _PREP or last == "to":
+    if last in _DET or last in _PREP or last == "to" or last in ("i", "we", "they", "he", "she"):
         score -= 1.0
     first = words[0].strip(".,;:!?\"'()[]{}")
     lastw = words[-1].strip(".,;:!?\"'()[]{}")
@@ -277,8 +297,9 @@ _STRUCT_CHARS = frozenset('{}[]<>"=:;|\\/_#')
 
 
 def text_quality(s: str) -> float:
-    """How much ``s`` reads as natural text, in [0, 1]: printable, letters, share of English dictionary words
-    (or letters of another script). Binary garbage and hashes score near 0."""
+    """How much ``s`` reads as natural text, in [0, 1], in any language: printable, made of letters, split into
+    word-like tokens of ordinary length, with a bonus for English dictionary words. Binary garbage, hashes,
+    identifiers and structured data (JSON, key=value) score low; prose in Spanish or Russian scores well."""
     if not s or not s.strip():
         return 0.0
     sample = s[:4000]
@@ -286,30 +307,35 @@ def text_quality(s: str) -> float:
         bad = sum(1 for ch in sample if not ch.isprintable() and ch not in "\n\t\r")
         if bad > 0.05 * len(sample):
             return 0.0
-    nonspace = [ch for ch in sample if not ch.isspace()]
-    if not nonspace:
-        return 0.0
-    letters = sum(1 for ch in nonspace if ch.isalpha())
-    letter_ratio = letters / len(nonspace)
     if "\ufffd" in sample and sample.count("\ufffd") > 0.02 * len(sample):
         return 0.0
-    share, n = _dict_share(sample)
-    non_ascii_letters = sum(1 for ch in nonspace if ch.isalpha() and not ch.isascii())
-    if n >= 2:
-        q = 0.3 * letter_ratio + 0.7 * share
-        if share < 0.3:
-            q *= 0.6
-    elif non_ascii_letters >= 4:
-        q = 0.6 * letter_ratio
-    elif n == 1:
-        q = 0.4 * letter_ratio * share + 0.1 * letter_ratio
+    tokens = sample.split()
+    if not tokens:
+        return 0.0
+    nonspace = sum(map(len, tokens))
+    letters = sum(1 for ch in sample if ch.isalpha())
+    letter_ratio = letters / nonspace
+    non_ascii_letters = sum(1 for ch in sample if ch.isalpha() and not ch.isascii())
+    if len(tokens) <= 3 and non_ascii_letters >= 4 and letter_ratio > 0.6:  # scripts written without spaces
+        generic = 0.75 * letter_ratio
     else:
-        q = 0.15 * letter_ratio
+        wordlike = sum(1 for t in tokens if t.strip(_EDGE_ALL).isalpha()) / len(tokens)
+        avg = nonspace / len(tokens)
+        shape = 1.0 if 2.0 <= avg <= 12.0 else (0.6 if avg <= 20.0 else 0.3)
+        generic = letter_ratio * wordlike * shape
+        if len(tokens) < 3:
+            generic *= 0.6
+    share, n = _dict_share(sample)
+    english = share if n >= 2 else 0.5 * share
+    q = max(0.8 * generic, 0.3 * generic + 0.7 * english)
     # structured data (JSON, key=value, paths) is readable but is not prose
-    sym = sum(1 for ch in nonspace if ch in _STRUCT_CHARS) / len(nonspace)
+    sym = sum(1 for ch in sample if ch in _STRUCT_CHARS) / nonspace
     if sym > 0.08:
         q *= max(0.0, 1.0 - 2.0 * sym)
     return max(0.0, min(1.0, q))
+
+
+_EDGE_ALL = ".,;:!?\"'()[]{}<>*_`~-«»“”‘’¿¡"
 
 
 # ================================================================================================ context
@@ -372,7 +398,7 @@ class _Ctx:
         if self._tokens is None:
             words = lexicon().words
             self._tokens = [(m.start(), m.end(), m.group(), m.group().lower() in words)
-                            for m in _WORD_RE.finditer(self.text)]
+                            for m in _TOKEN_WORD_RE.finditer(self.text)]
         return self._tokens
 
 
@@ -467,10 +493,18 @@ def _b64_decode(seg: str, max_bytes: int) -> bytes | None:
         return None
 
 
+_B64_MIME_RE = re.compile(r"(?<![A-Za-z0-9+/_-])(?:[A-Za-z0-9+/]{40,}\n)+[A-Za-z0-9+/]{2,}={0,2}")
+
+
 def _dec_base64(ctx: _Ctx) -> list[_Cand]:
     text = ctx.text
     segs: list[list[int]] = []
+    if "\n" in text:
+        segs = [[m.start(), m.end()] for m in _B64_MIME_RE.finditer(text)][: ctx.limits.max_segments]
+    taken = [tuple(x) for x in segs]
     for m in _B64_RE.finditer(text):
+        if any(a <= m.start() < b for a, b in taken):
+            continue
         seg = m.group()
         core = seg.rstrip("=")
         if core.isalpha() and (core.islower() or core.isupper()):
@@ -563,22 +597,22 @@ _PCT_RE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 def _dec_url(ctx: _Ctx) -> list[_Cand]:
     text = ctx.text
-    if text.count("%") < 3:
+    n_pct = text.count("%")
+    if n_pct < 3 and text.count("+") < 3:
         return []
     spans: list[tuple[int, int, str]] = []
     n_esc = 0
-    esc_chars = 0
-    seg_chars = 0
+    word_esc = 0
     for m in _TOKEN_RE.finditer(text):
         tok = m.group()
-        if "%" not in tok:
+        k = len(_PCT_RE.findall(tok)) if "%" in tok else 0
+        plus = tok.count("+")
+        if k == 0 and plus < 3:
             continue
-        k = len(_PCT_RE.findall(tok))
-        if k == 0:
-            continue
-        n_esc += k
-        esc_chars += 3 * k
-        seg_chars += len(tok)
+        if k == 0 and sum(1 for c in tok if c.isalpha()) < 0.6 * len(tok):
+            continue  # arithmetic, not a query string
+        n_esc += k + (plus if plus >= 3 else 0)
+        word_esc += sum(1 for e in _PCT_RE.findall(tok) if chr(int(e[1:], 16)).isalnum() or int(e[1:], 16) >= 0x80)
         tok = tok[: ctx.limits.max_decoded_bytes * 3]
         dec = urllib.parse.unquote_plus(tok) if ("+" in tok and "%20" not in tok) else urllib.parse.unquote(tok)
         if dec != tok:
@@ -589,10 +623,10 @@ def _dec_url(ctx: _Ctx) -> list[_Cand]:
         return []
     out = _clean_decoded(_replace_spans(text, spans))
     q = text_quality(out)
-    share = esc_chars / max(1, seg_chars)
-    conf = q * min(1.0, share / 0.25)
     if q < _MIN_QUALITY:
         return []
+    # escaping letters hides words; escaping only spaces and punctuation (query strings) does not
+    conf = q * (0.45 + 0.55 * min(1.0, word_esc / max(1, n_esc) / 0.5))
     return [_Cand("url", out, conf)]
 
 
@@ -659,10 +693,15 @@ _SHIFT_TABLES = [
 
 
 def _merge_words(ctx: _Ctx, transform: Callable[[str], str | None], min_hits: int, min_share: float,
-                 name: str, spaced_tokens: bool = False) -> _Cand | None:
+                 name: str, spaced_tokens: bool = False, any_repair: bool = False,
+                 min_after: float = 0.6) -> _Cand | None:
     """Per-word repair: replace words that are not words but whose transform is. Undecided words (short, or
     words both ways / neither way) follow their neighbours; where the neighbours disagree, the word itself
-    decides (transform is a word and the word is not). Returns a candidate when enough words were repaired."""
+    decides (transform is a word and the word is not). Returns a candidate when enough words were repaired and
+    the repaired text is mostly English words (``min_after``); ``any_repair`` transforms every non-word (a
+    shift found by letter frequencies in a language the dictionary does not know).
+
+    Confidence: share of the non-words that were repaired, times min(1, repairs / 3)."""
     toks = ctx.stokens if spaced_tokens else ctx.tokens
     if not toks:
         return None
@@ -672,6 +711,8 @@ def _merge_words(ctx: _Ctx, transform: Callable[[str], str | None], min_hits: in
     reps: list[str | None] = []
     hits = 0
     non_words = 0
+    n_long = 0
+    distinct: set[str] = set()
     for _a, _b, w, in_dict in toks:
         r = transform(w)
         reps.append(r)
@@ -681,20 +722,26 @@ def _merge_words(ctx: _Ctx, transform: Callable[[str], str | None], min_hits: in
         else:
             r_word = r is not None and r.lower() in words
             short = len(w) < 3
+        if any_repair:
+            r_word = r is not None and not in_dict
         soft.append(r_word and not in_dict)
         if short:
             flags.append(None)
             continue
+        n_long += 1
         if not in_dict:
             non_words += 1
         if r_word and not in_dict:
             flags.append(1)
             hits += 1
+            distinct.add(w.lower())
         elif in_dict and not r_word:
             flags.append(0)
         else:
             flags.append(None)
-    if hits < min_hits or hits < min_share * max(1, non_words):
+    if len(distinct) < min_hits or hits < min_share * max(1, non_words):
+        return None
+    if not any_repair and (n_long - non_words + hits) < min_after * n_long:
         return None
     n = len(flags)
     left: list[int | None] = [None] * n
@@ -721,7 +768,7 @@ def _merge_words(ctx: _Ctx, transform: Callable[[str], str | None], min_hits: in
         else:
             use[i] = soft[i]
     spans = [(a, b, reps[i]) for i, (a, b, _w, _d) in enumerate(toks) if use[i] and reps[i] is not None]
-    conf = hits / max(1, sum(1 for t in toks if (_core_letters(t[2]) if spaced_tokens else len(t[2])) >= 3))
+    conf = hits / max(1, non_words) * min(1.0, hits / 3)
     return _Cand(name, _replace_spans(ctx.text, spans), min(1.0, conf))
 
 
@@ -741,7 +788,13 @@ def _chi_shifts(letters: str) -> list[int]:
     counts = np.bincount(arr, minlength=26).astype(np.float64)
     exp = _EXPECTED * arr.size
     chi = ((counts[None, :] - exp) ** 2 / (exp + 0.5)).sum(axis=1)
-    return [int(k) for k in np.argsort(chi) if k != 0]
+    order = [int(k) for k in np.argsort(chi) if k != 0]
+    global _LAST_CHI
+    _LAST_CHI = (float(chi[0]), float(chi[order[0]]) if order else float(chi[0]))
+    return order
+
+
+_LAST_CHI = (0.0, 0.0)
 
 
 _EXPECTED = None
@@ -766,9 +819,19 @@ def _dec_caesar(ctx: _Ctx) -> list[_Cand]:
         if hits < 2 or hits < 0.4 * len(sample):
             continue
         name = "rot13" if k == 13 else f"caesar{k}"
-        cand = _merge_words(ctx, lambda w, t=table: w.translate(t), 2, 0.5, name)
+        cand = _merge_words(ctx, lambda w, t=table: w.translate(t), 3, 0.5, name)
         if cand is not None and (best is None or cand.confidence > best.confidence):
             best = cand
+    if best is None and len(letters) >= 40 and tried:
+        # no English words either way: a shift whose letter frequencies are far more natural than the
+        # text's own (a ROT13'd sentence in another Latin-script language)
+        chi0, chi_best = _LAST_CHI
+        if chi_best * 4.0 < chi0 and chi_best < 0.6 * len(letters):
+            k = tried[0]
+            name = "rot13" if k == 13 else f"caesar{k}"
+            cand = _merge_words(ctx, lambda w, t=_SHIFT_TABLES[k]: w.translate(t), 3, 0.6, name, any_repair=True)
+            if cand is not None:
+                best = _Cand(cand.name, cand.text, 0.5 * cand.confidence)
     return [best] if best is not None else []
 
 
@@ -889,9 +952,7 @@ def _dec_fwo(ctx: _Ctx) -> list[_Cand]:
         ws = line.split()
         if len(ws) < 4:
             continue
-        if not _fwo_candidate(ws):
-            continue
-        segs = [(start, start + len(line))]
+        segs = [(start, start + len(line))] if _fwo_candidate(ws) else []
         if "'" in line or '"' in line or "`" in line:
             for m in _QUOTED_RE.finditer(line):
                 g = 1 if m.group(1) is not None else (2 if m.group(2) is not None else 3)
@@ -904,7 +965,7 @@ def _dec_fwo(ctx: _Ctx) -> list[_Cand]:
             fwd = naturalness(sw)
             rev_ws = sw[::-1]
             rev = naturalness(rev_ws)
-            if rev >= 2.0 and rev - fwd >= 2.5:
+            if rev >= 0.5 and rev - fwd >= 2.5:
                 lead = len(seg) - len(seg.lstrip())
                 trail = len(seg) - len(seg.rstrip())
                 spans.append((a + lead, b - trail, " ".join(rev_ws)))
@@ -922,11 +983,63 @@ def _dec_fwo(ctx: _Ctx) -> list[_Cand]:
     return [_Cand("fwo", _replace_spans(text, chosen), conf)]
 
 
+_FLIP_CUE_RE = re.compile(r"flip(?:ping)?\s+(?:each|every|all|the)\s+(characters?|chars?|letters?|words?)"
+                          r"(?:\s+(?:in|of)\s+(?:the\s+)?(?:each\s+)?(words?|whole sentence|sentence))?")
+
+
+def _dec_flip_cued(ctx: _Ctx) -> list[_Cand]:
+    """FlipAttack prompts say how the TASK was flipped: undo exactly that on the ``TASK is '...'`` payload, in any
+    language (the dictionary-based flips only read English)."""
+    low = ctx.lower
+    if "flip" not in low or "task" not in low:
+        return []
+    m = _FLIP_CUE_RE.search(low)
+    if m is None:
+        return []
+    unit, scope = m.group(1), m.group(2) or ""
+    if unit.startswith("word"):
+        mode = "fwo"
+    elif scope.startswith("word"):
+        mode = "fcw"
+    else:
+        mode = "fcs"
+    i = low.rfind("task is")
+    if i < 0:
+        return []
+    text = ctx.text
+    a = i + len("task is")
+    end = text.find("\n", a)
+    end = len(text) if end < 0 else end
+    seg = text[a:end]
+    lead = len(seg) - len(seg.lstrip(" :\t"))
+    a += lead
+    seg = text[a:end].rstrip()
+    if len(seg) >= 2 and seg[0] in "'\"`" and seg[-1] == seg[0]:
+        a += 1
+        seg = seg[1:-1]
+    if len(seg) < 3:
+        return []
+    if mode == "fwo":
+        dec = " ".join(seg.split()[::-1])
+    elif mode == "fcw":
+        dec = " ".join(w[::-1] for w in seg.split())
+    else:
+        dec = seg[::-1]
+    return [_Cand(mode, text[:a] + dec + text[a + len(seg):], 0.6)]
+
+
 # ---------------------------------------------------------------------------------------- codechameleon
 
 _CC_MARKERS = ("decrypt", "encrypted", "problemsolver", "'value'", '"value"', "odd_even", "binary_tree", "cipher")
-_CC_SLOT_RE = re.compile(r"(?:encrypted_problem[^\n:]{0,60}:|encrypted problem[^\n:]{0,40}:|input\s*:|"
-                         r"encrypted\s*=|problem\s*=|cipher(?:text)?\s*[:=])[ \t]*([^\n]{1,20000})", re.I)
+# Where the encrypted words sit, most specific first: "The encrypted_problem you need to solve is: ...",
+# "Input: ...", "encrypted = ...".
+_CC_SLOTS = tuple(re.compile(p + r"[ \t]*([^\n]{1,20000})", re.I | re.M) for p in (
+    r"encrypted[_ ]problem you need to solve is\s*:",
+    r"^[ \t]*input\s*:",
+    r"^[ \t]*encrypted(?:_problem)?\s*=",
+    r"encrypted[_ ]problem[^\n:(]{0,60}:",
+    r"cipher(?:text)?\s*[:=]",
+))
 
 
 def _balanced(text: str, start: int, open_ch: str, close_ch: str, cap: int) -> int | None:
@@ -963,7 +1076,9 @@ def _literal(s: str):
     except (ValueError, RecursionError):
         pass
     try:
-        return ast.literal_eval(s)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # literal_eval of junk emits SyntaxWarnings
+            return ast.literal_eval(s)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return None
 
@@ -1048,7 +1163,14 @@ def _dec_codechameleon(ctx: _Ctx) -> list[_Cand]:
     if cands:
         return cands
     # word-order encodings: the slot after "encrypted_problem ... is:" / "Input:" / "encrypted ="
-    for m in _CC_SLOT_RE.finditer(text):
+    slot = None
+    for rx in _CC_SLOTS:
+        for m in rx.finditer(text):
+            if len(m.group(1).split()) >= 3:
+                slot = m  # the last one: the slot follows the function definitions
+        if slot is not None:
+            break
+    for m in ([slot] if slot is not None else []):
         payload = m.group(1).strip()
         if payload.startswith(("[", "{")) or len(payload) < 3:
             continue
@@ -1142,6 +1264,11 @@ def _leet_word(core: str) -> str | None:
     if stripped and stripped != core and any(c in _LEET_CHARS for c in stripped):
         variants.append((stripped, core[len(stripped):]))
     for variant, suffix in variants:
+        if "'" in variant:  # u$3r'$ -> user's, d0n'7 -> don't
+            conv = "".join(_LEET_MAP.get(c, c) for c in variant)
+            if _core_is_word(conv):
+                return conv + suffix
+            continue
         for c in _leet_candidates(variant):
             lc = c.lower()
             if lc in words and (len(lc) >= 3 or lc in _SHORT_WORDS):
@@ -1211,6 +1338,7 @@ def _dec_typoglycemia(ctx: _Ctx) -> list[_Cand]:
     spans: list[tuple[int, int, str]] = []
     non_words = 0
     long_words = 0
+    distinct: set[str] = set()
     for a, b, w, d in toks:
         if len(w) < 4:
             continue
@@ -1225,14 +1353,18 @@ def _dec_typoglycemia(ctx: _Ctx) -> list[_Cand]:
         if w[0].isupper():
             rep = rep.upper() if w.isupper() else rep[0].upper() + rep[1:]
         spans.append((a, b, rep))
-    if len(spans) < 2 or len(spans) < 0.4 * non_words:
+        distinct.add(lw)
+    if len(distinct) < 2 or len(spans) < 0.4 * non_words:
         return []
-    return [_Cand("typoglycemia", _replace_spans(ctx.text, spans), min(1.0, len(spans) / max(1, long_words)))]
+    if (long_words - non_words + len(spans)) < 0.6 * long_words:  # the repaired text must be mostly English
+        return []
+    conf = len(spans) / max(1, non_words) * min(1.0, len(spans) / 3)
+    return [_Cand("typoglycemia", _replace_spans(ctx.text, spans), min(1.0, conf))]
 
 
 # ----------------------------------------------------------------------------------------- spaced / segmented
 
-_SPACED_RE = re.compile(r"(?<![A-Za-z])[A-Za-z](?:[ ._*|/+~-]{1,3}[A-Za-z]){3,}(?![A-Za-z])")
+_SPACED_RE = re.compile(r"(?<![A-Za-z])[A-Za-z](?:[ ._*|/+~,;:!?'-]{1,3}[A-Za-z]){3,}(?![A-Za-z])")
 
 
 def _dec_spaced(ctx: _Ctx) -> list[_Cand]:
@@ -1242,25 +1374,23 @@ def _dec_spaced(ctx: _Ctx) -> list[_Cand]:
     letters_total = 0
     for m in _SPACED_RE.finditer(text):
         run = m.group()
-        seps = {c for c in run if not c.isalpha()}
-        if seps - {" "}:
-            chunks = run.split(" ")
-            ws = ["".join(c for c in ch if c.isalpha()) for ch in chunks]
-            ws = [w for w in ws if w]
-            good = sum(len(w) for w in ws if w.lower() in words_set)
+        chunks = [w for w in ("".join(c for c in ch if c.isalpha() or c == "'") for ch in run.split(" ")) if w]
+        if chunks and max(len(c.replace("'", "")) for c in chunks) > 1:  # "i.g.n.o.r.e a.l.l": spaces split words
+            ws = chunks
+            good = sum(len(w) for w in ws if len(w) > 1 and (w.lower() in words_set or _core_is_word(w)))
             letters = sum(len(w) for w in ws)
             if letters < 4 or good < 0.6 * letters:
-                ws2, cov = segment_words("".join(ws))
+                ws2, cov = _segment_apostrophes("".join(ws))
                 if cov < 0.8:
                     continue
                 ws = ws2
-        else:
-            joined = run.replace(" ", "")
+        else:  # "i g n o r e a l l": word boundaries are lost, find them with the dictionary
+            joined = "".join(chunks)
             letters = len(joined)
             if letters < 5:
                 continue
-            ws, cov = segment_words(joined)
-            if cov < 0.8 or not any(len(w) >= 4 for w in ws):
+            ws, cov = _segment_apostrophes(joined)
+            if cov < 0.8 or not (any(len(w) >= 4 for w in ws) or len(ws) >= 3):
                 continue
         letters_total += letters
         spans.append((m.start(), m.end(), " ".join(ws)))
@@ -1270,6 +1400,37 @@ def _dec_spaced(ctx: _Ctx) -> list[_Cand]:
         return []
     conf = min(1.0, letters_total / max(1, len(_LETTER_RE.findall(text[:5000]))) * 1.5)
     return [_Cand("spaced", _replace_spans(text, spans), conf)]
+
+
+def _segment_apostrophes(joined: str) -> tuple[list[str], float]:
+    """``segment_words`` for letters that may hold apostrophes ("neighbor's", "don't")."""
+    if "'" not in joined:
+        return segment_words(joined)
+    out: list[str] = []
+    covered = 0.0
+    total = 0
+    for k, part in enumerate(p for p in joined.split("'")):
+        if not part:
+            continue
+        if k > 0 and out:
+            low = part.lower()
+            for tail in ("ll", "re", "ve", "s", "t", "d", "m"):
+                if low.startswith(tail) and (len(part) == len(tail) or segment_words(part[len(tail):])[1] >= 0.8):
+                    out[-1] += "'" + part[: len(tail)]
+                    part = part[len(tail):]
+                    covered += len(tail)
+                    total += len(tail)
+                    break
+            if not part:
+                continue
+        ws, cov = segment_words(part)
+        covered += cov * len(part)
+        total += len(part)
+        if k > 0 and out and ws and ws[0] in _CONTRACTION_TAILS:
+            out[-1] += "'" + ws[0]
+            ws = ws[1:]
+        out += ws
+    return out, covered / max(1, total)
 
 
 _LONG_ALPHA_RE = re.compile(r"(?<![A-Za-z])[A-Za-z]{12,}")
@@ -1303,6 +1464,10 @@ def _dec_segmented(ctx: _Ctx) -> list[_Cand]:
         w = m.group()
         if w.lower() in words_set:
             continue
+        before = text[m.start() - 1] if m.start() > 0 else " "
+        after = text[m.end()] if m.end() < len(text) else " "
+        if before in "@./:#\\=&?%" or after in "@/=&%" or (after == "." and text[m.end() + 1 : m.end() + 2].isalpha()):
+            continue  # e-mail addresses, domains, paths, query strings, hashtags
         # camelCase identifiers are code, not hidden text
         if any(c.isupper() for c in w[1:]) and not w.isupper():
             continue
@@ -1334,6 +1499,7 @@ DECODERS: tuple[tuple[str, Decoder], ...] = (
     ("caesar", _dec_caesar),
     ("flip", _dec_flip),
     ("fwo", _dec_fwo),
+    ("flip_cued", _dec_flip_cued),
     ("leetspeak", _dec_leetspeak),
     ("typoglycemia", _dec_typoglycemia),
     ("spaced", _dec_spaced),
