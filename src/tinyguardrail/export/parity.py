@@ -1,0 +1,86 @@
+"""Parity of an exported model with its PyTorch checkpoint on a built split (default: test).
+
+Both sides see identical inputs (the runtime front end: sanitize -> normalize -> ``features.encode_batch``, one
+text at a time, no views or windows) and the same combine rule; the report gives label agreement, the largest
+probability difference and the accuracy of each side, so the INT8 accuracy drop is measured, not assumed.
+
+    python -m tinyguardrail.export.parity --checkpoint runs/x/best --model models/x --data build/data --out parity.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tinyguardrail.export.cli_export import encode_texts_batch1, load_model
+from tinyguardrail.export.onnx import make_session, run_deep, run_fast, torch_outputs
+from tinyguardrail.export.quantize import _combine
+
+
+def parity(checkpoint: Path, model_dir: Path, data: Path, split: str = "test", limit: int | None = None,
+           seed: int = 0, threads: int = 1) -> dict:  # fmt: skip
+    """Compare every ``*.onnx`` pair in ``model_dir`` (``fast.onnx``/``deep.onnx`` and ``fast.fp32.onnx``/
+    ``deep.fp32.onnx`` when present) with the checkpoint on ``split`` (a seeded subset of ``limit`` rows)."""
+    from tokenizers import Tokenizer
+
+    from tinyguardrail.data.io import SPLIT_FILES
+    from tinyguardrail.train.data import read_split
+
+    model = load_model(checkpoint)
+    cfg = model.config
+    tok = Tokenizer.from_file(str(Path(model_dir) / "tokenizer.json"))
+    texts, labels = read_split(Path(data) / SPLIT_FILES[split], max_rows=limit, seed=seed)
+    feeds = encode_texts_batch1(texts, tok, cfg)
+    thr = float(cfg.early_exit_threshold)
+    has_deep = (Path(model_dir) / "deep.onnx").exists()
+    t0 = time.perf_counter()
+    ref = [_combine(torch_outputs(model, f, deep=has_deep), thr, has_deep)[0] for f in feeds]
+    ref_pred = np.concatenate([p.argmax(-1) for p in ref])
+    out = {"checkpoint": str(checkpoint), "model": str(model_dir), "split": split, "n": len(texts),
+           "torch_fp32_accuracy": float((ref_pred == labels).mean()), "variants": {}}  # fmt: skip
+    for name, fast, deep in (("onnx", "fast.onnx", "deep.onnx"), ("onnx_fp32", "fast.fp32.onnx", "deep.fp32.onnx")):
+        fast_p, deep_p = Path(model_dir) / fast, Path(model_dir) / deep
+        if not fast_p.exists():
+            continue
+        fs = make_session(fast_p, threads)
+        ds = make_session(deep_p, threads) if has_deep and deep_p.exists() else None
+        probs = []
+        for f in feeds:
+            o = run_fast(fs, f)
+            if ds is not None:
+                o.update(run_deep(ds, o["hidden"], f["attention_mask"]))
+            probs.append(_combine(o, thr, ds is not None)[0])
+        pred = np.concatenate([p.argmax(-1) for p in probs])
+        acc = float((pred == labels).mean())
+        out["variants"][name] = {
+            "label_agreement": float((pred == ref_pred).mean()),
+            "max_prob_diff": float(max(np.abs(p - q).max() for p, q in zip(probs, ref, strict=True))),
+            "accuracy": acc,
+            "accuracy_drop_points": 100 * (out["torch_fp32_accuracy"] - acc),
+        }
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--data", type=Path, default=Path("build/data"))
+    p.add_argument("--split", default="test")
+    p.add_argument("--limit", type=int, default=None, help="seeded random subset of the split")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--out", type=Path, required=True)
+    args = p.parse_args(argv)
+    res = parity(args.checkpoint, args.model, args.data, args.split, args.limit, threads=args.threads)
+    args.out.write_text(json.dumps(res, indent=2) + "\n")
+    print(json.dumps(res, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
