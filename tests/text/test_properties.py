@@ -47,6 +47,13 @@ def test_any_unicode_text(text):
 
 
 @PROPS
+@given(st.text())
+def test_normalize_is_idempotent(text):
+    once = normalize(text).text
+    assert normalize(once).text == once
+
+
+@PROPS
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=400))
 def test_any_unicode_text_small_limits(text):
     _check_all(text, Limits(max_input_chars=50, max_views=2, max_depth=1, max_view_chars=60))

@@ -5,22 +5,22 @@
 
 | # | name | score meaning (0 = no sign; > 0.5 = "fires") |
 |---|---|---|
-| 0 | ``encoding`` | a Base64 / hex / percent / HTML-entity / ``\\u`` blob decodes to *readable text*: the best such view's text quality (dictionary words, printable, not structured data). Hashes, UUIDs, binary blobs score 0; JWT/JSON payloads stay low |
-| 1 | ``flip`` | FlipAttack: words or sentences read better reversed (FCW / FCS) or in reversed order (FWO): share of repaired words or word-order gain, + 0.15 when the text talks about flipping |
+| 0 | ``encoding`` | a Base64 / hex / percent / HTML-entity / ``\\u`` blob decodes to *readable text*: the best such view's text quality (``views.text_quality``: printable, word-like tokens in any language, English words, not structured data). Hashes, UUIDs, binary blobs score 0; JWT / JSON payloads stay low; percent-encoding that escapes only spaces and punctuation (query strings) is scaled down to <= 0.45 of its quality |
+| 1 | ``flip`` | FlipAttack: words or sentences read better reversed (FCW / FCS) or in reversed order (FWO): share of non-words repaired (x min(1, repairs / 3)) or word-order gain, + 0.15 when the text talks about flipping; the FlipAttack instruction itself ("flipping each character / word") adds 0.6 (noisy-or) |
 | 2 | ``homoglyph`` | look-alike characters folded by ``normalize``: 1 word 0.36, 2 words 0.59, 3 words 0.74, ... (+ unfolded mixed-script words, small weight) |
-| 3 | ``encryption`` | CodeChameleon-style cipher instructions: ``ProblemSolver``, ``decryption`` function, ``encrypted_problem``, tree / ``[{word: index}]`` encodings, a decrypted view; ordinary "decode"/"cipher" words count little |
-| 4 | ``typoglycemia`` | share of words (>= 4 letters) that are non-words but unscramble to a dictionary word (first / last letter kept) |
+| 3 | ``encryption`` | CodeChameleon-style cipher instructions (noisy-or): ``ProblemSolver`` / ``encrypted_problem`` / ``def decryption`` 0.6, "decryption function" 0.35, tree / ``[{word: index}]`` encodings 0.5 / 0.4, "decode ... and follow" 0.35, a decrypted view 0.6 x its confidence; ordinary "cipher" / "base64" words 0.2-0.3 |
+| 4 | ``typoglycemia`` | 1.6 x (share of non-words of >= 4 letters that unscramble to a dictionary word, first / last letter kept, x min(1, repairs / 3)); needs >= 2 distinct repairs and a repaired text that is mostly English |
 | 5 | ``invisible`` | invisible characters removed: 1 -> 0.30, 2 -> 0.50, 4 -> 0.75; Unicode tag smuggling >= 0.9; bidi controls >= 0.6 |
-| 6 | ``hidden_markup`` | hidden content surfaced: HTML / Markdown comment 0.35, CSS-hidden element 0.6, + 0.2 if the hidden part is prose, + up to 0.5 by its injection-lexicon score |
-| 7 | ``spaced`` | share of letters written spaced out (``i g n o r e``, ``i.g.n``) or run together (``ignoreall``) that join into words |
-| 8 | ``leetspeak`` | share of tokens that read as dictionary words after undoing leetspeak (``1gn0r3``) |
-| 9 | ``cipher`` | a ROT13 / Caesar shift turns non-words into words: share of words repaired |
+| 6 | ``hidden_markup`` | hidden content surfaced: HTML / Markdown comment 0.35, CSS-hidden element 0.6, + 0.2 if the hidden part is a sentence (>= 3 words of prose), + 0.1 if it addresses the model (imperative first word, "you", "assistant"), + 0.5 x its injection-lexicon score |
+| 7 | ``spaced`` | 1.5 x share of letters written spaced out (``i g n o r e``, ``i.g.n``) that join into words; run-together words (``ignoreallprevious``) 0.8 x (words found / 8) |
+| 8 | ``leetspeak`` | 2 x share of tokens that read as dictionary words after undoing leetspeak (``1gn0r3``) |
+| 9 | ``cipher`` | a ROT13 / Caesar shift turns non-words into words: share of non-words repaired x min(1, repairs / 3) (needs >= 3 distinct repairs); a shift found by letter frequencies alone (another language) counts half |
 | 10 | ``instruction_override`` | "ignore / forget / disregard ... (previous) instructions / rules" lexicon in 20+ languages: verb + object 0.45, + 0.35 with "previous / above / all / system", + phrases like "from now on", "new instructions" |
 | 11 | ``prompt_leak`` | "reveal / print / repeat ... system prompt / your instructions / the text above": verb + object 0.7, the object alone 0.3 |
 | 12 | ``role_markers`` | fake chat-template or role markers: ``<\\|im_start\\|>``, ``[INST]``, ``<<SYS>>``, ``SYSTEM:`` lines, ``<system>`` tags, "END OF INPUT" |
 | 13 | ``jailbreak_persona`` | jailbreak persona / rule-removal lexicon: DAN, "developer mode", "no restrictions", "never refuse", "stay in character", "amoral AI" ... (noisy-or of weighted phrases) |
-| 14 | ``payload_split`` | string variables concatenated into a hidden instruction (``a = "..."; z = a + b``) |
-| 15 | ``decoded_attack`` | the injection / leak / persona lexicon fires on a decoded view more than on the text itself (an encoded attack) |
+| 14 | ``payload_split`` | string variables concatenated into a hidden instruction (``a = "..."; z = a + b``): 0.45 + 0.3 x quality of the joined text, + 0.2 with "SmartGPT" / "concatenate" |
+| 15 | ``decoded_attack`` | the injection / leak / persona lexicon fires on a decoded view more than on the text itself (an encoded attack): the largest gain, x (0.5 + 0.5 x the view's confidence) |
 
 Every detector is linear in the input (bounded regexes over at most ``MAX_SCAN_CHARS`` characters) and never
 raises; ``detect`` returns 0 for a detector that failed.
@@ -154,7 +154,7 @@ class _Pat:
         if self.rx is None:
             return True
         target = t.text if self.case else t.low
-        if present is None or (self.case and not t.text.isascii()):
+        if present is None or (self.case and len(t.text) != len(t.low)):
             return self.rx.search(target) is not None
         for i in _positions(t.low, present):
             if self.rx.search(target, max(0, i - _WINDOW), i + _WINDOW) is not None:
@@ -323,9 +323,8 @@ def _leak(t: _Txt) -> float:
 _ROLE_PATTERNS = (
     _Pat(0.8, r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|"
               r"begin_of_text|end_of_text|fim_prefix|pad)\|>", subs=("<|",)),
-    _Pat(0.6, r"\[/?INST\]|<</?SYS>>|\[/?SYSTEM\]|\[/?(?:ADMIN|DEVELOPER)\]", subs=("[inst]", "[/inst]", "<<sys>>",
-                                                                                 "[system]", "[admin]", "[developer]"),
-         case=True),
+    _Pat(0.6, r"\[/?INST\]|<</?SYS>>|\[/?SYSTEM\]|\[/?(?:ADMIN|DEVELOPER)\]",
+         words=("inst", "sys", "system", "admin", "developer"), case=True),
     _Pat(0.45, r"</?(?:system|sys|instructions?|admin|developer|system_prompt|system-prompt)>",
          subs=("<system", "</system", "<sys>", "</sys>", "<instruction", "</instruction", "<admin>", "<developer>")),
     _Pat(0.4, r"^[ \t]*(?:#{1,4}[ \t]*)?(?:system|developer|admin(?:istrator)?)(?:[ \t]+(?:prompt|message|"

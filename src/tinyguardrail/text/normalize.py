@@ -300,7 +300,7 @@ class _FoldTables:
     def __init__(self) -> None:
         self.full: dict[str, str] = {}  # every non-ASCII confusable -> ASCII letter/digit (skeleton)
         self.fold: dict[str, str] = {}  # the subset normalize may fold (non-protected)
-        self.fold_delete: dict[int, None] = {}
+        self.fold_keys: frozenset[str] = frozenset()
         self.word_re: re.Pattern | None = None
         self._build()
 
@@ -374,7 +374,7 @@ class _FoldTables:
                 continue
             fold[ch] = t
         self.fold = fold
-        self.fold_delete = {ord(c): None for c in fold}
+        self.fold_keys = frozenset(fold)
         # a "word" is a run of word characters or foldable characters (symbols like U+2223 split \w words)
         symbol_chars = "".join(re.escape(c) for c in fold if not (c.isalnum() or c == "_"))
         self.word_re = re.compile(f"[\\w{symbol_chars}]+")
@@ -401,9 +401,10 @@ def fold_confusables(text: str) -> tuple[str, int, int, int]:
     if text.isascii():
         return text, 0, 0, 0
     t = _tables()
-    n_foldable = len(text) - len(text.translate(t.fold_delete))
-    if n_foldable == 0:
+    present = t.fold_keys.intersection(text)  # set operations run in C: far cheaper than a per-char loop
+    if not present:
         return text, 0, 0, 0
+    n_foldable = sum(text.count(c) for c in present)
     raw = text.encode("utf-8", "surrogatepass")
     n_ascii_letters = len(raw) - len(raw.translate(None, _ASCII_LETTERS))
     n_ascii = len(text.encode("ascii", "ignore"))
@@ -449,12 +450,13 @@ def fold_confusables(text: str) -> tuple[str, int, int, int]:
 
 # --------------------------------------------------------------------------------------------- whitespace
 
-_WS_TRANSLATE = {
-    ord("\r"): "\n", ord("\v"): "\n", ord("\f"): "\n", 0x85: "\n", 0x2028: "\n", 0x2029: "\n",
-    ord("\t"): " ", 0x1680: " ", 0x2800: " ", 0x3000: " ", 0xA0: " ", 0x2007: " ", 0x202F: " ",
-    **{c: " " for c in range(0x2000, 0x200B)},
+_WS_MAP = {
+    "\r": "\n", "\v": "\n", "\f": "\n", "\x85": "\n", "\u2028": "\n", "\u2029": "\n",
+    "\t": " ", "\u1680": " ", "\u2800": " ", "\u3000": " ", "\xa0": " ", "\u2007": " ", "\u202f": " ",
+    **{chr(c): " " for c in range(0x2000, 0x200B)},
 }
 _WS_ODD_RE = re.compile("[\r\v\f\x85\u2028\u2029\t\u1680\u2800\u3000\xa0\u2000-\u200a\u202f]")
+_WS_ODD_CHARS = frozenset(_WS_MAP)
 _SPACES_RE = re.compile(r" {2,}")
 _SPACE_NL_RE = re.compile(r" +\n|\n +")
 _NEWLINES_RE = re.compile(r"\n{3,}")
@@ -464,7 +466,8 @@ def _normalize_whitespace(text: str) -> str:
     if "\r\n" in text:
         text = text.replace("\r\n", "\n")
     if _WS_ODD_RE.search(text) is not None:
-        text = text.translate(_WS_TRANSLATE)
+        for ch in _WS_ODD_CHARS.intersection(text):
+            text = text.replace(ch, _WS_MAP[ch])
     if "  " in text:
         text = _SPACES_RE.sub(" ", text)
     if " \n" in text or "\n " in text:

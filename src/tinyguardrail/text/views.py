@@ -16,7 +16,8 @@ replaced by its decoding. Each new view is decoded again, up to ``limits.max_dep
 | ``rot13`` / ``caesar<k>`` | letter shifts (best shift by letter frequencies, kept if words appear) | >= 2 non-words |
 | ``fcw`` | FlipAttack: characters of each word reversed | >= 2 non-words whose reversal is a word |
 | ``fcs`` | FlipAttack: characters of the whole sentence reversed (per line) | as ``fcw`` |
-| ``fwo`` | FlipAttack / CodeChameleon reverse: word order reversed (per line or quote) | >= 4 words on a line |
+| ``fwo`` | FlipAttack / CodeChameleon reverse: word order reversed (per line or quote) | >= 4 words, line ends like a reversed sentence |
+| ``fcs`` / ``fcw`` / ``fwo`` (cued) | FlipAttack prompts that say "flipping each character / word": the ``TASK is '...'`` payload flipped back as told, in any language | "flip" and "task" in the text |
 | ``codechameleon_*`` | binary-tree JSON, ``[{word: index}]`` lists, odd-even interleave, reverse | decryption markers / ``'value'`` |
 | ``payload_split`` | ``a = "..."; b = "..."; z = a + b`` concatenated | >= 2 string assignments and a ``+`` |
 | ``leetspeak`` | ``1gn0r3 4ll`` -> ``ignore all`` | >= 2 tokens mixing letters and leet digits/symbols |
@@ -960,7 +961,7 @@ def _dec_fwo(ctx: _Ctx) -> list[_Cand]:
         for a, b in segs:
             seg = text[a:b]
             sw = seg.split()
-            if len(sw) < 4 or len(sw) > 400 or not _fwo_candidate(sw):
+            if len(sw) < 4 or len(sw) > 80 or not _fwo_candidate(sw):  # FWO payloads are sentences
                 continue
             fwd = naturalness(sw)
             rev_ws = sw[::-1]
