@@ -178,11 +178,11 @@ _OVR_VERBS = (
     "ignoriere", "ignorieren", "ignoriert", "ignorier", "vergiss", "vergessen sie", "vergesst", "missachte",
     "missachten", "überspringe", "überspringen", "verwirf",
     # fr
-    "ignorer", "ignorez", "oublie", "oublier", "oubliez", "ne tiens pas compte", "ne tenez pas compte",
-    "fais abstraction", "faites abstraction",
+    "ignorer", "ignorez", "ignore", "oublie", "oublier", "oubliez", "ne tiens pas compte", "ne tenez pas compte",
+    "fais abstraction", "faites abstraction", "ne suis pas", "ne suivez pas",
     # es / it / pt
     "ignora", "ignorar", "ignorad", "olvida", "olvidar", "olvidad", "omite", "descarta", "descartar",
-    "haz caso omiso", "ignorate", "ignorare", "dimentica", "dimenticate", "dimenticare", "trascura", "trascurate",
+    "haz caso omiso", "no sigas", "no respondas", "no obedezcas", "ignorate", "ignorare", "non seguire", "dimentica", "dimenticate", "dimenticare", "trascura", "trascurate",
     "ignorem", "esqueça", "esqueca", "esqueçam", "desconsidere", "desconsiderem", "desconsidera",
     # nl / pl / cs / ro / id / vi / sw
     "negeer", "vergeet", "zignoruj", "ignoruj", "zapomnij", "zapomeň", "zapomeňte", "uită", "ignoră", "abaikan",
@@ -192,6 +192,10 @@ _OVR_OBJS = (
     r"instructions?|rules?|directions?|directives?|prompts?|guidelines?|commands?|context|constraints?|"
     r"restrictions?|programming|polic(?:y|ies)|orders?|guidance|settings|training|filters?|limitations?|safeguards?|"
     r"messages?|conversation|everything|all of (?:that|this|it)|what (?:i|you) (?:said|told|were told)|"
+    r"(?:the |everything |all of the |all )above(?=\s*(?:[.,;:!]|and\b|then\b|$))|(?:the |everything )?(?:previous|prior|preceding) (?:one|ones|text|"
+    r"part|request|question|task)s?|what (?:came|comes|was written|is written) (?:before|above)|"
+    r"ce qui précède|(?:la |les |cette )?(?:question|demande|commande|tâche)s? (?:ci-dessus|précédentes?)|ci-dessus|"
+    r"lo anterior|(?:la |las |el |los )?(?:pregunta|petición|orden|tarea)s? anteriores?|quanto sopra|"
     r"anweisung\w*|instruktion\w*|regeln|befehl\w*|vorgaben|anordnung\w*|alles|"
     r"règles|consignes|ordres|tout|"
     r"instrucciones|reglas|órdenes|indicaciones|directrices|todo|istruzioni|regole|ordini|indicazioni|direttive|"
@@ -208,9 +212,9 @@ _OVR_QUAL = re.compile(
     r"\b(?:previous|prior|above|earlier|preceding|foregoing|initial|original|former|old|all|any|every|existing|"
     r"system|developer|safety|your|these|those|vorherig\w*|bisherig\w*|obig\w*|alle|précédent\w*|toutes|tous|"
     r"anterior\w*|previas|todas|precedent\w*|tutte|vorige|poprzedni\w*|wszystkie|sebelumnya|semua|"
-    r"trước|tất cả|zote|awali|anterioare|předchozí)\b"
+    r"trước|tất cả|zote|awali|anterioare|předchozí|précède|ci-dessus|anteriores|precedentes)\b"
     r"|предыдущ\w*|прежн\w*|все|всё|выше|попередн\w*|之前|以上|上面|先前|前面|所有|全部|以前|上記|これまで|すべて|이전|모든|"
-    r"السابقة|جميع|पिछले|सभी|পূর্ববর্তী|ก่อนหน้า|ทั้งหมด"
+    r"السابقة|جميع|أعلاه|المذكورة|पिछले|सभी|उपरोक्त|ऊपर|পূর্ববর্তী|উপরের|ก่อนหน้า|ทั้งหมด|ข้างต้น"
 )
 _OVR_OTHER = (
     # object-first (Turkish)
@@ -227,11 +231,12 @@ _OVR_OTHER = (
          subs=("忽略", "无视", "忽视", "理会", "忘记", "忘掉", "跳过", "遵守", "放弃", "無視", "抛开", "拋開", "忘れ", "무시",
                "잊어"), non_ascii=True),
     _Pat(1.0, r"(?:تجاهل|انس)[^.!?\n]{0,40}?(?:التعليمات|القواعد|الأوامر|الإرشادات)"
-              r"|(?:निर्देश|नियम|आदेश)\S*[^.!?\n।]{0,30}?(?:अनदेखा|अनदेखी|भूल)"
-              r"|(?:अनदेखा|भूल)[^.!?\n।]{0,30}?(?:निर्देश|नियम)"
-              r"|(?:নির্দেশ|নিয়ম)\S*[^.!?\n।]{0,30}?(?:উপেক্ষা|ভুলে)"
+              r"|(?:निर्देश|नियम|आदेश|कमांड)\S*[^.!?\n।]{0,30}?(?:अनदेखा|अनदेखी|नज़रअंदाज़|नजरअंदाज|उपेक्षा|भूल)"
+              r"|(?:अनदेखा|नज़रअंदाज़|नजरअंदाज|भूल)[^.!?\n।]{0,30}?(?:निर्देश|नियम|आदेश)"
+              r"|(?:নির্দেশ|নিয়ম|কমান্ড|আদেশ)\S*[^.!?\n।]{0,30}?(?:উপেক্ষা|ভুলে)"
               r"|(?:เพิกเฉย|ไม่สนใจ|ลืม)[^.!?\n]{0,20}?(?:คำสั่ง|คำแนะนำ|กฎ)",
-         subs=("تجاهل", "انس", "अनदेखा", "भूल", "উপেক্ষা", "ভুলে", "เพิกเฉย", "ไม่สนใจ", "ลืม"), non_ascii=True),
+         subs=("تجاهل", "انس", "अनदेखा", "नज़रअंदाज़", "नजरअंदाज", "उपेक्षा", "भूल", "উপেক্ষা", "ভুলে", "เพิกเฉย",
+               "ไม่สนใจ", "ลืม"), non_ascii=True),
 )
 _OVR_PHRASES = (
     _Pat(0.2, r"\bfrom now on\b|\bstarting now\b|\bhenceforth\b|\bab sofort\b|à partir de maintenant|a partir de ahora|"
@@ -261,14 +266,14 @@ def _override(t: _Txt) -> float:
         for i in _positions(low, present):
             m = _OVR_LATIN_RE.match(low, i)
             if m is not None:
-                ws.append(0.8 if _OVR_QUAL.search(low, max(0, i - 30), m.end()) else 0.45)
+                ws.append(0.8 if _OVR_QUAL.search(low, max(0, i - 30), m.end() + 30) else 0.45)
                 if len(ws) >= 6:
                     break
     for p in _OVR_OTHER:
         if p.hit(t):
             m = p.rx.search(low)
             if m is not None:
-                ws.append(0.8 if _OVR_QUAL.search(low, max(0, m.start() - 30), m.end()) else 0.45)
+                ws.append(0.8 if _OVR_QUAL.search(low, max(0, m.start() - 30), m.end() + 30) else 0.45)
     ws += [p.w for p in _OVR_PHRASES if p.hit(t)]
     return _noisy_or(ws) if ws else 0.0
 

@@ -137,6 +137,7 @@ def warm_up() -> None:
     from tinyguardrail.text.normalize import warm_up as _wu
 
     lexicon()
+    _chi_shifts("warmup")  # imports numpy and builds the frequency table
     _wu()
 
 
