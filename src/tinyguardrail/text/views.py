@@ -774,8 +774,9 @@ def _merge_words(ctx: _Ctx, transform: Callable[[str], str | None], min_hits: in
     return _Cand(name, _replace_spans(ctx.text, spans), min(1.0, conf))
 
 
-def _chi_shifts(letters: str) -> list[int]:
-    """Shifts ordered by how English the shifted letters' frequencies look (chi-square, best first)."""
+def _chi_shifts(letters: str) -> tuple[list[int], float, float]:
+    """Shifts ordered by how English the shifted letters' frequencies look (chi-square, best first), with the
+    chi-square of the text as it is and of the best shift."""
     import numpy as np
 
     global _EXPECTED
@@ -786,17 +787,12 @@ def _chi_shifts(letters: str) -> list[int]:
     arr = np.frombuffer(letters.encode("ascii", "ignore"), dtype=np.uint8).astype(np.int64) - 97
     arr = arr[(arr >= 0) & (arr < 26)]
     if arr.size == 0:
-        return []
+        return [], 0.0, 0.0
     counts = np.bincount(arr, minlength=26).astype(np.float64)
     exp = _EXPECTED * arr.size
     chi = ((counts[None, :] - exp) ** 2 / (exp + 0.5)).sum(axis=1)
     order = [int(k) for k in np.argsort(chi) if k != 0]
-    global _LAST_CHI
-    _LAST_CHI = (float(chi[0]), float(chi[order[0]]) if order else float(chi[0]))
-    return order
-
-
-_LAST_CHI = (0.0, 0.0)
+    return order, float(chi[0]), float(chi[order[0]])
 
 
 _EXPECTED = None
@@ -809,7 +805,8 @@ def _dec_caesar(ctx: _Ctx) -> list[_Cand]:
     letters = "".join(bad)[:2000]
     if len(letters) < 10:
         return []
-    tried = _chi_shifts(letters)[:2]
+    order, chi0, chi_best = _chi_shifts(letters)
+    tried = order[:2]
     if 13 not in tried:
         tried.append(13)
     words = lexicon().words
@@ -827,7 +824,6 @@ def _dec_caesar(ctx: _Ctx) -> list[_Cand]:
     if best is None and len(letters) >= 40 and tried:
         # no English words either way: a shift whose letter frequencies are far more natural than the
         # text's own (a ROT13'd sentence in another Latin-script language)
-        chi0, chi_best = _LAST_CHI
         if chi_best * 4.0 < chi0 and chi_best < 0.6 * len(letters):
             k = tried[0]
             name = "rot13" if k == 13 else f"caesar{k}"
