@@ -130,3 +130,20 @@ def test_combine_probs_rule():
     torch.testing.assert_close(p_thr[3], (pf[3] + pd[3]) / 2)
     sev = combine_severity(fast, torch.zeros(4), torch.ones(4), router, 0.9)
     torch.testing.assert_close(sev, torch.tensor([0.0, 1.0, 0.5, 0.5]))
+
+
+def test_char_cnn_equals_per_kernel_convolutions():
+    """The fused single-matmul char CNN computes exactly Conv1d per kernel size (right-padded), GELU, max."""
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    cfg = tiny_config()
+    cnn = GuardrailModel(cfg).embed.char_cnn
+    chars = torch.randint(0, cfg.char_vocab, (2, 5, cfg.max_chars))
+    x = cnn.char_emb(chars.reshape(10, -1)).transpose(1, 2)  # (N, E, C)
+    feats = []
+    for conv, k in zip(cnn.convs, cnn.kernels, strict=True):
+        w = conv.weight.view(cfg.char_channels, k, cfg.char_emb_dim).transpose(1, 2)  # (out, E, k)
+        feats.append(F.gelu(F.conv1d(F.pad(x, (0, k - 1)), w, conv.bias)).amax(-1))
+    ref = cnn.proj(torch.cat(feats, -1)).reshape(2, 5, -1)
+    torch.testing.assert_close(cnn(chars), ref, atol=1e-5, rtol=1e-5)

@@ -73,15 +73,28 @@ def test_capacity_limits_tokens_per_expert_first_choices_first():
     n = 40
     idx = torch.stack([torch.zeros(n, dtype=torch.long), torch.arange(n) % 3 + 1], dim=1)  # everyone's 1st: expert 0
     valid = torch.ones(n)
-    kept = moe.dispatch_mask(idx, valid)  # (N, k, E)
-    capacity = math.ceil(1.0 * 2 * n / 4)
-    per_expert = kept.sum((0, 1))
-    assert (per_expert <= capacity).all()
-    assert int(per_expert[0]) == capacity  # expert 0 full
-    assert kept[:capacity, 0, 0].all() and not kept[capacity:, 0, 0].any()  # earlier tokens won the slots
-    assert kept[:, 1].sum() == n  # second choices spread over 3 experts all fit
-    # over-capacity tokens lose that expert's output in training but still get their second choice
-    x = torch.randn(1, n, 32)
+    cap = moe.capacity(n)
+    assert cap == math.ceil(1.0 * 2 * n / 4)
+    keep, slot, token = moe.assign_slots(idx, valid, cap)
+    first, second = keep[:n], keep[n:]  # choice-major
+    assert first[:cap].all() and not first[cap:].any()  # expert 0 full: earlier tokens won its slots
+    assert second.all()  # second choices spread over 3 experts all fit
+    kept_slots = slot[keep]
+    assert len(set(kept_slots.tolist())) == int(keep.sum())  # no slot is shared
+    assert (kept_slots // cap == idx.t().reshape(-1)[keep]).all()  # each slot belongs to the chosen expert
+    # padding never takes a slot
+    pad_valid = valid.clone()
+    pad_valid[:5] = 0
+    keep_p, _, token_p = moe.assign_slots(idx, pad_valid, cap)
+    assert not keep_p[token_p < 5].any()
+    # a router that sends everyone to expert 0 overflows it: in training those tokens lose its output
+    torch.nn.init.zeros_(moe.gate.weight)
+    with torch.no_grad():
+        moe.gate.weight[0] = 1.0
+    x = torch.rand(1, n, 32) + 0.1
     moe.train()
     y, _ = moe(x, torch.ones(1, n, dtype=torch.bool))
     assert torch.isfinite(y).all()
+    moe.eval()
+    y_dense, _ = moe(x, torch.ones(1, n, dtype=torch.bool))
+    assert not torch.allclose(y, y_dense)  # tokens were dropped in training

@@ -37,10 +37,12 @@ def test_read_split_subset_and_bad_labels(tmp_path):
 def test_features_match_encode_batch_and_pad_per_batch(tok):
     from tinyguardrail.features import encode_batch
 
-    texts = ["short one", "a much longer text that has quite a few more tokens in it", "mid length text"]
+    raw = ["short one", "a much longer text that has quite a few more tokens in it", "mid length text"]
     labels = np.array([0, 1, 2])
-    feats = D.encode_texts(texts, labels, tok, 32, 8, NF, 0)
-    assert feats.chars.dtype == np.uint16 and feats.ids.dtype == np.int32
+    texts, det = D.prepare_texts(raw, NF)
+    feats = D.encode_texts(texts, labels, det, tok, 32, 8, 0)
+    assert feats.char_table.dtype == np.uint16 and feats.ids.dtype == np.int32
+    assert len(feats.char_table) < len(feats.char_idx)  # distinct surfaces are stored once
     ref = encode_batch(tok, texts, 32, 8, D.get_detector_fn(NF), 0)
     b = feats.batch([0, 1, 2], pad_id=0)
     for k in ("input_ids", "attention_mask", "char_ids", "detector_feats"):
@@ -50,32 +52,52 @@ def test_features_match_encode_batch_and_pad_per_batch(tok):
     assert short["input_ids"].shape[1] == int(feats.lengths[[0, 2]].max()) < b["input_ids"].shape[1]
 
 
+def test_detector_scores_come_from_the_raw_or_the_normalized_text(monkeypatch):
+    monkeypatch.setattr(D, "get_detector_fn", lambda n: lambda t: np.full(n, len(t), dtype=np.float32))
+    monkeypatch.setattr(D, "get_normalize", lambda: lambda t: t.replace("\u200b", ""))
+    raw = ["ig\u200bnore", "plain"]
+    texts, det = D.prepare_texts(raw, 2, detector_input="raw")
+    assert texts == ["ignore", "plain"]
+    assert det[:, 0].tolist() == [7.0, 5.0]  # scored before normalization: the zero-width space counts
+    _, det_n = D.prepare_texts(raw, 2, detector_input="normalized")
+    assert det_n[:, 0].tolist() == [6.0, 5.0]
+    with pytest.raises(ValueError):
+        D.prepare_texts(raw, 2, detector_input="views")
+
+
 def test_worker_processes_give_the_same_features(tok):
-    texts = [r["text"] for r in make_rows(150, 3, "train")]  # 600 texts: 3 chunks
-    labels = np.zeros(len(texts), dtype=np.int64)
-    a = D.encode_texts(texts, labels, tok, 48, 8, NF, 0, num_workers=0)
-    b = D.encode_texts(texts, labels, tok, 48, 8, NF, 0, num_workers=2)
-    for k in ("ids", "chars", "offsets", "det", "labels"):
+    raw = [r["text"] for r in make_rows(150, 3, "train")]  # 600 texts: 3 chunks
+    labels = np.zeros(len(raw), dtype=np.int64)
+    t0, d0 = D.prepare_texts(raw, NF, num_workers=0)
+    t2, d2 = D.prepare_texts(raw, NF, num_workers=2)
+    assert t0 == t2
+    np.testing.assert_array_equal(d0, d2)
+    a = D.encode_texts(t0, labels, d0, tok, 48, 8, 0, num_workers=0)
+    b = D.encode_texts(t0, labels, d0, tok, 48, 8, 0, num_workers=2)
+    for k in ("ids", "char_idx", "char_table", "offsets", "det", "labels"):
         np.testing.assert_array_equal(getattr(a, k), getattr(b, k))
-    assert D.normalize_texts(texts[:300], num_workers=2) == D.normalize_texts(texts[:300])
 
 
 def test_feature_cache_is_reused_and_keyed(tmp_path, tok, monkeypatch):
     write_fixture(tmp_path / "data")
-    texts, labels, sha = D.load_texts_cached(tmp_path / "data" / "train.jsonl.gz", tmp_path / "c", True, None, 0, 0,
-                                             False)  # fmt: skip
-    args = dict(tokenizer=tok, max_len=32, max_chars=8, n_feats=NF, pad_id=0, normalize=True, cache_dir=tmp_path / "c")
-    first = D.load_features_cached(texts, labels, sha, "train", **args)
+    path = tmp_path / "data" / "train.jsonl.gz"
+    src = D.SplitSource(path, tmp_path / "c", NF)
+    shapes = dict(max_len=32, max_chars=8, pad_id=0)
+    first = src.features(tok, **shapes)
+    assert len(first) == 160
+    # a fresh source with a warm cache reads no text at all
     calls = []
-    monkeypatch.setattr(D, "encode_texts", lambda *a, **k: calls.append(1))
-    again = D.load_features_cached(texts, labels, sha, "train", **args)
+    monkeypatch.setattr(D, "encode_texts", lambda *a, **k: calls.append("encode"))
+    monkeypatch.setattr(D, "read_split", lambda *a, **k: calls.append("read"))
+    again = D.SplitSource(path, tmp_path / "c", NF).features(tok, **shapes)
     assert not calls
     np.testing.assert_array_equal(first.ids, again.ids)
-    t2, _, _ = D.load_texts_cached(tmp_path / "data" / "train.jsonl.gz", tmp_path / "c", True, None, 0, 0, False)
-    assert t2 == texts
+    np.testing.assert_array_equal(first.det, again.det)
+    texts, labels, det = D.SplitSource(path, tmp_path / "c", NF).texts()
+    assert len(texts) == 160 and det.shape == (160, NF) and not calls  # the text stage is cached too
     with pytest.raises(AttributeError):  # a different max_len is a different key: encode_texts is called again
-        D.load_features_cached(texts, labels, sha, "train", **{**args, "max_len": 16})
-    assert calls
+        src.features(tok, **{**shapes, "max_len": 16})
+    assert calls == ["encode"]
 
 
 def test_make_batches():
@@ -108,3 +130,20 @@ def test_class_balancing():
                                             sample_weights=w[labels]))  # fmt: skip
     share = np.bincount(labels[sampled], minlength=3)[:3] / len(sampled)
     assert (share > 0.25).all()  # roughly a third each instead of 90/9/1 %
+
+
+def test_changed_front_end_invalidates_the_cache_unless_allowed(tmp_path, tok, monkeypatch):
+    write_fixture(tmp_path / "data")
+    path = tmp_path / "data" / "validation.jsonl.gz"
+    shapes = dict(max_len=32, max_chars=8, pad_id=0)
+    D.SplitSource(path, tmp_path / "c", NF).features(tok, **shapes)
+    real = D.front_end_signature
+    monkeypatch.setattr(D, "front_end_signature", lambda n: {**real(n), "text": "edited"})
+    stale = D.SplitSource(path, tmp_path / "c", NF)
+    stale.features(tok, **shapes, allow_stale_front_end=True)
+    assert stale.stale
+    calls = []
+    monkeypatch.setattr(D, "encode_texts", lambda *a, **k: calls.append(1))
+    with pytest.raises(AttributeError):
+        D.SplitSource(path, tmp_path / "c", NF).features(tok, **shapes)
+    assert calls  # recomputed

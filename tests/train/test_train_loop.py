@@ -54,9 +54,10 @@ def test_tiny_config_trains_end_to_end(data_dir, tmp_path):
     # the reloaded best model reproduces its recorded validation metrics, and re-saving is lossless
     model = load_checkpoint(best)
     tok = load_tokenizer(best)
-    texts, labels = D.read_split(data_dir / "validation.jsonl.gz")
+    raw, labels = D.read_split(data_dir / "validation.jsonl.gz")
     c = model.config
-    feats = D.encode_texts(D.normalize_texts(texts), labels, tok, c.max_len, c.max_chars, c.n_detector_feats, c.pad_id)
+    texts, det = D.prepare_texts(raw, c.n_detector_feats)  # the same text stage, built independently
+    feats = D.encode_texts(texts, labels, det, tok, c.max_len, c.max_chars, c.pad_id)
     val = validate(model, feats, torch.device("cpu"))
     recorded = json.loads((best / "checkpoint.json").read_text())["metrics"]
     assert val["accuracy"] == recorded["accuracy"]

@@ -72,3 +72,15 @@ def test_fgsm_perturbs_embeddings_and_backprops():
     assert float(adv.detach()) > float(loss_fn.classification(out, labels).detach()) - 1e-6  # the step goes uphill
     (loss + adv).backward()
     assert model.embed.word.weight.grad is not None
+
+
+def test_focal_with_label_smoothing_still_allows_confident_predictions():
+    """The early-exit threshold (0.9) must be reachable: the loss optimum is a confident prediction."""
+    z = torch.zeros(1, 4, requires_grad=True)
+    opt = torch.optim.Adam([z], lr=0.05)
+    for _ in range(2000):
+        loss = focal_loss(z, torch.tensor([0]), 0.25, 2.0, 0.05)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float(torch.softmax(z.detach(), -1)[0, 0]) > 0.95

@@ -19,26 +19,40 @@ from tinyguardrail.model.config import GuardrailConfig
 
 
 class CharCNN(nn.Module):
-    """Multi-scale CNN over each token's characters (Kim et al. 2016): embed chars, conv with every kernel size,
-    GELU, max over character positions, concatenate, project to d_model.
+    """Multi-scale CNN over each token's characters (Kim et al. 2016): embed chars, convolve with every kernel size
+    (``char_channels`` filters each), GELU, max over character positions, concatenate, project to d_model.
+
+    Each filter bank is stored as an ``nn.Linear`` over a flattened window (a 1-D convolution is exactly that) and
+    all kernel sizes run as ONE matmul: windows of the largest size start at every character (right-padded with
+    zero embeddings), and the smaller kernels' weights are zero-padded to that size. One matmul instead of four
+    convolutions keeps the GPU step short (it is launch-bound at this size) and exports to ONNX as slices + MatMul.
+    Windows that run past the end see padding, as the pad characters inside short tokens already do.
 
     Input char_ids [B, T, C] (0 = pad); output [B, T, d_model].
     """
 
     def __init__(self, config: GuardrailConfig) -> None:
         super().__init__()
+        self.kernels = tuple(config.char_kernels)
+        self.k_max = max(self.kernels)
+        self.emb_dim = config.char_emb_dim
         self.char_emb = nn.Embedding(config.char_vocab, config.char_emb_dim, padding_idx=0)
-        self.convs = nn.ModuleList(
-            nn.Conv1d(config.char_emb_dim, config.char_channels, kernel_size=k) for k in config.char_kernels
-        )
-        self.proj = nn.Linear(config.char_channels * len(config.char_kernels), config.d_model)
+        self.convs = nn.ModuleList(nn.Linear(k * config.char_emb_dim, config.char_channels) for k in self.kernels)
+        self.proj = nn.Linear(config.char_channels * len(self.kernels), config.d_model)
 
     def forward(self, char_ids: torch.Tensor) -> torch.Tensor:
         b, t, c = char_ids.shape
-        x = self.char_emb(char_ids.reshape(b * t, c)).transpose(1, 2)  # (B*T, E, C)
-        # max over character positions of each kernel's feature map: (B*T, channels) per kernel
-        feats = [F.gelu(conv(x)).amax(dim=-1) for conv in self.convs]
-        return self.proj(torch.cat(feats, dim=-1)).reshape(b, t, -1)  # (B, T, D)
+        x = F.pad(self.char_emb(char_ids.reshape(b * t, c)), (0, 0, 0, self.k_max - 1))  # (B*T, C + k_max - 1, E)
+        windows = torch.cat([x[:, i : i + c] for i in range(self.k_max)], dim=-1)  # (B*T, C, k_max * E)
+        weight = torch.cat(
+            [
+                F.pad(conv.weight, (0, (self.k_max - k) * self.emb_dim))
+                for conv, k in zip(self.convs, self.kernels, strict=True)
+            ]
+        )  # (n_kernels * channels, k_max * E)
+        bias = torch.cat([conv.bias for conv in self.convs])
+        feats = F.gelu(F.linear(windows, weight, bias)).amax(dim=1)  # (B*T, n_kernels * channels)
+        return self.proj(feats).reshape(b, t, -1)  # (B, T, D)
 
 
 class ThreatAwareEmbedding(nn.Module):

@@ -9,11 +9,13 @@ MoE dispatch:
   matrix that holds the renormalised top-k probabilities and zeros elsewhere (``topk`` + ``scatter``). No
   data-dependent control flow, so it exports to ONNX as-is; each expert is a plain pair of ``nn.Linear`` so INT8
   dynamic quantization reaches it. At 8 experts of a 384-wide model this costs a few dense FFNs.
-* **training (sparse, ``moe_sparse_train``)**: tokens are gathered per expert with GShard's capacity rule
-  (capacity = ceil(capacity_factor * top_k * n_tokens / n_experts); first choices claim slots before second
-  choices, earlier tokens before later ones); tokens over capacity get no output from that expert (the residual
-  carries them). Capacity only exists in this mode: dense dispatch has no buffers to overflow, which is why eval
-  never drops tokens. With ``capacity_factor <= 0`` the sparse path equals the dense one exactly.
+* **training (sparse, ``moe_sparse_train``)**: tokens are gathered into fixed-size expert buffers with GShard's
+  capacity rule (capacity = ceil(capacity_factor * top_k * n_tokens / n_experts), n_tokens counting the padded
+  batch so that the buffer size is known without a device->host sync; padding is never dispatched; first choices
+  claim slots before second choices, earlier tokens before later ones); an assignment over capacity gets no output
+  from that expert (the residual carries the token). Each expert computes capacity rows instead of every token.
+  Capacity only exists in this mode: dense dispatch has no buffers to overflow, which is why eval never drops
+  tokens. With ``capacity_factor <= 0`` the sparse path equals the dense one exactly.
 """
 
 from __future__ import annotations
@@ -117,32 +119,50 @@ class MoEFFN(nn.Module):
             y = ye if y is None else y + ye
         return y
 
-    def dispatch_mask(self, top_idx: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-        """[N, k, E] 0/1: token n's j-th choice is expert e and got a slot (GShard capacity rule)."""
+    def capacity(self, n_tokens: int) -> int:
+        """Slots per expert for a batch of ``n_tokens`` (padding included, so no host sync is needed)."""
+        if self.capacity_factor <= 0:
+            return n_tokens
+        return max(1, math.ceil(self.capacity_factor * self.top_k * n_tokens / self.n_experts))
+
+    def assign_slots(self, top_idx: torch.Tensor, valid: torch.Tensor, capacity: int):
+        """GShard capacity rule without host syncs.
+
+        Assignments are taken choice-major (every token's first choice, in token order, then every second
+        choice, ...); each claims the next free slot of its expert until ``capacity`` is reached.
+
+        Returns:
+            keep [k*N] bool (assignment got a slot), slot [k*N] long (expert * capacity + position; the dummy
+            slot E * capacity for dropped ones), token [k*N] long, choice-major flattening of ``top_idx``.
+        """
         n = top_idx.shape[0]
-        if self.capacity_factor > 0:
-            n_valid = int(valid.sum().item())
-            capacity = max(1, math.ceil(self.capacity_factor * self.top_k * n_valid / self.n_experts))
-        else:
-            capacity = n * self.top_k
-        filled = torch.zeros(self.n_experts, dtype=torch.long, device=top_idx.device)
-        kept = []
-        for j in range(self.top_k):  # first choices claim slots before second choices
-            m = F.one_hot(top_idx[:, j], self.n_experts) * valid.long()[:, None]  # (N, E)
-            loc = torch.cumsum(m, dim=0) - 1 + filled[None]  # slot each token would take in its expert
-            m = m * (loc < capacity).long()
-            filled = filled + m.sum(0)
-            kept.append(m)
-        return torch.stack(kept, dim=1)
+        expert = top_idx.t().reshape(-1)  # (k*N,) choice-major
+        token = torch.arange(n, device=top_idx.device).repeat(self.top_k)
+        live = valid.bool().repeat(self.top_k)
+        # (E, k*N) so the running count is a scan along the contiguous dim (an outer-dim scan is slow on GPU)
+        onehot = (F.one_hot(expert, self.n_experts) * live[:, None]).t().contiguous().to(torch.int32)
+        pos = (torch.cumsum(onehot, dim=1) - 1).gather(0, expert[None, :]).squeeze(0).long()
+        keep = live & (pos < capacity)
+        slot = torch.where(keep, expert * capacity + pos, torch.full_like(pos, self.n_experts * capacity))
+        return keep, slot, token
 
     def _sparse(self, x2: torch.Tensor, top_w: torch.Tensor, top_idx: torch.Tensor, valid: torch.Tensor):
-        kept = self.dispatch_mask(top_idx, valid)  # (N, k, E)
-        weights = (kept.to(top_w.dtype) * top_w[:, :, None]).sum(1)  # (N, E) combine weights of kept slots
-        routed = kept.sum(1) > 0  # (N, E)
-        y = torch.zeros(x2.shape, dtype=torch.float32, device=x2.device)
-        for e, expert in enumerate(self.experts):
-            idx = routed[:, e].nonzero().squeeze(1)
-            if idx.numel() == 0:
-                continue
-            y.index_add_(0, idx, expert(x2[idx]).float() * weights[idx, e : e + 1])
-        return y
+        n, d = x2.shape
+        cap = self.capacity(n)
+        n_slots = self.n_experts * cap
+        keep, slot, token = self.assign_slots(top_idx, valid, cap)
+        weight = top_w.t().reshape(-1) * keep
+        # slot -> token (unused slots point at row n, a zero row) and slot -> gate weight; index n_slots is a dummy
+        slot_token = torch.full((n_slots + 1,), n, dtype=torch.long, device=x2.device).scatter(0, slot, token)
+        slot_w = torch.zeros(n_slots + 1, dtype=weight.dtype, device=x2.device).scatter(0, slot, weight)
+        slot_token, slot_w = slot_token[:n_slots], slot_w[:n_slots]
+        xin = torch.cat([x2, x2.new_zeros(1, d)]).index_select(0, slot_token).view(self.n_experts, cap, d)
+        # all experts in two batched matmuls over stacked weights (fewer kernel launches than a loop)
+        w_in = torch.stack([e.fc_in.weight for e in self.experts])  # (E, F, D)
+        b_in = torch.stack([e.fc_in.bias for e in self.experts])[:, None, :]  # (E, 1, F)
+        w_out = torch.stack([e.fc_out.weight for e in self.experts])  # (E, D, F)
+        b_out = torch.stack([e.fc_out.bias for e in self.experts])[:, None, :]  # (E, 1, D)
+        h = F.gelu(torch.baddbmm(b_in, xin, w_in.transpose(1, 2)))  # (E, cap, F)
+        out = torch.baddbmm(b_out, h, w_out.transpose(1, 2)).reshape(n_slots, d).float()
+        y = torch.zeros(n + 1, d, dtype=torch.float32, device=x2.device)
+        return y.index_add_(0, slot_token, out * slot_w[:, None])[:n]

@@ -1,13 +1,13 @@
 """Training data: read the built splits, normalize, encode once (cached), batch with dynamic padding.
 
-The text front end is the runtime's: lone surrogates replaced, ``text.normalize.normalize(text).text``, then
-``features.encode_batch`` (tokens, per-token character ids, ``text.detectors.feature_vector`` on the normalized
-text). Features are computed once per (data file, tokenizer, front-end source) and cached as ``.npz`` (no pickle),
+The text front end is the runtime's: lone surrogates replaced, ``text.normalize.normalize(text).text``, detector
+scores ``text.detectors.feature_vector`` (on the raw text by default, ``detector_input``), then
+``features.encode_batch`` (tokens and per-token character ids of the normalized text). Features are computed once per (data file, tokenizer, front-end source) and cached as ``.npz`` (no pickle),
 so a GPU machine can reuse a cache built on a CPU machine (``tinyguardrail train --prepare-only``).
 
-Storage is ragged: token ids of all rows concatenated (``ids`` int32), their character ids (``chars`` uint16
-[n_tokens, max_chars]), row offsets, detector features [N, F] and labels [N]; ``Features.batch`` pads a batch to
-its longest row. Batches are length-bucketed: shuffle, cut into pools of ``bucket_batches`` batches, sort each pool
+Storage is ragged: token ids of all rows concatenated (``ids`` int32), their character ids (deduplicated: a table of
+distinct rows + an index per token), row offsets, detector features [N, F] and labels [N], compressed ``.npz``
+(~20 MB for 84k training rows); ``Features.batch`` pads a batch to its longest row. Batches are length-bucketed: shuffle, cut into pools of ``bucket_batches`` batches, sort each pool
 by length, cut into batches, shuffle the batch order.
 
 This module imports no torch (worker processes stay light).
@@ -30,7 +30,7 @@ from tinyguardrail.features import encode_batch
 from tinyguardrail.labels import LABEL2ID, LABELS
 
 SPLIT_FILES = {"train": "train.jsonl.gz", "validation": "validation.jsonl.gz"}
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 _CHUNK = 256  # texts per worker task
 
 
@@ -86,17 +86,6 @@ def file_sha256(path: str | Path) -> str:
 # ----------------------------------------------------------------------------------------------- front end
 
 
-def _module_source_sha(module_name: str) -> str:
-    """sha256 of a module's source file ("absent" when it cannot be imported): part of the cache key."""
-    import importlib
-
-    try:
-        mod = importlib.import_module(module_name)
-    except ImportError:
-        return "absent"
-    return file_sha256(mod.__file__)[:16] if getattr(mod, "__file__", None) else "builtin"
-
-
 def get_normalize() -> Callable[[str], str] | None:
     """``text -> normalize(text).text`` or None while ``text.normalize`` is absent."""
     try:
@@ -126,11 +115,19 @@ def get_detector_fn(n_feats: int) -> Callable[[str], np.ndarray]:
 
 
 def front_end_signature(normalize: bool) -> dict[str, str]:
-    """What the cached features depend on besides the data and tokenizer."""
+    """What the encoded features depend on besides the data and tokenizer: a hash of the sources of the whole
+    ``tinyguardrail.text`` package (normalize, views, detectors) and of ``features.py``."""
+    import tinyguardrail.features as feats_mod
+    import tinyguardrail.text as text_pkg
+
+    h = hashlib.sha256()
+    for path in sorted(Path(text_pkg.__file__).parent.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
     return {
-        "normalize": _module_source_sha("tinyguardrail.text.normalize") if normalize else "off",
-        "detectors": _module_source_sha("tinyguardrail.text.detectors"),
-        "features": _module_source_sha("tinyguardrail.features"),
+        "normalize": "on" if normalize else "off",
+        "text": h.hexdigest()[:16],
+        "features": file_sha256(feats_mod.__file__)[:16],
+        "detectors": ",".join(detector_names() or ()),
     }
 
 
@@ -139,10 +136,16 @@ def front_end_signature(normalize: bool) -> dict[str, str]:
 
 @dataclass
 class Features:
-    """Encoded rows of one split (ragged token storage; see module docstring)."""
+    """Encoded rows of one split (ragged token storage; see module docstring).
+
+    Character ids are stored once per distinct token surface: ``char_table`` [U, max_chars] holds each distinct
+    row of character ids and ``char_idx`` points every token at its row (a 30x smaller cache than storing them per
+    token, so a cache built on a CPU machine can travel to a GPU machine).
+    """
 
     ids: np.ndarray  # int32 [n_tokens]
-    chars: np.ndarray  # uint16 [n_tokens, max_chars]
+    char_idx: np.ndarray  # int32 [n_tokens] -> row of char_table
+    char_table: np.ndarray  # uint16 [U, max_chars]
     offsets: np.ndarray  # int64 [N + 1]
     det: np.ndarray  # float32 [N, F]
     labels: np.ndarray  # int64 [N]
@@ -154,23 +157,48 @@ class Features:
     def lengths(self) -> np.ndarray:
         return np.diff(self.offsets)
 
-    def save(self, path: str | Path) -> None:
+    @property
+    def max_chars(self) -> int:
+        return self.char_table.shape[1]
+
+    def chars(self, start: int, end: int) -> np.ndarray:
+        """Character ids [end - start, max_chars] of tokens start..end-1 (flat token positions)."""
+        return self.char_table[self.char_idx[start:end]]
+
+    def save(self, path: str | Path, meta: dict | None = None) -> None:
+        """Compressed ``.npz`` (no pickle); ``meta`` is stored as a JSON string."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, ids=self.ids, chars=self.chars, offsets=self.offsets, det=self.det, labels=self.labels)
+        np.savez_compressed(tmp, ids=self.ids, char_idx=self.char_idx, char_table=self.char_table,
+                            offsets=self.offsets, det=self.det, labels=self.labels,
+                            meta=np.array(json.dumps(meta or {}, sort_keys=True)))  # fmt: skip
         os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | Path) -> Features:
         with np.load(path, allow_pickle=False) as z:
-            return cls(z["ids"], z["chars"], z["offsets"], z["det"], z["labels"])
+            return cls(z["ids"], z["char_idx"], z["char_table"], z["offsets"], z["det"], z["labels"])
+
+    @staticmethod
+    def load_meta(path: str | Path) -> dict:
+        with np.load(path, allow_pickle=False) as z:
+            return json.loads(str(z["meta"])) if "meta" in z.files else {}
+
+    @classmethod
+    def from_token_chars(cls, ids, chars, offsets, det, labels) -> Features:
+        """Build from per-token character ids [n_tokens, max_chars] (deduplicated into the table here)."""
+        chars = np.ascontiguousarray(chars, dtype=np.uint16)
+        rows = chars.view(np.dtype((np.void, chars.shape[1] * chars.itemsize))).ravel()
+        table, inverse = np.unique(rows, return_inverse=True)
+        table = table.view(np.uint16).reshape(len(table), chars.shape[1])
+        return cls(ids, inverse.reshape(-1).astype(np.int32), table, offsets, det, labels)
 
     def batch(self, idx: Sequence[int] | np.ndarray, pad_id: int) -> dict[str, np.ndarray]:
         """Pad rows ``idx`` to their longest: the ``encode_batch`` arrays plus ``labels``."""
         idx = np.asarray(idx)
         lens = self.lengths[idx]
-        b, t, c = len(idx), max(1, int(lens.max())), self.chars.shape[1]
+        b, t, c = len(idx), max(1, int(lens.max())), self.max_chars
         input_ids = np.full((b, t), pad_id, dtype=np.int64)
         mask = np.zeros((b, t), dtype=np.int64)
         char_ids = np.zeros((b, t, c), dtype=np.int64)
@@ -178,7 +206,7 @@ class Features:
             s, e = self.offsets[i], self.offsets[i + 1]
             input_ids[r, : e - s] = self.ids[s:e]
             mask[r, : e - s] = 1
-            char_ids[r, : e - s] = self.chars[s:e]
+            char_ids[r, : e - s] = self.chars(s, e)
         return {
             "input_ids": input_ids,
             "attention_mask": mask,
@@ -191,22 +219,39 @@ class Features:
 # worker-process globals (set by _init_worker)
 _W: dict = {}
 
+DETECTOR_INPUTS = ("raw", "normalized")
 
-def _init_worker(tokenizer_json: str | None, max_len: int, max_chars: int, n_feats: int, pad_id: int) -> None:
+
+def _init_worker(tokenizer_json: str | None, max_len: int, max_chars: int, n_feats: int, pad_id: int,
+                 normalize: bool = True, detector_input: str = "raw") -> None:  # fmt: skip
     if tokenizer_json is not None:
         from tokenizers import Tokenizer
 
         _W["tok"] = Tokenizer.from_str(tokenizer_json)
-    _W.update(max_len=max_len, max_chars=max_chars, pad_id=pad_id, det=get_detector_fn(n_feats), norm=get_normalize())
+    _W.update(max_len=max_len, max_chars=max_chars, pad_id=pad_id, det=get_detector_fn(n_feats), n_feats=n_feats,
+              norm=get_normalize() if normalize else None, detector_input=detector_input)  # fmt: skip
 
 
-def _normalize_chunk(texts: list[str]) -> list[str]:
-    norm = _W["norm"]
-    return [norm(t) for t in texts] if norm is not None else list(texts)
+def front_end(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """The text stage for one chunk (worker globals set): (normalized texts, detector scores [n, F]).
+
+    Detector scores come from the raw text (``detector_input="raw"``: normalizing removes the invisible characters,
+    homoglyphs and hidden markup some detectors look for) or from the normalized text; it must match the runtime.
+    """
+    norm, det = _W["norm"], _W["det"]
+    out = [norm(t) for t in texts] if norm is not None else list(texts)
+    src = texts if _W["detector_input"] == "raw" else out
+    feats = np.zeros((len(texts), _W["n_feats"]), dtype=np.float32)
+    if _W["n_feats"]:
+        for i, t in enumerate(src):
+            feats[i] = det(t)
+    return out, feats
 
 
-def _encode_chunk(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    enc = encode_batch(_W["tok"], texts, _W["max_len"], _W["max_chars"], _W["det"], _W["pad_id"])
+def _encode_chunk(chunk: tuple[list[str], np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    texts, det = chunk
+    feats = iter(det)  # encode_batch asks for the rows' scores in text order
+    enc = encode_batch(_W["tok"], texts, _W["max_len"], _W["max_chars"], lambda _t: next(feats), _W["pad_id"])
     lens = enc["attention_mask"].sum(1)
     keep = enc["attention_mask"].astype(bool)
     return (
@@ -217,11 +262,10 @@ def _encode_chunk(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     )
 
 
-def _map_chunks(fn, texts: list[str], init_args: tuple, num_workers: int, desc: str, progress: bool) -> Iterator:
-    """Run ``fn`` over chunks of ``texts`` in order, in worker processes when num_workers > 1."""
+def _map_chunks(fn, chunks: list, init_args: tuple, num_workers: int, desc: str, progress: bool) -> Iterator:
+    """Run ``fn`` over ``chunks`` in order, in worker processes when num_workers > 1."""
     from tqdm.auto import tqdm
 
-    chunks = [texts[i : i + _CHUNK] for i in range(0, len(texts), _CHUNK)]
     bar = dict(total=len(chunks), desc=desc, unit="chunk", disable=not progress, leave=False)
     if num_workers <= 1 or len(chunks) <= 1:
         _init_worker(*init_args)
@@ -232,43 +276,67 @@ def _map_chunks(fn, texts: list[str], init_args: tuple, num_workers: int, desc: 
         yield from tqdm(pool.imap(fn, chunks), **bar)
 
 
+def _split(items: Sequence, size: int = _CHUNK) -> list:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def prepare_texts(
+    texts: list[str], n_feats: int, normalize: bool = True, detector_input: str = "raw", num_workers: int = 0,
+    progress: bool = False,
+) -> tuple[list[str], np.ndarray]:  # fmt: skip
+    """The text stage for every text: (normalized texts, detector scores [N, F]); see ``front_end``."""
+    if detector_input not in DETECTOR_INPUTS:
+        raise ValueError(f"detector_input must be one of {DETECTOR_INPUTS}, got {detector_input!r}")
+    out: list[str] = []
+    det = [np.zeros((0, n_feats), dtype=np.float32)]
+    init = (None, 0, 0, n_feats, 0, normalize, detector_input)
+    for t, d in _map_chunks(front_end, _split(texts), init, num_workers, "normalize + detectors", progress):
+        out.extend(t)
+        det.append(d)
+    return out, np.concatenate(det)
+
+
 def normalize_texts(texts: list[str], num_workers: int = 0, progress: bool = False) -> list[str]:
     """``normalize(text).text`` for every text (identity while ``text.normalize`` is absent)."""
-    out: list[str] = []
-    for part in _map_chunks(_normalize_chunk, texts, (None, 0, 0, 0, 0), num_workers, "normalize", progress):
-        out.extend(part)
-    return out
+    return prepare_texts(texts, 0, True, "raw", num_workers, progress)[0]
 
 
 def encode_texts(
     texts: list[str],
     labels: np.ndarray,
+    det: np.ndarray,
     tokenizer,
     max_len: int,
     max_chars: int,
-    n_feats: int,
     pad_id: int,
     num_workers: int = 0,
     progress: bool = False,
 ) -> Features:
-    """Encode normalized ``texts`` with ``features.encode_batch`` (the runtime's function) into ``Features``."""
+    """Encode normalized ``texts`` (with their detector scores ``det`` [N, F]) with ``features.encode_batch``, the
+    runtime's function, into ``Features``."""
     if len(texts) == 0:
         raise ValueError("no texts to encode")
-    init = (tokenizer.to_str(), max_len, max_chars, n_feats, pad_id)
-    ids, chars, lens, det = [], [], [], []
-    for a, b, c, d in _map_chunks(_encode_chunk, texts, init, num_workers, "encode", progress):
-        ids.append(a), chars.append(b), lens.append(c), det.append(d)
+    if len(det) != len(texts):
+        raise ValueError(f"{len(det)} detector rows for {len(texts)} texts")
+    init = (tokenizer.to_str(), max_len, max_chars, det.shape[1], pad_id)
+    chunks = list(zip(_split(texts), _split(np.asarray(det, dtype=np.float32)), strict=True))
+    ids, chars, lens, dets = [], [], [], []
+    for a, b, c, d in _map_chunks(_encode_chunk, chunks, init, num_workers, "encode", progress):
+        ids.append(a), chars.append(b), lens.append(c), dets.append(d)
     lengths = np.concatenate(lens)
-    det_arr = np.concatenate(det)
-    if det_arr.shape[1] != n_feats:
-        raise ValueError(f"detector features have {det_arr.shape[1]} columns, the model expects {n_feats}")
-    return Features(
+    return Features.from_token_chars(
         ids=np.concatenate(ids),
         chars=np.concatenate(chars),
         offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
-        det=det_arr,
+        det=np.concatenate(dets),
         labels=np.asarray(labels, dtype=np.int64),
     )
+
+
+def tokenizer_fingerprint(tokenizer) -> str:
+    """Hash of the tokenizer's canonical JSON (key order and whitespace of the library's serializer ignored)."""
+    canon = json.dumps(json.loads(tokenizer.to_str()), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canon.encode()).hexdigest()
 
 
 def cache_key(**parts) -> str:
@@ -280,65 +348,98 @@ def cache_key(**parts) -> str:
 def load_texts_cached(
     path: Path,
     cache_dir: Path | None,
-    normalize: bool,
-    max_rows: int | None,
-    seed: int,
-    num_workers: int,
-    progress: bool,
-) -> tuple[list[str], np.ndarray, str]:
-    """Read a split and normalize it (cached); returns (normalized texts, labels, data file sha256)."""
-    sha = file_sha256(path)
-    key = cache_key(kind="texts", data=sha, max_rows=max_rows, seed=seed,
-                    normalize=front_end_signature(normalize)["normalize"])  # fmt: skip
+    n_feats: int,
+    normalize: bool = True,
+    detector_input: str = "raw",
+    max_rows: int | None = None,
+    seed: int = 0,
+    num_workers: int = 0,
+    progress: bool = False,
+    sha: str | None = None,
+) -> tuple[list[str], np.ndarray, np.ndarray, str]:
+    """Read a split and run the text stage on it (cached): (normalized texts, labels, detector scores, file sha256)."""
+    sha = sha or file_sha256(path)
+    key = cache_key(kind="texts", data=sha, max_rows=max_rows, seed=seed, n_feats=n_feats,
+                    detector_input=detector_input, front=front_end_signature(normalize))  # fmt: skip
     cpath = cache_dir / f"{path.name.split('.')[0]}-texts-{key}.jsonl.gz" if cache_dir else None
     if cpath is not None and cpath.is_file():
         with gzip.open(cpath, "rt", encoding="utf-8") as f:
             rows = [json.loads(line) for line in f]
-        return [r[0] for r in rows], np.asarray([r[1] for r in rows], dtype=np.int64), sha
-    texts, labels = read_split(path, max_rows, seed)
-    if normalize:
-        texts = normalize_texts(texts, num_workers, progress)
+        det = np.asarray([r[2] for r in rows], dtype=np.float32).reshape(len(rows), n_feats)
+        return [r[0] for r in rows], np.asarray([r[1] for r in rows], dtype=np.int64), det, sha
+    raw, labels = read_split(path, max_rows, seed)
+    texts, det = prepare_texts(raw, n_feats, normalize, detector_input, num_workers, progress)
     if cpath is not None:
         cpath.parent.mkdir(parents=True, exist_ok=True)
         tmp = cpath.with_name(cpath.name + ".tmp")
         with gzip.open(tmp, "wt", encoding="utf-8") as f:
-            for t, y in zip(texts, labels.tolist(), strict=True):
-                f.write(json.dumps([t, y], ensure_ascii=False) + "\n")
+            for t, y, d in zip(texts, labels.tolist(), det.tolist(), strict=True):
+                f.write(json.dumps([t, y, d], ensure_ascii=False) + "\n")
         os.replace(tmp, cpath)
-    return texts, labels, sha
+    return texts, labels, det, sha
 
 
-def load_features_cached(
-    texts: list[str],
-    labels: np.ndarray,
-    data_sha: str,
-    split: str,
-    tokenizer,
-    max_len: int,
-    max_chars: int,
-    n_feats: int,
-    pad_id: int,
-    normalize: bool,
-    cache_dir: Path | None,
-    num_workers: int = 0,
-    progress: bool = False,
-    extra_key: dict | None = None,
-) -> Features:
-    """``encode_texts`` with an ``.npz`` cache keyed by data file, tokenizer, shapes and front-end sources."""
-    key = cache_key(
-        kind="features", data=data_sha, n=len(texts), tokenizer=hashlib.sha256(tokenizer.to_str().encode()).hexdigest(),
-        max_len=max_len, max_chars=max_chars, n_feats=n_feats, pad_id=pad_id, front=front_end_signature(normalize),
-        extra=extra_key or {},
-    )  # fmt: skip
-    cpath = cache_dir / f"{split}-features-{key}.npz" if cache_dir else None
-    if cpath is not None and cpath.is_file():
-        feats = Features.load(cpath)
-        if len(feats) == len(texts):
-            return feats
-    feats = encode_texts(texts, labels, tokenizer, max_len, max_chars, n_feats, pad_id, num_workers, progress)
-    if cpath is not None:
-        feats.save(cpath)
-    return feats
+class SplitSource:
+    """One split file of the built data: its hash at once; its text stage (normalized texts + detector scores) and
+    encoded features on demand, both cached under ``cache_dir``. With a warm feature cache the texts are never read,
+    so a machine without the text front end's dependencies can train from a cache built elsewhere.
+
+    Args:
+        path: the ``*.jsonl.gz`` file.
+        cache_dir: cache folder (None: no cache).
+        n_feats: detector features per row.
+        normalize: apply ``text.normalize``.
+        detector_input: detector scores from the "raw" or the "normalized" text (must match the runtime).
+        max_rows: seeded random subset.
+        seed: subset seed.
+        num_workers: processes for the text stage / encoding.
+        progress: progress bars.
+    """
+
+    def __init__(self, path: Path, cache_dir: Path | None, n_feats: int, normalize: bool = True,
+                 detector_input: str = "raw", max_rows: int | None = None, seed: int = 0, num_workers: int = 0,
+                 progress: bool = False) -> None:  # fmt: skip
+        self.path, self.cache_dir, self.n_feats, self.normalize = Path(path), cache_dir, n_feats, normalize
+        self.detector_input, self.max_rows, self.seed = detector_input, max_rows, seed
+        self.num_workers, self.progress = num_workers, progress
+        self.split = self.path.name.split(".")[0]
+        self.sha = file_sha256(self.path)
+        self.stale = False
+        self._texts: tuple[list[str], np.ndarray, np.ndarray] | None = None
+
+    def texts(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """(normalized texts, label ids, detector scores [N, F])."""
+        if self._texts is None:
+            t, y, d, _ = load_texts_cached(self.path, self.cache_dir, self.n_feats, self.normalize,
+                                           self.detector_input, self.max_rows, self.seed, self.num_workers,
+                                           self.progress, sha=self.sha)  # fmt: skip
+            self._texts = (t, y, d)
+        return self._texts
+
+    def features(self, tokenizer, max_len: int, max_chars: int, pad_id: int, allow_stale_front_end: bool = False
+                 ) -> Features:  # fmt: skip
+        """Encoded rows, from the cache when data, tokenizer and shapes match and the text front end's sources are
+        unchanged (or ``allow_stale_front_end``: reuse it anyway, e.g. on a machine without the front end's
+        packages; the mismatch is reported in ``self.stale``)."""
+        key = cache_key(
+            kind="features", data=self.sha, rows=self.max_rows, seed=self.seed,
+            tokenizer=tokenizer_fingerprint(tokenizer), max_len=max_len, max_chars=max_chars, n_feats=self.n_feats,
+            pad_id=pad_id, normalize=self.normalize, detector_input=self.detector_input,
+        )  # fmt: skip
+        front = front_end_signature(self.normalize)
+        self.stale = False
+        cpath = self.cache_dir / f"{self.split}-features-{key}.npz" if self.cache_dir else None
+        if cpath is not None and cpath.is_file():
+            same = Features.load_meta(cpath).get("front_end") == front
+            if same or allow_stale_front_end:
+                self.stale = not same
+                return Features.load(cpath)
+        texts, labels, det = self.texts()
+        feats = encode_texts(texts, labels, det, tokenizer, max_len, max_chars, pad_id, self.num_workers,
+                             self.progress)  # fmt: skip
+        if cpath is not None:
+            feats.save(cpath, meta={"front_end": front, "data_sha256": self.sha, "rows": len(feats)})
+        return feats
 
 
 # ----------------------------------------------------------------------------------------------- batching

@@ -123,8 +123,13 @@ class TrainConfig:
     """Length bucketing: rows are sorted by length within pools of this many batches (1 disables)."""
     normalize: bool = True
     """Apply text.normalize to every text before encoding (the runtime always does)."""
+    detector_input: str = "raw"
+    """Pattern-detector scores from the 'raw' text or the 'normalized' one; must match what the runtime feeds."""
     cache_dir: str | None = None
     """Feature cache folder; None: <out_dir>/cache."""
+    allow_stale_features: bool = False
+    """Reuse cached features even if the text front end's sources changed since they were built (for a machine that
+    trains from a cache built elsewhere and lacks the front end's packages); the log says when this happened."""
     prototype_phrases: list[str] | None = None
     """Phrases seeding the pattern bank; None: DEFAULT_PROTOTYPE_PHRASES, []: no seeding."""
     progress: bool = True
@@ -146,6 +151,8 @@ class TrainConfig:
             errors.append(f"train.balance must be class_weights, sampler or none, got {self.balance!r}")
         if self.run_epochs is not None and self.run_epochs < 1:
             errors.append("train.run_epochs must be >= 1 or null")
+        if self.detector_input not in ("raw", "normalized"):
+            errors.append(f"train.detector_input must be 'raw' or 'normalized', got {self.detector_input!r}")
         if self.eval_every_epoch < 1:
             errors.append("train.eval_every_epoch must be >= 1")
         if self.fgsm_epsilon < 0:
@@ -295,36 +302,37 @@ def setup(
     cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else out / "cache"
     log = _logger(cfg.progress)
 
-    t0 = time.time()
-    tr_path, va_path = D.split_path(cfg.data_dir, "train"), D.split_path(cfg.data_dir, "validation")
-    tr_texts, tr_labels, tr_sha = D.load_texts_cached(tr_path, cache_dir, cfg.normalize, cfg.max_train_rows, cfg.seed,
-                                                      workers, cfg.progress)  # fmt: skip
-    va_texts, va_labels, va_sha = D.load_texts_cached(va_path, cache_dir, cfg.normalize, cfg.max_val_rows, cfg.seed,
-                                                      workers, cfg.progress)  # fmt: skip
-    log(f"data: {len(tr_texts)} train / {len(va_texts)} validation rows ({time.time() - t0:.1f}s)")
-
-    # --- tokenizer (and pretrained encoder) ---
+    # --- model config as far as it is known before the tokenizer (resume: the saved one) ---
     model_dict = model_config.to_dict() if isinstance(model_config, GuardrailConfig) else dict(model_config)
     last = out / "last"
+    if resume:
+        if not (last / "checkpoint.json").is_file():
+            raise FileNotFoundError(f"--resume: no checkpoint in {last}")
+        model_dict = GuardrailConfig.load(last / "config.json").to_dict()
+    names = D.detector_names()
+    n_feats = model_dict.get("n_detector_feats", "auto")
+    n_feats = (len(names) if names is not None else 0) if n_feats == "auto" else int(n_feats)
+
+    src_args = dict(cache_dir=cache_dir, n_feats=n_feats, normalize=cfg.normalize, detector_input=cfg.detector_input,
+                    seed=cfg.seed, num_workers=workers, progress=cfg.progress)  # fmt: skip
+    train_src = D.SplitSource(D.split_path(cfg.data_dir, "train"), max_rows=cfg.max_train_rows, **src_args)
+    val_src = D.SplitSource(D.split_path(cfg.data_dir, "validation"), max_rows=cfg.max_val_rows, **src_args)
+
+    # --- tokenizer (and pretrained encoder) ---
     enc = None
     from tinyguardrail.model.tokenizer import load_tokenizer, pad_id, train_tokenizer
 
     if resume:
-        if not (last / "checkpoint.json").is_file():
-            raise FileNotFoundError(f"--resume: no checkpoint in {last}")
         tokenizer = load_tokenizer(last)
-        model_dict = GuardrailConfig.load(last / "config.json").to_dict()
     elif cfg.tokenizer:
         tokenizer = load_tokenizer(cfg.tokenizer)
     elif model_dict.get("init") == "pretrained":
-        enc = _load_pretrained(model_dict, cfg, tr_texts)
+        enc = _load_pretrained(model_dict, cfg, train_src)
         tokenizer = enc.tokenizer
     else:
-        tokenizer = train_tokenizer(tr_texts, cfg.tokenizer_vocab_size)
-    names = D.detector_names()
+        tokenizer = train_tokenizer(train_src.texts()[0], cfg.tokenizer_vocab_size)
     pad = int(enc.pad_id) if enc is not None else pad_id(tokenizer)
-    model_dict = resolve_auto(model_dict, vocab_size=tokenizer.get_vocab_size(), pad_id=pad,
-                              n_detector_feats=len(names) if names is not None else 0)  # fmt: skip
+    model_dict = resolve_auto(model_dict, vocab_size=tokenizer.get_vocab_size(), pad_id=pad, n_detector_feats=n_feats)
     if names is not None and not model_dict.get("detector_names") and model_dict.get("n_detector_feats") == len(names):
         model_dict["detector_names"] = list(names)
     mcfg = GuardrailConfig.from_dict(model_dict)
@@ -335,20 +343,15 @@ def setup(
 
     # --- features (cached) ---
     t0 = time.time()
-    common = dict(tokenizer=tokenizer, max_len=mcfg.max_len, max_chars=mcfg.max_chars, n_feats=mcfg.n_detector_feats,
-                  pad_id=mcfg.pad_id, normalize=cfg.normalize, cache_dir=cache_dir, num_workers=workers,
-                  progress=cfg.progress)  # fmt: skip
-    train_feats = D.load_features_cached(
-        tr_texts, tr_labels, tr_sha, "train", **{**common, "extra_key": {"rows": cfg.max_train_rows, "seed": cfg.seed}}
+    shapes = dict(max_len=mcfg.max_len, max_chars=mcfg.max_chars, pad_id=mcfg.pad_id)
+    train_feats = train_src.features(tokenizer, **shapes, allow_stale_front_end=cfg.allow_stale_features)
+    val_feats = val_src.features(tokenizer, **shapes, allow_stale_front_end=cfg.allow_stale_features)
+    if train_src.stale or val_src.stale:
+        log("WARNING: cached features were built with other text front-end sources (allow_stale_features)")
+    log(
+        f"data: {len(train_feats)} train / {len(val_feats)} validation rows, {int(train_feats.lengths.sum())} train "
+        f"tokens ({time.time() - t0:.1f}s)"
     )
-    val_feats = D.load_features_cached(
-        va_texts,
-        va_labels,
-        va_sha,
-        "validation",
-        **{**common, "extra_key": {"rows": cfg.max_val_rows, "seed": cfg.seed}},
-    )
-    log(f"features: {int(train_feats.lengths.sum())} train tokens ({time.time() - t0:.1f}s)")
     run_config = {"model": mcfg.to_dict(), "train": cfg.to_dict()}
     (out / "run_config.json").write_text(json.dumps(run_config, indent=2) + "\n", encoding="utf-8")
     if prepare_only:
@@ -386,11 +389,12 @@ def setup(
     return fit(run)
 
 
-def _load_pretrained(model_dict: dict[str, Any], cfg: TrainConfig, texts: list[str]):
+def _load_pretrained(model_dict: dict[str, Any], cfg: TrainConfig, train_src: D.SplitSource):
     from tinyguardrail.model import pretrained as P
 
     if cfg.pretrained_dir:
         return P.load_compact(cfg.pretrained_dir)
+    texts = train_src.texts()[0]
     n_layers = int(model_dict.get("n_fast_layers", 2)) * bool(model_dict.get("use_fast_branch", True))
     n_layers += int(model_dict.get("n_deep_layers", 4)) * bool(model_dict.get("use_deep_branch", True))
     return P.load_pretrained(model_dict["pretrained_name"], corpus_texts=texts, n_layers=n_layers,
@@ -405,13 +409,17 @@ def _seed_prototypes(model: GuardrailModel, tokenizer, cfg: TrainConfig, log) ->
     from tinyguardrail.features import encode_batch
 
     mc = model.config
-    norm = D.get_normalize() if cfg.normalize else None
-    texts = [norm(p) if norm else p for p in phrases]
-    enc = encode_batch(tokenizer, texts, mc.max_len, mc.max_chars, D.get_detector_fn(mc.n_detector_feats), mc.pad_id)
+    try:
+        texts, det = D.prepare_texts(phrases, mc.n_detector_feats, cfg.normalize, cfg.detector_input)
+    except ImportError as exc:  # a machine training from a feature cache may lack the text front end's packages
+        log(f"pattern bank: text front end unavailable ({exc}); seeding from raw phrases without detector scores")
+        texts, det = phrases, np.zeros((len(phrases), mc.n_detector_feats), dtype=np.float32)
+    rows = iter(det)
+    enc = encode_batch(tokenizer, texts, mc.max_len, mc.max_chars, lambda _t: next(rows), mc.pad_id)
     was = model.training
     model.eval()
-    vecs = model.pooled_fast(*(torch.from_numpy(enc[k]) for k in ("input_ids", "attention_mask", "char_ids",
-                                                                   "detector_feats")))  # fmt: skip
+    keys = ("input_ids", "attention_mask", "char_ids", "detector_feats")
+    vecs = model.pooled_fast(*(torch.from_numpy(enc[k]) for k in keys))
     model.train(was)
     n = model.seed_prototypes(vecs)
     log(f"pattern bank: {n} of {mc.n_prototypes} prototypes seeded from attack phrases")
@@ -461,7 +469,7 @@ def fit(run: Run) -> dict[str, Any]:
         n_steps = 0
         lr_mult = 0.0
         bar = tqdm(_epoch_batches(run, epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not cfg.progress,
-                   leave=False)  # fmt: skip
+                   leave=False, mininterval=0.5 if sys.stderr.isatty() else 30.0)  # fmt: skip
         for idx in bar:
             b = to_device(run.train.batch(idx, model.config.pad_id), run.device)
             lr_mult = lr_at(run.step, total, warmup, cfg.min_lr_ratio)
@@ -487,7 +495,7 @@ def fit(run: Run) -> dict[str, Any]:
             n_steps += 1
             run.step += 1
             if cfg.progress and n_steps % 20 == 0:
-                bar.set_postfix(loss=f"{float(sums['total']) / n_steps:.4f}")
+                bar.set_postfix(loss=f"{float(sums['total']) / n_steps:.4f}", refresh=False)
         train_parts = {k: float(v) / max(1, n_steps) for k, v in sums.items()}
         record: dict[str, Any] = {"epoch": epoch, "step": run.step, "lr": cfg.lr * lr_mult, "fgsm": use_fgsm,
                                   "train": train_parts, "train_time_s": round(time.time() - t0, 2)}  # fmt: skip

@@ -28,22 +28,23 @@ def focal_loss(
     label_smoothing: float = 0.0,
     class_weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Multi-class focal loss (Lin et al. 2017) with label smoothing; mean over the batch.
+    """Multi-class focal loss (Lin et al. 2017) on top of label-smoothed cross-entropy; mean over the batch.
 
-    loss_i = -alpha * sum_c q_ic (1 - p_ic)^gamma log p_ic, with q the smoothed one-hot target
-    ((1 - eps) on the label, eps / C everywhere). A scalar alpha scales the loss (the multi-class form most
-    implementations use); per-class weighting goes through ``class_weights`` [C], giving a weighted mean
-    sum_i w_{y_i} loss_i / sum_i w_{y_i}. With gamma = 0, alpha None and no class weights this is exactly
-    ``F.cross_entropy(logits, target, label_smoothing=eps)``.
+    loss_i = alpha * (1 - p_i,y)^gamma * CE_ls_i, with CE_ls_i = -sum_c q_ic log p_ic and q the smoothed one-hot
+    target ((1 - eps) on the label, eps / C everywhere). The focusing factor uses the probability of the true class.
+    (Applying it per class, -sum_c q_c (1 - p_c)^gamma log p_c, caps the optimal confidence at ~0.76 for gamma 2 and
+    eps 0.05: the fast branch could then never reach an early-exit threshold of 0.9.) A scalar alpha scales the
+    loss (the multi-class form most implementations use); per-class weighting goes through ``class_weights`` [C],
+    giving the weighted mean sum_i w_y_i loss_i / sum_i w_y_i. With gamma = 0, alpha None and no class weights this
+    is exactly ``F.cross_entropy(logits, target, label_smoothing=eps)``.
     """
     logp = F.log_softmax(logits.float(), dim=-1)
     n_classes = logits.shape[-1]
     q = F.one_hot(target, n_classes).float() * (1.0 - label_smoothing) + label_smoothing / n_classes
+    per = -(q * logp).sum(-1)
     if gamma > 0:
-        mod = (1.0 - logp.exp()).clamp_min(0.0).pow(gamma)
-        per = -(q * mod * logp).sum(-1)
-    else:
-        per = -(q * logp).sum(-1)
+        p_true = logp.gather(1, target[:, None]).squeeze(1).exp()
+        per = (1.0 - p_true).clamp_min(0.0).pow(gamma) * per
     if alpha is not None:
         per = alpha * per
     if class_weights is not None:
