@@ -43,8 +43,9 @@ def encode_batch(
     texts: Sequence[str],
     max_len: int,
     max_chars: int,
-    detector_fn: Callable[[str], np.ndarray],
+    detector_fn: Callable[[str], np.ndarray] | None,
     pad_id: int = 0,
+    detector_feats: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Encode normalized ``texts`` for the model.
 
@@ -53,8 +54,12 @@ def encode_batch(
         texts: normalized texts (one window each; windowing happens in the runtime before this call).
         max_len: maximum tokens per text, special tokens included; longer texts are truncated.
         max_chars: characters kept per token for the character CNN.
-        detector_fn: text -> float32 vector of pattern-detector scores (``text.detectors.feature_vector``).
+        detector_fn: text -> float32 vector of pattern-detector scores (``text.detectors.feature_vector``),
+            applied to ``texts``; ignored when ``detector_feats`` is given.
         pad_id: id used to pad ``input_ids``.
+        detector_feats: precomputed detector scores [B, F]. Training and the runtime compute them on the RAW text
+            (before normalization), because normalizing removes the evidence of invisible characters, homoglyphs
+            and hidden markup that those detectors look for.
 
     Returns:
         dict with ``input_ids``, ``attention_mask``, ``char_ids``, ``detector_feats`` (see module docstring);
@@ -70,16 +75,21 @@ def encode_batch(
     input_ids = np.full((batch, width), pad_id, dtype=np.int64)
     attention_mask = np.zeros((batch, width), dtype=np.int64)
     char_ids = np.zeros((batch, width, max_chars), dtype=np.int64)
-    feats = []
     for i, (text, enc) in enumerate(zip(texts, encodings, strict=True)):
         n = len(enc.ids)
         input_ids[i, :n] = enc.ids
         attention_mask[i, :n] = 1
         char_ids[i, :n] = token_char_ids(text, enc.offsets, max_chars)
-        feats.append(np.asarray(detector_fn(text), dtype=np.float32))
+    if detector_feats is None:
+        if detector_fn is None:
+            raise ValueError("encode_batch needs detector_fn or detector_feats")
+        detector_feats = np.stack([np.asarray(detector_fn(t), dtype=np.float32) for t in texts])
+    detector_feats = np.asarray(detector_feats, dtype=np.float32)
+    if detector_feats.shape[0] != batch:
+        raise ValueError(f"detector_feats has {detector_feats.shape[0]} rows for {batch} texts")
     return {
         "input_ids": input_ids,
         "attention_mask": attention_mask,
         "char_ids": char_ids,
-        "detector_feats": np.stack(feats).astype(np.float32),
+        "detector_feats": detector_feats,
     }
