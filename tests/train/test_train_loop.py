@@ -48,6 +48,7 @@ def test_tiny_config_trains_end_to_end(data_dir, tmp_path):
     shards = [p for p in best.iterdir() if p.name.startswith("model-") and p.suffix == ".safetensors"]
     assert files == CHECKPOINT_FILES | {p.name for p in shards}
     assert shards and all(p.stat().st_size <= 16 * 2**20 for p in shards)
+    assert "truncation" not in (best / "tokenizer.json").read_text().replace('"truncation": null', "")
     run_cfg = json.loads((best / "train_config.json").read_text())
     assert run_cfg["model"]["vocab_size"] == load_tokenizer(best).get_vocab_size()  # "auto" stored resolved
 
@@ -75,7 +76,9 @@ def test_resume_continues_from_the_saved_epoch(data_dir, tmp_path):
     first = setup(*_tiny(data_dir, tmp_path / "split", run_epochs=2))
     assert [h["epoch"] for h in first["history"]] == [0, 1]
     assert json.loads((tmp_path / "split" / "last" / "trainer_state.json").read_text())["counters"]["epoch"] == 2
-    rest = setup(*_tiny(data_dir, tmp_path / "split"), resume=True)
+    with pytest.MonkeyPatch.context() as mp:  # resuming reuses the cached features: nothing is re-encoded
+        mp.setattr(D, "encode_texts", lambda *a, **k: pytest.fail("features were re-encoded on resume"))
+        rest = setup(*_tiny(data_dir, tmp_path / "split"), resume=True)
     assert [h["epoch"] for h in rest["history"]] == [2]
     assert rest["steps"] == full["steps"]
     lines = [json.loads(x) for x in (tmp_path / "split" / "metrics.jsonl").read_text().splitlines()]

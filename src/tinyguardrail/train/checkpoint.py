@@ -183,8 +183,13 @@ def save_checkpoint(
     if tokenizer is not None:
         if isinstance(tokenizer, str | Path):
             shutil.copyfile(tokenizer, tmp / "tokenizer.json")
-        else:
-            tokenizer.save(str(tmp / "tokenizer.json"))
+        else:  # a copy without the truncation / padding that encoding calls left on it
+            from tokenizers import Tokenizer
+
+            clean = Tokenizer.from_str(tokenizer.to_str())
+            clean.no_truncation()
+            clean.no_padding()
+            clean.save(str(tmp / "tokenizer.json"))
     ck = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, **(info or {})}
     (tmp / "checkpoint.json").write_text(json.dumps(ck, indent=2) + "\n", encoding="utf-8")
     for name, data in (extra_files or {}).items():

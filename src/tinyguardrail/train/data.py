@@ -334,8 +334,12 @@ def encode_texts(
 
 
 def tokenizer_fingerprint(tokenizer) -> str:
-    """Hash of the tokenizer's canonical JSON (key order and whitespace of the library's serializer ignored)."""
-    canon = json.dumps(json.loads(tokenizer.to_str()), sort_keys=True, ensure_ascii=False)
+    """Hash of the tokenizer's canonical JSON: key order, whitespace and the truncation / padding settings (which
+    ``encode_batch`` sets on every call) are ignored."""
+    d = json.loads(tokenizer.to_str())
+    d.pop("truncation", None)
+    d.pop("padding", None)
+    canon = json.dumps(d, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canon.encode()).hexdigest()
 
 
