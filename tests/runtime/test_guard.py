@@ -401,7 +401,7 @@ def test_real_front_end_feature_reuse_matches_training(real_names_model_dir):
         rows = []
         item = g._prepare(0, text, rows)
         row = rows[item.rows[0]]
-        # training computes feature_vector(normalize(text).text) inside features.encode_batch
-        expected = feature_vector(normalize(text).text)
-        got = row.features if row.features is not None else feature_vector(row.text)
-        assert np.array_equal(got, expected), text
+        # training scores the detectors on the raw (sanitized) text: train.data, detector_input="raw"
+        expected = feature_vector(text)
+        assert row.features is not None and np.array_equal(row.features, expected), text
+        assert row.text == normalize(text).text  # while the model reads the normalized text

@@ -1,7 +1,8 @@
 """Score a PyTorch checkpoint (before export) on the built test and eval splits.
 
 Used to compare training runs (base encoders, ablations) on the same data with the same code as the ONNX
-evaluation: the predictor applies the training front end (sanitize -> normalize -> ``features.encode_batch``) and
+evaluation: the predictor applies the training front end (sanitize -> detector scores of the raw text, normalize ->
+``features.encode_batch``) and
 the model's own combine rule, then ``eval.suites.evaluate_rows`` does the scoring. Text windows are not used here
 (texts are truncated to ``max_len`` tokens, as in training); the runtime evaluation (``tinyguardrail eval``) scores
 the full pipeline with views and windows.
@@ -16,6 +17,7 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from tinyguardrail.data.io import read_split
@@ -35,8 +37,10 @@ def torch_predictor(model, tokenizer, device: torch.device, bf16: bool = False):
 
     @torch.no_grad()
     def predict(texts):
-        texts = [norm(D.sanitize(t)) for t in texts]
-        enc = encode_batch(tokenizer, texts, cfg.max_len, cfg.max_chars, det, cfg.pad_id)
+        raw = [D.sanitize(t) for t in texts]
+        feats = np.stack([det(t) for t in raw])  # detector scores on the raw text, as in training
+        enc = encode_batch(tokenizer, [norm(t) for t in raw], cfg.max_len, cfg.max_chars, None, cfg.pad_id,
+                           detector_feats=feats)  # fmt: skip
         b = {k: torch.from_numpy(v).to(device) for k, v in enc.items()}
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
             out = model(b["input_ids"], b["attention_mask"], b["char_ids"], b["detector_feats"])

@@ -111,7 +111,8 @@ def resolve_detector_names(n_feats: int) -> list[str]:
 
 
 def encode_texts_batch1(texts: list[str], tokenizer, cfg) -> list[dict[str, np.ndarray]]:
-    """One batch-1 feed per text through the runtime's front end (sanitize, normalize, encode_batch)."""
+    """One batch-1 feed per text through the runtime's front end: sanitize, detector scores of the raw text,
+    normalize, ``encode_batch``."""
     from tinyguardrail.features import encode_batch
     from tinyguardrail.train.data import get_detector_fn, get_normalize, sanitize
 
@@ -120,12 +121,12 @@ def encode_texts_batch1(texts: list[str], tokenizer, cfg) -> list[dict[str, np.n
     det = get_detector_fn(n_feats) if n_feats else (lambda _t: np.zeros(0, dtype=np.float32))
     feeds = []
     for text in texts:
-        t = norm(sanitize(text))
-        f = encode_batch(tokenizer, [t], int(cfg.max_len), int(cfg.max_chars), det, int(cfg.pad_id))
-        if f["detector_feats"].shape[1] != n_feats:
-            raise ValueError(
-                f"detector features have {f['detector_feats'].shape[1]} columns, the model reads {n_feats}"
-            )
+        raw = sanitize(text)
+        feats = np.asarray(det(raw), dtype=np.float32)[None, :]
+        if feats.shape[1] != n_feats:
+            raise ValueError(f"detector features have {feats.shape[1]} columns, the model reads {n_feats}")
+        f = encode_batch(tokenizer, [norm(raw)], int(cfg.max_len), int(cfg.max_chars), None, int(cfg.pad_id),
+                         detector_feats=feats)  # fmt: skip
         feeds.append(f)
     return feeds
 

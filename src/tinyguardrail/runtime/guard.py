@@ -117,7 +117,7 @@ class FrontEnd:
         make_views: ``text -> list[View]`` with ``.name``, ``.text`` and optionally ``.confidence`` (0..1, default 1).
         detect: ``detect(text, normalized=..., views=...) -> dict[name, score]``.
         feature_vector: ``text -> float32[F]``, the model's detector features (``features.encode_batch``'s
-            ``detector_fn``), computed on each row's (normalized) text exactly as in training.
+            ``detector_fn``), computed on the raw text of the original reading (as in training) and on each view's text.
         detector_names: names of the ``F`` features, checked against the model's ``config.json``.
         feature_vector_with: optional ``(text, normalized, views) -> float32[F]`` giving the same result as
             ``feature_vector(text)`` from already computed ``normalize(text)`` / ``make_views`` results (saves
@@ -536,12 +536,15 @@ class Guard:
             for w, (s, e) in enumerate(spans):
                 item.rows.append(len(rows))
                 rows.append(_Row(index, v, w, vtext[s:e]))
-        if fe.feature_vector_with is not None and item.windows[0] == 1:
-            # feature_vector(ntext) would normalize ntext and decode its views again; when normalizing is idempotent
-            # on it (the usual case) those are the views we already have, so reuse them.
-            renormalized = fe.normalize(ntext)
-            if renormalized.text == ntext:
-                rows[item.rows[0]].features = fe.feature_vector_with(ntext, renormalized, views)
+        # Detector scores of the original reading come from the RAW text, as in training (normalizing removes the
+        # invisible characters, homoglyphs and hidden markup those detectors look for); its windows share them.
+        # Views are scored on their own text.
+        if fe.feature_vector_with is not None:
+            feats = fe.feature_vector_with(clean, normalized, views)
+        else:
+            feats = fe.feature_vector(clean)
+        for r in item.rows[: item.windows[0]]:
+            rows[r].features = feats
         return item
 
     def _windows(self, text: str) -> list[tuple[int, int]]:
@@ -567,15 +570,11 @@ class Guard:
         early = 0
         for start in range(0, n, self.batch_rows):
             chunk = order[start:start + self.batch_rows]
-            known = {rows[r].text: rows[r].features for r in chunk if rows[r].features is not None}
-
-            def features(text: str, known=known) -> np.ndarray:
-                found = known.get(text)
-                return found if found is not None else self.frontend.feature_vector(text)
-
+            det = np.stack([rows[r].features if rows[r].features is not None
+                            else self.frontend.feature_vector(rows[r].text) for r in chunk])
             with self._tok_lock:
                 enc = encode_batch(self._tokenizer, [rows[r].text for r in chunk], cfg.max_len, cfg.max_chars,
-                                   features, cfg.pad_id)
+                                   None, cfg.pad_id, detector_feats=det)
             fast_logits, fast_sev, router, hidden = self._fast.run(list(FAST_OUTPUTS), enc)
             mask = enc["attention_mask"]
 
