@@ -137,3 +137,36 @@ def test_bad_configs_fail_with_the_field_name(tmp_path):
     bad.write_text(json.dumps({"modle": {}}))
     with pytest.raises(ValueError):
         load_run_config(bad)
+
+
+def test_resume_of_a_pretrained_run_rebuilds_the_same_optimizer_groups(data_dir, tmp_path, monkeypatch):
+    """Pretrained and new parameters sit in different optimizer groups; a resumed session must rebuild them."""
+    from types import SimpleNamespace
+
+    from tinyguardrail.model.init import LAYER_KEYS
+    from tinyguardrail.model.tokenizer import train_tokenizer
+    from tinyguardrail.train import loop
+
+    model, cfg = _tiny(data_dir, tmp_path / "pre", run_epochs=1)
+    model.update(init="pretrained", pretrained_name="fake", moe_ffn_dim=64)
+    d, f = model["d_model"], model["ffn_dim"]
+
+    def fake_pretrained(model_dict, train_cfg, train_src):
+        tok = train_tokenizer(train_src.texts()[0], 300)
+        g = torch.Generator().manual_seed(0)
+        shapes = {"q_w": (d, d), "k_w": (d, d), "v_w": (d, d), "o_w": (d, d), "ffn_in_w": (f, d), "ffn_in_b": (f,),
+                  "ffn_out_w": (d, f)}  # fmt: skip
+        layers = [{k: torch.randn(*shapes.get(k, (d,)), generator=g) * 0.1 for k in LAYER_KEYS} for _ in range(3)]
+        v = tok.get_vocab_size()
+        return SimpleNamespace(tokenizer=tok, word_embeddings=torch.randn(v, d, generator=g),
+                               position_embeddings=torch.randn(128, d, generator=g), token_type_embedding=torch.zeros(d),
+                               emb_ln_weight=torch.ones(d), emb_ln_bias=torch.zeros(d), layers=layers,
+                               config={"hidden": d, "heads": model["n_heads"]}, pad_id=0)  # fmt: skip
+
+    monkeypatch.setattr(loop, "_load_pretrained", fake_pretrained)
+    setup(model, cfg)
+    groups = json.loads((tmp_path / "pre" / "last" / "trainer_state.json").read_text())["param_groups"]
+    assert len(groups) == 4  # {pretrained, new} x {decay, no decay}
+    cfg2 = TrainConfig.from_dict({**cfg.to_dict(), "run_epochs": None})
+    rest = setup(model, cfg2, resume=True)
+    assert [h["epoch"] for h in rest["history"]] == [1, 2]

@@ -258,6 +258,14 @@ def trainer_state_files(optimizer: torch.optim.Optimizer, counters: dict[str, An
     return {TRAINER_TENSORS: save_bytes(tensors), TRAINER_JSON: (json.dumps(meta) + "\n").encode("utf-8")}
 
 
+def read_trainer_meta(ckpt_dir: str | Path) -> dict[str, Any]:
+    """``trainer_state.json`` of a resumable checkpoint (counters, optimizer groups, Python/NumPy RNG)."""
+    path = Path(ckpt_dir) / TRAINER_JSON
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: cannot resume")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def load_trainer_state(ckpt_dir: str | Path, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
     """Restore optimizer and RNG states saved by ``trainer_state_files``; returns the counters."""
     ckpt_dir = Path(ckpt_dir)

@@ -262,6 +262,7 @@ class Run:
     bf16: bool
     out_dir: Path
     sample_weights: np.ndarray | None = None
+    pretrained_params: list[str] = field(default_factory=list)
     start_epoch: int = 0
     step: int = 0
     best: float = -1.0
@@ -360,6 +361,8 @@ def setup(
     # --- model, loss, optimizer ---
     model = GuardrailModel(mcfg)
     pretrained: set[str] = set()
+    if resume:  # the optimizer groups must be rebuilt exactly as in the first session
+        pretrained = set(ckpt.read_trainer_meta(last)["counters"].get("pretrained_params", []))
     if enc is not None:
         from tinyguardrail.model.init import init_from_pretrained
 
@@ -377,7 +380,7 @@ def setup(
     optimizer = make_optimizer(model, cfg, pretrained, fused=device.type == "cuda")
     run = Run(model=model, optimizer=optimizer, loss_fn=GuardrailLoss(mcfg, cw), train=train_feats, val=val_feats,
               cfg=cfg, run_config=run_config, tokenizer=tokenizer, device=device, bf16=bf16, out_dir=out,
-              sample_weights=sample_weights)  # fmt: skip
+              sample_weights=sample_weights, pretrained_params=sorted(pretrained))  # fmt: skip
     if resume:
         model.load_state_dict(ckpt.load_state_dict_sharded(last), strict=True)
         counters = ckpt.load_trainer_state(last, optimizer)
@@ -509,7 +512,8 @@ def fit(run: Run) -> dict[str, Any]:
                 ckpt.save_checkpoint(run.out_dir / "best", model, run.run_config, run.tokenizer,
                                      info={"epoch": epoch, "step": run.step, "metrics": val})  # fmt: skip
         record["time_s"] = round(time.time() - t0, 2)
-        counters = {"epoch": epoch + 1, "step": run.step, "best": run.best, "best_epoch": run.best_epoch}
+        counters = {"epoch": epoch + 1, "step": run.step, "best": run.best, "best_epoch": run.best_epoch,
+                    "pretrained_params": run.pretrained_params}  # fmt: skip
         ckpt.save_checkpoint(run.out_dir / "last", model, run.run_config, run.tokenizer,
                              info={"epoch": epoch, "step": run.step, "metrics": record.get("val")},
                              extra_files=ckpt.trainer_state_files(opt, counters))  # fmt: skip
