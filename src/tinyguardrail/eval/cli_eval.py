@@ -33,7 +33,7 @@ def guard_predictor(guard):
         # The policy decides what is flagged; an unsafe verdict whose label is not an attack class
         # (e.g. "uncertain") counts as the most probable attack class.
         pred = np.array(
-            [0 if v.is_safe else LABEL2ID.get(v.label) or int(p[1:].argmax()) + 1 for v, p in zip(verdicts, probs)],
+            [0 if v.is_safe else LABEL2ID.get(v.label) or int(p[1:].argmax()) + 1 for v, p in zip(verdicts, probs, strict=True)],
             dtype=np.int64,
         )
         return pred, probs
