@@ -66,7 +66,7 @@ def test_export_cli_writes_a_runtime_model_dir(ckpt, tmp_path):
     assert {"fast.onnx", "deep.onnx", "tokenizer.json", "config.json", "export_report.json"} <= names
     assert {"fast.fp32.onnx", "deep.fp32.onnx"} <= names
 
-    from tinyguardrail.runtime.guard import _sha256
+    from tinyguardrail.hashing import file_sha256 as _sha256
 
     config = json.loads((out / "config.json").read_text())
     assert config["format_version"] == 1 and config["quantization"] == "int8-dynamic"

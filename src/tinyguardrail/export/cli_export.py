@@ -21,7 +21,6 @@ detector features), truncated to ``max_len`` tokens.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import tempfile
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from tinyguardrail.export.quantize import QUANT_CHOICES, VARIANTS
+from tinyguardrail.hashing import file_sha256
 
 FORMAT_VERSION = 1
 
@@ -79,12 +79,6 @@ def run(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------------------------- pieces
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def load_model(checkpoint: str | Path):
@@ -173,7 +167,7 @@ def runtime_config(
         "pad_id": int(cfg.pad_id),
         "early_exit_threshold": float(cfg.early_exit_threshold),
         "files": files,
-        "sha256": {f: _sha256(out / f) for f in files.values() if f is not None},
+        "sha256": {f: file_sha256(out / f) for f in files.values() if f is not None},
         "quantization": variant,
         "parameters": int(sum(p.numel() for p in model.parameters())),
         "model": cfg.to_dict() if hasattr(cfg, "to_dict") else dict(vars(cfg)),

@@ -23,7 +23,6 @@ Position table: the C engine feeds position ``0`` to ``<s>``, so ``emb.pos`` row
 
 from __future__ import annotations
 
-import hashlib
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,12 +68,6 @@ class E5S1File:
         return arr.reshape(rows, -1) if rows is not None else arr
 
 
-def sha256_file(path: str | Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_e5s1(path: str | Path) -> E5S1File:

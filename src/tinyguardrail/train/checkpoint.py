@@ -20,7 +20,6 @@ hyper-parameters, Python/NumPy RNG state).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import random
@@ -32,6 +31,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from tinyguardrail.hashing import file_sha256
 from tinyguardrail.model.config import GuardrailConfig
 from tinyguardrail.model.guardrail import GuardrailModel
 
@@ -43,12 +43,6 @@ _HEADER_MARGIN = 64 * 1024  # room for the safetensors JSON header inside the sh
 _PART = "@part"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _pieces(state: dict[str, torch.Tensor], budget: int) -> tuple[list[tuple[str, torch.Tensor]], dict[str, list[str]]]:
@@ -101,7 +95,7 @@ def save_state_dict_sharded(
         size = (out_dir / fname).stat().st_size
         if size > max_shard_bytes:  # pragma: no cover - guarded by the margin
             raise RuntimeError(f"{fname} is {size} bytes > {max_shard_bytes}")
-        files[fname] = _sha256(out_dir / fname)
+        files[fname] = file_sha256(out_dir / fname)
         weight_map.update({k: fname for k in shard})
     index = {
         "metadata": {
@@ -133,7 +127,7 @@ def load_state_dict_sharded(ckpt_dir: str | Path, verify: bool = True) -> dict[s
         path = ckpt_dir / fname
         if not path.is_file():
             raise FileNotFoundError(f"{path} (listed in {INDEX_NAME}) is missing")
-        if verify and index.get("files", {}).get(fname) not in (None, _sha256(path)):
+        if verify and index.get("files", {}).get(fname) not in (None, file_sha256(path)):
             raise ValueError(f"{path}: sha256 does not match {INDEX_NAME}")
         tensors = load_file(str(path))
         expected = {k for k, f in index["weight_map"].items() if f == fname}

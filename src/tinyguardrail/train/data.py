@@ -26,10 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyguardrail.data.io import SPLIT_FILES
 from tinyguardrail.features import encode_batch
+from tinyguardrail.hashing import file_sha256
 from tinyguardrail.labels import LABEL2ID, LABELS
 
-SPLIT_FILES = {"train": "train.jsonl.gz", "validation": "validation.jsonl.gz"}
 CACHE_VERSION = 2
 _CHUNK = 256  # texts per worker task
 
@@ -75,12 +76,6 @@ def read_split(path: str | Path, max_rows: int | None = None, seed: int = 0) -> 
     return texts, y
 
 
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # ----------------------------------------------------------------------------------------------- front end
