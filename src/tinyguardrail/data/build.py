@@ -224,23 +224,16 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
             if m.lang == "en"
         ]
         base = short_attacks + goals_en
-        n_t = cfg.synth_per_transform[split]
-        for name in synth.TRANSFORMS:
-            if not base:
-                break
-            sample = rng.sample(base, min(n_t, len(base)))
-            rows = synth.transform_records(sample, [name], rng, per_record=1)
-            out += rows
-            info[f"{split}/{name}"] += len(rows)
-        benign_base = [r for r in rows_by[(split, "benign")] if 20 <= len(r.text) <= cfg.max_base_chars]
-        n_b = cfg.benign_synth_per_transform[split]
-        for name in getattr(synth, "BENIGN_SAFE_TRANSFORMS", synth.TRANSFORMS):
-            if not benign_base:
-                break
-            sample = rng.sample(benign_base, min(n_b, len(benign_base)))
-            rows = synth.benign_transform_records(sample, [name], rng, per_record=1)
-            out += rows
-            info[f"{split}/benign_{name}"] += len(rows)
+        for prefix, pool, n, names, make in (
+            ("", base, cfg.synth_per_transform[split], synth.TRANSFORMS, synth.transform_records),
+            ("benign_", [r for r in rows_by[(split, "benign")] if 20 <= len(r.text) <= cfg.max_base_chars],
+             cfg.benign_synth_per_transform[split], getattr(synth, "BENIGN_SAFE_TRANSFORMS", synth.TRANSFORMS),
+             synth.benign_transform_records),
+        ):  # fmt: skip
+            for name in names if pool else ():
+                rows = make(rng.sample(pool, min(n, len(pool))), [name], rng, per_record=1)
+                out += rows
+                info[f"{split}/{prefix}{name}"] += len(rows)
 
     for split, n in cfg.indirect.items():
         payloads = mats_by[(split, "payload")]

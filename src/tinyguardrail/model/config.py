@@ -19,6 +19,14 @@ _INITS = ("random", "pretrained")
 _POOLINGS = ("mean", "cls")
 
 
+
+def strict_from_dict(cls, d: dict[str, Any], what: str):
+    """``cls(**d)`` for a dataclass, refusing unknown keys so a typo never falls back to a default silently."""
+    unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
+    if unknown:
+        raise ValueError(f"unknown {what} keys: {unknown}")
+    return cls(**d)
+
 @dataclass
 class GuardrailConfig:
     """Shape, switches and loss weights of a ``GuardrailModel``.
@@ -198,11 +206,7 @@ class GuardrailConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> GuardrailConfig:
         """Build from a dict; unknown keys are an error (a typo must not silently fall back to a default)."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown GuardrailConfig keys: {unknown}")
-        return cls(**d)
+        return strict_from_dict(cls, d, "GuardrailConfig")
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from tinyguardrail.labels import LABELS
-from tinyguardrail.model.config import GuardrailConfig, resolve_auto
+from tinyguardrail.model.config import GuardrailConfig, resolve_auto, strict_from_dict
 from tinyguardrail.model.guardrail import GuardrailModel
 from tinyguardrail.model.router import ROUTE_FAST, combine_probs, route_decision
 from tinyguardrail.train import checkpoint as ckpt
@@ -162,11 +162,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown train config keys: {unknown}")
-        return cls(**d)
+        return strict_from_dict(cls, d, "train config")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
