@@ -157,6 +157,10 @@ class HierarchicalPool(nn.Module):
     the scale-64 feature is never a single-token vector in disguise. Scale 1 is a masked max over tokens.
     Stride-1 windows keep the output length equal to T, so the graph has no shape arithmetic (``ceil_mode``
     pooling broke dynamic-shape ONNX export) and every aligned window of a stride-s scheme is included.
+
+    Window sums come from one prefix sum over the tokens (window i of scale s = ``cs[i + s] - cs[i]``, the sequence
+    right-padded with zeros so there are T windows), O(T * D) whatever the scales, instead of a stride-1 average
+    pool's O(T * s * D). The same sums as average pooling up to fp32 rounding (the token counts are exact).
     """
 
     def __init__(self, config: GuardrailConfig) -> None:
@@ -166,19 +170,23 @@ class HierarchicalPool(nn.Module):
 
     def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         h = hidden.float()
-        m = mask.to(h.dtype)[:, None, :]  # (B, 1, T)
-        hm = (h * m.transpose(1, 2)).transpose(1, 2)  # (B, D, T), padding zeroed
-        n_tokens = m.sum(-1, keepdim=True)  # (B, 1, 1)
+        m = mask.to(h.dtype)[..., None]  # (B, T, 1)
+        hm = h * m  # (B, T, D), padding zeroed
+        n_tokens = m.sum(1, keepdim=True)  # (B, 1, 1)
+        big = max(self.scales)
+        if big > 1:  # cs[:, j] = sum of tokens < j, for j = 0 .. T + big - 1 (constant past the end: right padding)
+            cs_h = torch.cumsum(F.pad(hm, (0, 0, 1, big - 1)), dim=1)  # (B, T + big, D)
+            cs_m = torch.cumsum(F.pad(m, (0, 0, 1, big - 1)), dim=1)  # (B, T + big, 1)
         outs = []
         for s in self.scales:
             if s == 1:
                 win, valid = hm, m > 0
-            else:  # window i covers tokens i..i+s-1; right-pad by s-1 so there are T windows
-                total = F.avg_pool1d(F.pad(hm, (0, s - 1)), kernel_size=s, stride=1) * s  # (B, D, T) sums
-                count = F.avg_pool1d(F.pad(m, (0, s - 1)), kernel_size=s, stride=1) * s  # (B, 1, T)
+            else:  # window i covers tokens i..i+s-1: cs[i + s] - cs[i], i = 0 .. T-1 (constant-bound slices only)
+                total = (cs_h[:, s : s - big] if s < big else cs_h[:, big:]) - cs_h[:, :-big]  # (B, T, D) sums
+                count = (cs_m[:, s : s - big] if s < big else cs_m[:, big:]) - cs_m[:, :-big]  # (B, T, 1)
                 win = total / count.clamp_min(1.0)
                 valid = count > n_tokens.clamp_max(float(s)) - 0.5  # full window, or the whole short text
-            outs.append(win.masked_fill(~valid, _NEG).amax(dim=-1))  # (B, D)
+            outs.append(win.masked_fill(~valid, _NEG).amax(dim=1))  # (B, D)
         return self.proj(torch.cat(outs, dim=-1))
 
 

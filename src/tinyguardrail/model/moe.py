@@ -5,16 +5,25 @@ load-balancing loss (0 for the dense block), so a layer does not care which one 
 
 MoE dispatch:
 
-* **eval / export (dense)**: every expert runs on every token and the outputs are combined with a [N, E] gate
-  matrix that holds the renormalised top-k probabilities and zeros elsewhere (``topk`` + ``scatter``). No
-  data-dependent control flow, so it exports to ONNX as-is; each expert is a plain pair of ``nn.Linear`` so INT8
-  dynamic quantization reaches it. At 8 experts of a 384-wide model this costs a few dense FFNs.
+* **eval / export (routed, the default: ``MoEFFN.eval_dispatch = "sparse"``)**: each expert runs only on the real
+  (non-padding) tokens routed to it: a static loop over the experts gathers their rows (``nonzero`` +
+  ``index_select``), runs the expert, scales by the renormalised top-k gate weight and adds the result to those rows
+  of the output (``index_put``), in expert order. Every real token gets exactly the sum the dense path computes (the
+  dense path only adds exact zeros besides), so outputs match it up to matmul rounding; padding rows get 0 (they
+  never reach a real token or a pooled vector: attention masks padded keys, pooling masks padded tokens). No Python
+  control flow depends on the data, so the TorchScript exporter gives a graph with dynamic row counts (NonZero /
+  Gather / ScatterND); an expert that receives no token runs on an empty batch. Expert compute is about
+  top_k / n_experts of the dense path's. Used in eval mode only (``nonzero`` syncs with the host on GPU).
+* **eval / export (dense, ``eval_dispatch = "dense"``)**: every expert runs on every token and the outputs are
+  combined with a [N, E] gate matrix that holds the renormalised top-k probabilities and zeros elsewhere (``topk`` +
+  ``scatter``). Each expert is a plain pair of ``nn.Linear`` in both eval paths, so INT8 dynamic quantization
+  reaches it. At 8 experts of a 384-wide model this costs a few dense FFNs.
 * **training (sparse, ``moe_sparse_train``)**: tokens are gathered into fixed-size expert buffers with GShard's
   capacity rule (capacity = ceil(capacity_factor * top_k * n_tokens / n_experts), n_tokens counting the padded
   batch so that the buffer size is known without a device->host sync; padding is never dispatched; first choices
   claim slots before second choices, earlier tokens before later ones); an assignment over capacity gets no output
   from that expert (the residual carries the token). Each expert computes capacity rows instead of every token.
-  Capacity only exists in this mode: dense dispatch has no buffers to overflow, which is why eval never drops
+  Capacity only exists in this mode: the eval paths have no buffers to overflow, which is why eval never drops
   tokens. With ``capacity_factor <= 0`` the sparse path equals the dense one exactly.
 """
 
@@ -74,7 +83,14 @@ def balance_loss(probs: torch.Tensor, top_idx: torch.Tensor, valid: torch.Tensor
 
 
 class MoEFFN(nn.Module):
-    """Top-k Mixture-of-Experts feed-forward (``n_experts`` experts of width ``moe_ffn_dim``)."""
+    """Top-k Mixture-of-Experts feed-forward (``n_experts`` experts of width ``moe_ffn_dim``).
+
+    ``eval_dispatch`` (class attribute, may be overridden on an instance) picks the eval-mode path: ``"sparse"``
+    (each expert on its routed tokens only) or ``"dense"`` (every expert on every token). Training uses the capacity
+    path with ``moe_sparse_train``, else the dense one.
+    """
+
+    eval_dispatch: str = "sparse"
 
     def __init__(self, config: GuardrailConfig) -> None:
         super().__init__()
@@ -105,10 +121,14 @@ class MoEFFN(nn.Module):
         valid = token_mask.reshape(b * t).to(torch.float32)
         probs, top_w, top_idx = self.route(x2)
         aux = balance_loss(probs, top_idx, valid)
+        if self.eval_dispatch not in ("sparse", "dense"):
+            raise ValueError(f"MoEFFN.eval_dispatch must be 'sparse' or 'dense', not {self.eval_dispatch!r}")
         if self.training and self.sparse_train:
             y = self._sparse(x2, top_w, top_idx, valid)
-        else:
+        elif self.training or self.eval_dispatch == "dense":
             y = self._dense(x2, top_w, top_idx)
+        else:
+            y = self._routed(x2, top_w, top_idx, valid)
         return y.to(x.dtype).reshape(b, t, d), aux
 
     def _dense(self, x2: torch.Tensor, top_w: torch.Tensor, top_idx: torch.Tensor) -> torch.Tensor:
@@ -117,6 +137,19 @@ class MoEFFN(nn.Module):
         for e, expert in enumerate(self.experts):  # static loop over modules: exports as E MatMul pairs
             ye = gates[:, e : e + 1] * expert(x2).float()
             y = ye if y is None else y + ye
+        return y
+
+    def _routed(self, x2: torch.Tensor, top_w: torch.Tensor, top_idx: torch.Tensor, valid: torch.Tensor):
+        """Each expert on the real tokens routed to it only; padding rows stay 0. Same sums as ``_dense``."""
+        y = torch.zeros(x2.shape[0], x2.shape[1], dtype=torch.float32, device=x2.device)
+        live = valid > 0  # (N,)
+        for e, expert in enumerate(self.experts):  # static loop over modules; row counts are data-dependent
+            hit = top_idx == e  # (N, k): at most one True a row (top-k indices are distinct)
+            rows = torch.nonzero(hit.any(dim=-1) & live).squeeze(-1)  # (n_e,), possibly empty
+            w = (top_w * hit).sum(dim=-1).index_select(0, rows)  # (n_e,) this expert's gate weight
+            ye = expert(x2.index_select(0, rows)).float() * w[:, None]
+            # rows are distinct within one expert: read-add-write (one ScatterND, no zero-filled [N, D] buffer)
+            y = y.index_put((rows,), y.index_select(0, rows) + ye)
         return y
 
     def capacity(self, n_tokens: int) -> int:
