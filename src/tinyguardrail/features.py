@@ -38,6 +38,14 @@ def token_char_ids(text: str, offsets: Sequence[tuple[int, int]], max_chars: int
     return out
 
 
+def tokenize(tokenizer, texts: Sequence[str], max_len: int) -> list:
+    """The tokenizer's encodings of ``texts`` as :func:`encode_batch` makes them: special tokens added, truncated to
+    ``max_len``, unpadded."""
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=max_len)
+    return tokenizer.encode_batch(list(texts))
+
+
 def encode_batch(
     tokenizer,
     texts: Sequence[str],
@@ -46,6 +54,7 @@ def encode_batch(
     detector_fn: Callable[[str], np.ndarray] | None,
     pad_id: int = 0,
     detector_feats: np.ndarray | None = None,
+    encodings: Sequence | None = None,
 ) -> dict[str, np.ndarray]:
     """Encode normalized ``texts`` for the model.
 
@@ -60,6 +69,8 @@ def encode_batch(
         detector_feats: precomputed detector scores [B, F]. Training and the runtime compute them on the RAW text
             (before normalization), because normalizing removes the evidence of invisible characters, homoglyphs
             and hidden markup that those detectors look for.
+        encodings: the tokenizer's encodings of ``texts``, when the caller already has them (made by
+            :func:`tokenize` or with the same truncation); ``tokenizer`` is not called then.
 
     Returns:
         dict with ``input_ids``, ``attention_mask``, ``char_ids``, ``detector_feats`` (see module docstring);
@@ -67,9 +78,10 @@ def encode_batch(
     """
     if len(texts) == 0:
         raise ValueError("encode_batch needs at least one text")
-    tokenizer.no_padding()
-    tokenizer.enable_truncation(max_length=max_len)
-    encodings = tokenizer.encode_batch(list(texts))
+    if encodings is None:
+        encodings = tokenize(tokenizer, texts, max_len)
+    elif len(encodings) != len(texts):
+        raise ValueError(f"{len(encodings)} encodings for {len(texts)} texts")
     width = max(1, max(len(e.ids) for e in encodings))
     batch = len(texts)
     input_ids = np.full((batch, width), pad_id, dtype=np.int64)

@@ -217,7 +217,7 @@ def build_fake_model(out: Path, detector_names=STANDIN_DETECTORS, *, early_exit_
         "detector_names": list(detector_names),
         "pad_id": tok.token_to_id("[PAD]"),
         "early_exit_threshold": early_exit_threshold,
-        "window_stride": 7,
+        "window_overlap": 7,
         "files": files,
         "sha256": {name: _sha(out / name) for name in files.values()},
     }

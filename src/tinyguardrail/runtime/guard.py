@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from tinyguardrail.codes import encode, level
-from tinyguardrail.features import CHAR_VOCAB, encode_batch
+from tinyguardrail.features import CHAR_VOCAB, encode_batch, tokenize
 from tinyguardrail.hashing import file_sha256
 from tinyguardrail.labels import LABELS
 from tinyguardrail.runtime.policy import Policy
@@ -33,6 +33,13 @@ from tinyguardrail.runtime.windows import max_tokens_bound, token_windows
 
 FORMAT_VERSION = 1
 DEFAULT_MAX_TEXT_CHARS = 100_000
+DEFAULT_WINDOW_OVERLAP = 32
+"""Minimum tokens shared by neighbouring windows of a long text (any 33-token run lies inside one window)."""
+DEFAULT_BATCH_TOKENS = 2048
+"""Padded tokens (rows x longest row) per ONNX Runtime call: rows of similar length share a call."""
+DISABLED_OPTIMIZERS = ("SkipLayerNormFusion",)
+"""ONNX Runtime fusions left off: its fused skip + LayerNorm CPU kernel made the fast graph ~13% slower here
+(onnxruntime 1.32, AVX-512 EPYC; ``tinyguardrail bench`` compares)."""
 BRANCHES = ("fast", "deep", "both")
 FAST_INPUTS = ("input_ids", "attention_mask", "char_ids", "detector_feats")
 FAST_OUTPUTS = ("fast_logits", "fast_severity", "router_logits", "hidden")
@@ -160,7 +167,7 @@ class ModelConfig:
     early_exit_threshold: float
     files: dict[str, str]
     sha256: dict[str, str] = field(default_factory=dict)
-    window_stride: int | None = None
+    window_overlap: int | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -188,7 +195,7 @@ class ModelConfig:
                 raise ValueError(f"{path}: files.{role} missing")
         if "deep" not in files:  # null is allowed (a model exported without a deep branch); absent is not
             raise ValueError(f"{path}: files.deep missing (use null for a model without a deep branch)")
-        max_len, stride = int(raw["max_len"]), raw.get("window_stride")
+        max_len, overlap = int(raw["max_len"]), raw.get("window_overlap")
         if max_len < 3:
             raise ValueError(f"{path}: max_len {max_len} is too small")
         return cls(
@@ -200,7 +207,7 @@ class ModelConfig:
             early_exit_threshold=float(raw["early_exit_threshold"]),
             files=files,
             sha256=dict(raw.get("sha256") or {}),
-            window_stride=int(stride) if stride is not None else None,
+            window_overlap=int(overlap) if overlap is not None else None,
             raw=raw,
         )
 
@@ -327,7 +334,9 @@ class Guard:
         max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
         early_exit_threshold: float | None = None,
         batch_rows: int = 64,
+        batch_tokens: int = DEFAULT_BATCH_TOKENS,
         max_windows: int = 128,
+        window_overlap: int | None = None,
         threads: int | None = None,
         files: dict[str, str] | None = None,
     ) -> None:
@@ -341,6 +350,9 @@ class Guard:
             config.early_exit_threshold if early_exit_threshold is None else float(early_exit_threshold)
         )
         self.batch_rows = int(batch_rows)
+        self.batch_tokens = int(batch_tokens)
+        if self.batch_rows < 1 or self.batch_tokens < 1:
+            raise ValueError(f"batch_rows and batch_tokens must be >= 1, got {batch_rows} and {batch_tokens}")
         self.max_windows = int(max_windows)
         self.threads = threads
         self._fast = fast_session
@@ -355,7 +367,11 @@ class Guard:
         self.window_body = config.max_len - self._n_special
         if self.window_body < 1:
             raise ValueError(f"max_len {config.max_len} leaves no room next to {self._n_special} special tokens")
-        self.window_stride = max(1, config.window_stride or self.window_body // 2)
+        if window_overlap is None:
+            window_overlap = config.window_overlap if config.window_overlap is not None else DEFAULT_WINDOW_OVERLAP
+        if window_overlap < 0:
+            raise ValueError(f"window_overlap must be >= 0, got {window_overlap}")
+        self.window_overlap = min(int(window_overlap), self.window_body - 1)
         self._zero_feats = np.zeros(len(config.detector_names), dtype=np.float32)
 
     # ----------------------------------------------------------------------------------------------- loading
@@ -374,7 +390,9 @@ class Guard:
         deep_file: str | None = None,
         frontend: FrontEnd | None = None,
         batch_rows: int = 64,
+        batch_tokens: int = DEFAULT_BATCH_TOKENS,
         max_windows: int = 128,
+        window_overlap: int | None = None,
         verify: bool = True,
     ) -> Guard:
         """Load a model directory (default: the embedded model, see ``tinyguardrail._model_path``).
@@ -388,8 +406,13 @@ class Guard:
             providers: ONNX Runtime execution providers (default ``["CPUExecutionProvider"]``).
             fast_file, deep_file: ONNX files to load instead of ``config.files`` (e.g. ``fast.fp32.onnx``).
             frontend: the text front end (default: ``tinyguardrail.text``).
-            batch_rows: rows (views x windows) per ONNX Runtime call; larger batches are split.
-            max_windows: windows per view before the stride widens (windows never leave gaps).
+            batch_rows: at most this many rows (views x windows) per ONNX Runtime call.
+            batch_tokens: at most this many padded tokens (rows x longest row) per call, unless one row is longer:
+                rows are sorted by length and cut into calls by both limits, so short texts are not padded to long
+                ones (padding costs as much as real tokens, and the activations of big calls cost memory).
+            max_windows: windows per view; past it the windows overlap less (never leaving gaps).
+            window_overlap: minimum tokens shared by neighbouring windows (default: ``window_overlap`` of
+                ``config.json``, else 32).
             verify: check the sha256 of loaded files listed in ``config.json``.
         """
         try:
@@ -433,11 +456,15 @@ class Guard:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only
         providers = list(providers or ["CPUExecutionProvider"])
-        fast = ort.InferenceSession(str(model_dir / used["fast"]), sess_options=options, providers=providers)
+        def session(name: str) -> Any:
+            return ort.InferenceSession(str(model_dir / name), sess_options=options, providers=providers,
+                                        disabled_optimizers=list(DISABLED_OPTIMIZERS))
+
+        fast = session(used["fast"])
         _check_io(fast, FAST_INPUTS, FAST_OUTPUTS, model_dir / used["fast"])
         deep = None
         if "deep" in used:
-            deep = ort.InferenceSession(str(model_dir / used["deep"]), sess_options=options, providers=providers)
+            deep = session(used["deep"])
             _check_io(deep, DEEP_INPUTS, DEEP_OUTPUTS, model_dir / used["deep"])
         tokenizer = Tokenizer.from_file(str(model_dir / used["tokenizer"]))
         if policy is None:
@@ -447,7 +474,8 @@ class Guard:
         return cls(
             model_dir, config, fast, deep, tokenizer, policy, frontend,
             max_text_chars=max_text_chars, early_exit_threshold=early_exit_threshold,
-            batch_rows=batch_rows, max_windows=max_windows, threads=threads, files=used,
+            batch_rows=batch_rows, batch_tokens=batch_tokens, max_windows=max_windows,
+            window_overlap=window_overlap, threads=threads, files=used,
         )
 
     # ----------------------------------------------------------------------------------------------- public API
@@ -493,7 +521,7 @@ class Guard:
             "providers": list(self._fast.get_providers()),
             "threads": self.threads,
             "max_len": self.config.max_len,
-            "window_stride": self.window_stride,
+            "window_overlap": self.window_overlap,
             "max_text_chars": self.max_text_chars,
             "early_exit_threshold": self.early_exit_threshold,
             "policy": self.policy.to_dict(),
@@ -549,7 +577,22 @@ class Guard:
             offsets = self._tokenizer.encode(text, add_special_tokens=False).offsets
         if len(offsets) <= self.window_body:
             return [(0, len(text))]
-        return token_windows(offsets, self.window_body, self.window_stride, self.max_windows)
+        return token_windows(offsets, self.window_body, self.window_overlap, self.max_windows)
+
+    def _chunks(self, lengths: Sequence[int]) -> list[list[int]]:
+        """Row indices grouped into ONNX Runtime calls: sorted by token length (each call pads to its longest row),
+        cut when a call would exceed ``batch_rows`` rows or ``batch_tokens`` padded tokens."""
+        chunks: list[list[int]] = []
+        current: list[int] = []
+        for r in sorted(range(len(lengths)), key=lengths.__getitem__):
+            if current and (len(current) >= self.batch_rows
+                            or (len(current) + 1) * lengths[r] > self.batch_tokens):
+                chunks.append(current)
+                current = []
+            current.append(r)
+        if current:
+            chunks.append(current)
+        return chunks
 
     def _infer(self, rows: list[_Row]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         n = len(rows)
@@ -558,17 +601,15 @@ class Guard:
         branch = np.zeros(n, dtype=np.int8)
         if n == 0:
             return probs, severity, branch
-        # similar lengths together: encode_batch pads to the longest text of each chunk
-        order = sorted(range(n), key=lambda r: len(rows[r].text))
         cfg = self.config
+        with self._tok_lock:
+            encodings = tokenize(self._tokenizer, [row.text for row in rows], cfg.max_len)
         early = 0
-        for start in range(0, n, self.batch_rows):
-            chunk = order[start:start + self.batch_rows]
+        for chunk in self._chunks([len(e.ids) for e in encodings]):
             det = np.stack([rows[r].features if rows[r].features is not None
                             else self.frontend.feature_vector(rows[r].text) for r in chunk])
-            with self._tok_lock:
-                enc = encode_batch(self._tokenizer, [rows[r].text for r in chunk], cfg.max_len, cfg.max_chars,
-                                   None, cfg.pad_id, detector_feats=det)
+            enc = encode_batch(self._tokenizer, [rows[r].text for r in chunk], cfg.max_len, cfg.max_chars,
+                               None, cfg.pad_id, detector_feats=det, encodings=[encodings[r] for r in chunk])
             fast_logits, fast_sev, router, hidden = self._fast.run(list(FAST_OUTPUTS), enc)
             mask = enc["attention_mask"]
 
