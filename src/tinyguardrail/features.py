@@ -28,14 +28,21 @@ def char_id(ch: str) -> int:
     return 256 + (cp * 2654435761 % (CHAR_VOCAB - 256))
 
 
+def text_char_ids(text: str) -> np.ndarray:
+    """``char_id`` of every character of ``text`` (vectorised; lone surrogates included). Shape [len(text)]."""
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
+    return np.where(cps < 255, cps + 1, 256 + (cps * 2654435761) % (CHAR_VOCAB - 256))
+
+
 def token_char_ids(text: str, offsets: Sequence[tuple[int, int]], max_chars: int) -> np.ndarray:
     """Character ids of each token's span in ``text``, truncated / zero-padded to ``max_chars``. Shape [T, C]."""
-    out = np.zeros((len(offsets), max_chars), dtype=np.int64)
-    for t, (start, end) in enumerate(offsets):
-        span = text[start:end][:max_chars]
-        for c, ch in enumerate(span):
-            out[t, c] = char_id(ch)
-    return out
+    if len(offsets) == 0:
+        return np.zeros((0, max_chars), dtype=np.int64)
+    ids = np.concatenate([text_char_ids(text), np.zeros(1, dtype=np.int64)])  # index len(text): the pad id 0
+    spans = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+    pos = spans[:, :1] + np.arange(max_chars, dtype=np.int64)  # (T, C) character positions
+    inside = pos < np.minimum(spans[:, 1:], len(text))
+    return ids[np.where(inside, pos, len(text))]
 
 
 def tokenize(tokenizer, texts: Sequence[str], max_len: int) -> list:

@@ -61,7 +61,7 @@ class EncoderLayer(nn.Module):
             )  # fmt: skip
         else:  # the same attention with an additive key mask: no Where / IsNaN nodes in the exported graph
             bias = (~mask).to(q.dtype)[:, None, None, :] * _NEG  # (B, 1, 1, T)
-            scores = torch.matmul(q, k.transpose(-1, -2)) * (q.shape[-1] ** -0.5) + bias
+            scores = torch.matmul(q * (q.shape[-1] ** -0.5), k.transpose(-1, -2)) + bias  # scale the smaller tensor
             a = torch.matmul(torch.softmax(scores, dim=-1), v)
         a = a.transpose(1, 2).reshape(b, t, d)
         x = self.ln1(x + self.drop(self.o(a)))

@@ -40,10 +40,24 @@ class CharCNN(nn.Module):
         self.convs = nn.ModuleList(nn.Linear(k * config.char_emb_dim, config.char_channels) for k in self.kernels)
         self.proj = nn.Linear(config.char_channels * len(self.kernels), config.d_model)
 
+    dedup_eval: bool = True
+    """Eval mode runs the CNN once per distinct character row of the batch (``torch.unique(dim=0)``, ONNX ``Unique``)
+    and gathers the results back: the same numbers, at the cost of the distinct tokens only (repeated words,
+    and the padding, which is all one row). Training runs every row."""
+
     def forward(self, char_ids: torch.Tensor) -> torch.Tensor:
         b, t, c = char_ids.shape
-        x = F.pad(self.char_emb(char_ids.reshape(b * t, c)), (0, 0, 0, self.k_max - 1))  # (B*T, C + k_max - 1, E)
-        windows = torch.cat([x[:, i : i + c] for i in range(self.k_max)], dim=-1)  # (B*T, C, k_max * E)
+        flat = char_ids.reshape(b * t, c)
+        if self.training or not self.dedup_eval:
+            return self._rows(flat).reshape(b, t, -1)
+        rows, inverse = torch.unique(flat, dim=0, return_inverse=True)
+        return self._rows(rows).index_select(0, inverse.reshape(-1)).reshape(b, t, -1)
+
+    def _rows(self, flat: torch.Tensor) -> torch.Tensor:
+        """[N, C] character ids -> [N, d_model]."""
+        c = flat.shape[1]
+        x = F.pad(self.char_emb(flat), (0, 0, 0, self.k_max - 1))  # (N, C + k_max - 1, E)
+        windows = torch.cat([x[:, i : i + c] for i in range(self.k_max)], dim=-1)  # (N, C, k_max * E)
         weight = torch.cat(
             [
                 F.pad(conv.weight, (0, (self.k_max - k) * self.emb_dim))
@@ -51,8 +65,8 @@ class CharCNN(nn.Module):
             ]
         )  # (n_kernels * channels, k_max * E)
         bias = torch.cat([conv.bias for conv in self.convs])
-        feats = F.gelu(F.linear(windows, weight, bias)).amax(dim=1)  # (B*T, n_kernels * channels)
-        return self.proj(feats).reshape(b, t, -1)  # (B, T, D)
+        feats = F.gelu(F.linear(windows, weight, bias)).amax(dim=1)  # (N, n_kernels * channels)
+        return self.proj(feats)  # (N, D)
 
 
 class ThreatAwareEmbedding(nn.Module):

@@ -130,6 +130,8 @@ class FrontEnd:
             ``feature_vector(text)`` from already computed ``normalize(text)`` / ``make_views`` results (saves
             one round of decoding per input).
         warm_up: optional, called once at load so the first request does not build lexicons.
+        features_are_scores: the features of a text are ``detect``'s scores in ``detector_names`` order (true of
+            ``tinyguardrail.text``), so the guard reuses the scores it already has instead of detecting twice.
     """
 
     normalize: Callable[[str], Any]
@@ -139,6 +141,7 @@ class FrontEnd:
     detector_names: tuple[str, ...]
     feature_vector_with: Callable[[str, Any, Any], np.ndarray] | None = None
     warm_up: Callable[[], None] | None = None
+    features_are_scores: bool = False
 
     @classmethod
     def default(cls) -> FrontEnd:
@@ -149,7 +152,7 @@ class FrontEnd:
         except ImportError as exc:  # pragma: no cover - only before the text package lands
             raise ImportError(f"the text front end (tinyguardrail.text) is not available: {exc}") from exc
         return cls(normalize, make_views, detect, feature_vector, tuple(DETECTOR_NAMES),
-                   feature_vector_with=feature_vector, warm_up=warm_up)
+                   feature_vector_with=feature_vector, warm_up=warm_up, features_are_scores=True)
 
 
 # --------------------------------------------------------------------------------------------------- model config
@@ -561,7 +564,9 @@ class Guard:
         # Detector scores of the original reading come from the RAW text, as in training (normalizing removes the
         # invisible characters, homoglyphs and hidden markup those detectors look for); its windows share them.
         # Views are scored on their own text.
-        if fe.feature_vector_with is not None:
+        if fe.features_are_scores:
+            feats = np.asarray([detected[name] for name in fe.detector_names], dtype=np.float32)
+        elif fe.feature_vector_with is not None:
             feats = fe.feature_vector_with(clean, normalized, views)
         else:
             feats = fe.feature_vector(clean)
