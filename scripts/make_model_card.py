@@ -3,10 +3,11 @@
 Reads (every number in the outputs comes from one of these):
   models/<name>/config.json, export_report.json, training_metrics.jsonl, training_config.json, training.json
   docs/eval/eval.json (tinyguardrail eval), docs/parity.json (export.parity), docs/bench.json (tinyguardrail bench),
-  docs/encoder-comparison.json (scripts/compare_encoders.py), docs/data-stats.json (copy of build/data/stats.json)
+  docs/encoder-comparison.json (scripts/compare_encoders.py), docs/ablations.json (scripts/summarize_ablations.py),
+  docs/data-stats.json (copy of build/data/stats.json)
 Writes: models/<name>/MODEL_CARD.md and the block between the results markers of README.md.
 
-    python scripts/make_model_card.py --model models/tinyguardrail-v0.1
+    python scripts/make_model_card.py --model models/tinyguardrail-v0.2
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def bench_shipped(bench: dict) -> dict | None:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", type=Path, default=Path("models/tinyguardrail-v0.1"))
+    p.add_argument("--model", type=Path, default=Path("models/tinyguardrail-v0.2"))
     p.add_argument("--docs", type=Path, default=Path("docs"))
     p.add_argument("--readme", type=Path, default=Path("README.md"))
     args = p.parse_args()
@@ -152,8 +153,20 @@ def main() -> int:
                         f"| {pct(v.get('label_agreement'))} | {pct(v.get('accuracy'))} |")
         card.append(f"\n(Measured on {export['variants'][0].get('n', '?')} validation texts at batch 1, 1 thread, the "
                     "deep graph run for every text.)")
+    abl = load(d / "ablations.json")
+    if abl:
+        setup = abl["setup"]
+        card += ["", "## Ablations and base encoders on the GPU (docs/ablations.md)", "",
+                 f"One H200, the shipped recipe for {setup['epochs']} epochs without FGSM, seed {setup['seed']}, "
+                 f"scored on the {setup['validation_rows']:,} validation rows (one seed: differences of a few tenths "
+                 "of a point are within noise).", "",
+                 "| run | parameters | val balanced acc | val benign FPR | early exit |", "|---|---|---|---|---|"]
+        for suite in abl["suites"].values():
+            for name, r in suite["runs"].items():
+                card.append(f"| {name} | {r['parameters'] / 1e6:.1f}M | {pct(r['balanced_accuracy'])} "
+                            f"| {pct(r['benign_fpr'])} | {pct(r.get('early_exit_share'))} |")
     if comp:
-        card += ["", "## Base-encoder comparison (docs/encoder-comparison.md)", "",
+        card += ["", "## Base-encoder comparison, small CPU budget (docs/encoder-comparison.md)", "",
                  f"Small equal CPU budget: `{json.dumps(comp['setup'])}`.", "",
                  "| start | val balanced acc | test balanced acc | NotInject FPR | mean transform detection |",
                  "|---|---|---|---|---|"]
