@@ -126,6 +126,21 @@ def test_long_input_is_split_and_most_severe_window_wins(guard):
     assert v.label == "direct_injection"
 
 
+def test_window_encodings_are_cut_from_one_tokenization(guard):
+    """A long text is tokenized once: each window's ids and offsets are the slice of that encoding, with the special
+    tokens around it, exactly what tokenizing the window's own text gives here (a word-level tokenizer)."""
+    from tinyguardrail.features import tokenize
+
+    spans, encs = guard._windows(LONG_WITH_ONE_ATTACK)
+    assert len(spans) == len(encs) > 5
+    for (s, e), enc in zip(spans, encs, strict=True):
+        window = LONG_WITH_ONE_ATTACK[s:e]
+        (again,) = tokenize(guard._tokenizer, [window], guard.config.max_len)
+        assert enc.ids == again.ids
+        assert enc.offsets == [tuple(o) for o in again.offsets]
+    assert guard._windows("short text") == ([(0, 10)], None)
+
+
 def test_long_benign_input_stays_benign(guard):
     v = guard.check(" ".join(["hello world the weather"] * 40))
     assert v.windows > 5 and v.label == "benign"

@@ -29,7 +29,7 @@ from tinyguardrail.features import CHAR_VOCAB, encode_batch, tokenize
 from tinyguardrail.hashing import file_sha256
 from tinyguardrail.labels import LABELS
 from tinyguardrail.runtime.policy import Policy
-from tinyguardrail.runtime.windows import max_tokens_bound, token_windows
+from tinyguardrail.runtime.windows import max_tokens_bound, token_windows, window_starts
 
 FORMAT_VERSION = 1
 DEFAULT_MAX_TEXT_CHARS = 100_000
@@ -290,6 +290,15 @@ class _Row:
     window: int
     text: str
     features: np.ndarray | None = None  # detector features when computed in _prepare
+    encoding: Any = None  # token ids and offsets of ``text`` when cut from a long text's encoding (else None)
+
+
+@dataclass(frozen=True)
+class _Encoding:
+    """A window's slice of a long text's encoding, with the special tokens added: what ``encode_batch`` reads."""
+
+    ids: list[int]
+    offsets: list[tuple[int, int]]
 
 
 @dataclass
@@ -365,8 +374,12 @@ class Guard:
         self._stats_lock = threading.Lock()
         self._rows_seen = 0
         self._rows_early = 0
-        probe = tokenizer.encode("a")
-        self._n_special = len(probe.ids) - len(tokenizer.encode("a", add_special_tokens=False).ids)
+        probe = tokenizer.encode("a").ids
+        bare = tokenizer.encode("a", add_special_tokens=False).ids
+        self._n_special = len(probe) - len(bare)
+        cut = next((i for i in range(len(probe) - len(bare) + 1) if probe[i:i + len(bare)] == bare), None)
+        # special tokens around a sequence (e.g. [CLS] ... [SEP]); None when the probe does not show them plainly
+        self._specials = (probe[:cut], probe[cut + len(bare):]) if cut is not None and bare else None
         self.window_body = config.max_len - self._n_special
         if self.window_body < 1:
             raise ValueError(f"max_len {config.max_len} leaves no room next to {self._n_special} special tokens")
@@ -556,11 +569,11 @@ class Guard:
             texts.append(vtext)
             item.views.append((str(getattr(view, "name", "view")), _view_confidence(view)))
         for v, vtext in enumerate(texts):
-            spans = self._windows(vtext)
+            spans, encs = self._windows(vtext)
             item.windows.append(len(spans))
             for w, (s, e) in enumerate(spans):
                 item.rows.append(len(rows))
-                rows.append(_Row(index, v, w, vtext[s:e]))
+                rows.append(_Row(index, v, w, vtext[s:e], encoding=encs[w] if encs else None))
         # Detector scores of the original reading come from the RAW text, as in training (normalizing removes the
         # invisible characters, homoglyphs and hidden markup those detectors look for); its windows share them.
         # Views are scored on their own text.
@@ -574,15 +587,32 @@ class Guard:
             rows[r].features = feats
         return item
 
-    def _windows(self, text: str) -> list[tuple[int, int]]:
+    def _windows(self, text: str) -> tuple[list[tuple[int, int]], list[_Encoding] | None]:
+        """Character spans of the windows of ``text``, and for a text longer than one window each window's
+        encoding, cut from the text's one tokenization (the window's tokens, offsets made relative to the window,
+        special tokens added) so windows are not tokenized a second time."""
         if max_tokens_bound(text) <= self.window_body:
-            return [(0, len(text))]
+            return [(0, len(text))], None
         with self._tok_lock:
             self._tokenizer.no_truncation()
-            offsets = self._tokenizer.encode(text, add_special_tokens=False).offsets
+            enc = self._tokenizer.encode(text, add_special_tokens=False)
+        ids, offsets = enc.ids, enc.offsets
         if len(offsets) <= self.window_body:
-            return [(0, len(text))]
-        return token_windows(offsets, self.window_body, self.window_overlap, self.max_windows)
+            return [(0, len(text))], None
+        spans = token_windows(offsets, self.window_body, self.window_overlap, self.max_windows)
+        if self._specials is None:
+            return spans, None
+        head, tail = self._specials
+        encs = []
+        for start in window_starts(len(ids), self.window_body, self.window_overlap, self.max_windows):
+            base = offsets[start][0]
+            stop = start + self.window_body
+            encs.append(_Encoding(
+                ids=[*head, *ids[start:stop], *tail],
+                offsets=[(0, 0)] * len(head) + [(a - base, b - base) for a, b in offsets[start:stop]]
+                + [(0, 0)] * len(tail),
+            ))  # fmt: skip
+        return spans, encs
 
     def _chunks(self, lengths: Sequence[int]) -> list[list[int]]:
         """Row indices grouped into ONNX Runtime calls: sorted by token length (each call pads to its longest row),
@@ -607,8 +637,13 @@ class Guard:
         if n == 0:
             return probs, severity, branch
         cfg = self.config
-        with self._tok_lock:
-            encodings = tokenize(self._tokenizer, [row.text for row in rows], cfg.max_len)
+        todo = [r for r, row in enumerate(rows) if row.encoding is None]
+        encodings: list[Any] = [row.encoding for row in rows]
+        if todo:
+            with self._tok_lock:
+                for r, e in zip(todo, tokenize(self._tokenizer, [rows[r].text for r in todo], cfg.max_len),
+                                strict=True):
+                    encodings[r] = e
         early = 0
         for chunk in self._chunks([len(e.ids) for e in encodings]):
             det = np.stack([rows[r].features if rows[r].features is not None
