@@ -32,6 +32,7 @@ from types import ModuleType
 from tqdm.auto import tqdm
 
 from tinyguardrail.data.dedup import NearDupIndex, canonical
+from tinyguardrail.data.hard_negatives import TRIGGER_VOCABULARY
 from tinyguardrail.data.io import SPLIT_FILES, write_jsonl_gz
 from tinyguardrail.data.record import Material, Record
 from tinyguardrail.data.split import SplitFractions, group_split
@@ -65,6 +66,10 @@ class BuildConfig:
     """At most this many benign rows of one (source, language) before synthesis."""
     benign_cap_per_source: int = 12000
     """At most this many benign rows of one source (tatoeba alone has 90k short sentences)."""
+    benign_trigger_cap_per_source: int = 1500
+    """Benign rows that use attack vocabulary (``TRIGGER_VOCABULARY``: "ignore", "act as", "system prompt", ...) are
+    mined hard negatives: they skip the two caps above and have this cap of their own per source, so that the
+    benign side shows these words in ordinary use as often as the sources do (the over-defense failure)."""
     near_dup_threshold: float = 0.8
     synth_per_transform: dict = field(default_factory=lambda: {"train": 700, "validation": 60, "test": 120})
     benign_synth_per_transform: dict = field(default_factory=lambda: {"train": 150, "validation": 20, "test": 60})
@@ -112,7 +117,8 @@ def assign_splits(records: list[Record], materials: list[Material], cfg: BuildCo
 
 
 def cap_rows(records: list[Record], cfg: BuildConfig, rng: random.Random) -> tuple[list[Record], dict]:
-    """Cap rows per template and benign rows per (source, language); eval rows are never capped."""
+    """Cap rows per template and benign rows per (source, language); benign rows using attack vocabulary have a
+    per-source cap of their own (``benign_trigger_cap_per_source``); eval rows are never capped."""
     by_template: dict[str, list[Record]] = defaultdict(list)
     for r in records:
         by_template[r.template_id].append(r)
@@ -124,12 +130,22 @@ def cap_rows(records: list[Record], cfg: BuildConfig, rng: random.Random) -> tup
             rows = rng.sample(rows, cfg.max_per_template)
         kept += rows
     by_src_lang: dict[tuple, list[Record]] = defaultdict(list)
+    trigger_by_src: dict[str, list[Record]] = defaultdict(list)
     out: list[Record] = []
     for r in kept:
         if r.label == "benign" and r.split != "eval":
-            by_src_lang[(r.source, r.lang)].append(r)
+            if cfg.benign_trigger_cap_per_source > 0 and TRIGGER_VOCABULARY.search(r.text):
+                trigger_by_src[r.source].append(r)
+            else:
+                by_src_lang[(r.source, r.lang)].append(r)
         else:
             out.append(r)
+    kept_trigger = 0
+    for _src, rows in sorted(trigger_by_src.items()):
+        if len(rows) > cfg.benign_trigger_cap_per_source:
+            rows = rng.sample(rows, cfg.benign_trigger_cap_per_source)
+        kept_trigger += len(rows)
+        out += rows
     dropped_benign = 0
     by_src: dict[str, list[Record]] = defaultdict(list)
     for (src, _lang), rows in sorted(by_src_lang.items()):
@@ -142,7 +158,8 @@ def cap_rows(records: list[Record], cfg: BuildConfig, rng: random.Random) -> tup
             dropped_benign += len(rows) - cfg.benign_cap_per_source
             rows = rng.sample(rows, cfg.benign_cap_per_source)
         out += rows
-    return out, {"dropped_over_template_cap": dropped_template, "dropped_over_benign_cap": dropped_benign}
+    return out, {"dropped_over_template_cap": dropped_template, "dropped_over_benign_cap": dropped_benign,
+                 "benign_with_trigger_vocabulary": kept_trigger}
 
 
 def exact_dedup(records: list[Record]) -> tuple[list[Record], dict]:

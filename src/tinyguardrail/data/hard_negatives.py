@@ -36,6 +36,15 @@ from dataclasses import dataclass
 from tinyguardrail.data.record import Record
 from tinyguardrail.labels import BENIGN
 
+#: Words and phrases attacks use that ordinary text uses too: benign rows of the sources that contain one are kept
+#: as mined hard negatives (``data.build.cap_rows``), next to the generated ones below.
+TRIGGER_VOCABULARY = re.compile(
+    r"\b(ignor(e|es|ed|ing)|disregard\w*|forget\w*|overrid\w*|bypass\w*|pretend\w*|role-?play\w*|act as"
+    r"|jailbreak\w*|instructions?|system prompt|prompts?|rules?|unrestrict\w*|restrictions?|developer mode"
+    r"|reveal\w*|secrets?|passwords?|hack\w*|unlock\w*|previous|persona|filters?|guidelines?)\b",
+    re.IGNORECASE,
+)
+
 Maker = Callable[[random.Random, Sequence[str]], str]
 
 
