@@ -17,6 +17,7 @@ CAP=${CAP:-150}   # wall-clock seconds for training; the best checkpoint so far 
 FGSM_START=${FGSM_START:-1}   # first epoch (0-based) trained with FGSM
 DATA_DIR=${DATA_DIR:-build/data}
 CACHE_DIR=${CACHE_DIR:-.carry/cache_minilm}
+EXTRA=${EXTRA:-}   # more train CLI arguments, e.g. "--set model.char_channels=64"
 mkdir -p "$OUT" /tmp/site
 tar xzf .carry/site.tgz -C /tmp/site
 export PYTHONPATH="$PWD/src:/tmp/site" PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
@@ -24,7 +25,7 @@ nvidia-smi -L
 timeout "$CAP" python3 -m tinyguardrail train --config configs/base.json \
   --set 'train.pretrained_dir=".carry/base_minilm"' --set "train.cache_dir=\"$CACHE_DIR\"" \
   --set train.allow_stale_features=true --set "train.fgsm_start_epoch=$FGSM_START" --data-dir "$DATA_DIR" \
-  --out runs/minilm --epochs "$EPOCHS" --batch-size 128 --lr 1e-4 2>&1 \
+  --out runs/minilm --epochs "$EPOCHS" --batch-size 128 --lr 1e-4 $EXTRA 2>&1 \
   | grep -v "it/s\]" | tee "$OUT/train.log" | tail -40
 cp runs/minilm/metrics.jsonl runs/minilm/run_config.json "$OUT/" 2>/dev/null
 python3 scripts/pack_checkpoint.py runs/minilm/best "$OUT/ckpt.tar.part-"
