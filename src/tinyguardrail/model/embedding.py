@@ -43,7 +43,8 @@ class CharCNN(nn.Module):
     dedup_eval: bool = True
     """Eval mode runs the CNN once per distinct character row of the batch (``torch.unique(dim=0)``, ONNX ``Unique``)
     and gathers the results back: the same numbers, at the cost of the distinct tokens only (repeated words,
-    and the padding, which is all one row). Training runs every row."""
+    and the padding, which is all one row), and only over the character positions the longest of them needs.
+    Training runs every row."""
 
     def forward(self, char_ids: torch.Tensor) -> torch.Tensor:
         b, t, c = char_ids.shape
@@ -51,7 +52,10 @@ class CharCNN(nn.Module):
         if self.training or not self.dedup_eval:
             return self._rows(flat).reshape(b, t, -1)
         rows, inverse = torch.unique(flat, dim=0, return_inverse=True)
-        return self._rows(rows).index_select(0, inverse.reshape(-1)).reshape(b, t, -1)
+        # Character positions past the longest token + 1 only repeat the all-padding window of the position after
+        # a token's end (every token shorter than C has one), so they cannot change the max: cut them off.
+        keep = torch.clamp((rows > 0).sum(dim=1).max() + 1, max=c)
+        return self._rows(rows[:, :keep]).index_select(0, inverse.reshape(-1)).reshape(b, t, -1)
 
     def _rows(self, flat: torch.Tensor) -> torch.Tensor:
         """[N, C] character ids -> [N, d_model]."""
