@@ -62,6 +62,7 @@ def encode_batch(
     pad_id: int = 0,
     detector_feats: np.ndarray | None = None,
     encodings: Sequence | None = None,
+    with_chars: bool = True,
 ) -> dict[str, np.ndarray]:
     """Encode normalized ``texts`` for the model.
 
@@ -78,6 +79,7 @@ def encode_batch(
             and hidden markup that those detectors look for.
         encodings: the tokenizer's encodings of ``texts``, when the caller already has them (made by
             :func:`tokenize` or with the same truncation); ``tokenizer`` is not called then.
+        with_chars: build ``char_ids`` (False: leave the key out, for a runtime that feeds cached character vectors).
 
     Returns:
         dict with ``input_ids``, ``attention_mask``, ``char_ids``, ``detector_feats`` (see module docstring);
@@ -93,12 +95,13 @@ def encode_batch(
     batch = len(texts)
     input_ids = np.full((batch, width), pad_id, dtype=np.int64)
     attention_mask = np.zeros((batch, width), dtype=np.int64)
-    char_ids = np.zeros((batch, width, max_chars), dtype=np.int64)
+    char_ids = np.zeros((batch, width, max_chars), dtype=np.int64) if with_chars else None
     for i, (text, enc) in enumerate(zip(texts, encodings, strict=True)):
         n = len(enc.ids)
         input_ids[i, :n] = enc.ids
         attention_mask[i, :n] = 1
-        char_ids[i, :n] = token_char_ids(text, enc.offsets, max_chars)
+        if char_ids is not None:
+            char_ids[i, :n] = token_char_ids(text, enc.offsets, max_chars)
     if detector_feats is None:
         if detector_fn is None:
             raise ValueError("encode_batch needs detector_fn or detector_feats")
@@ -106,9 +109,8 @@ def encode_batch(
     detector_feats = np.asarray(detector_feats, dtype=np.float32)
     if detector_feats.shape[0] != batch:
         raise ValueError(f"detector_feats has {detector_feats.shape[0]} rows for {batch} texts")
-    return {
-        "input_ids": input_ids,
-        "attention_mask": attention_mask,
-        "char_ids": char_ids,
-        "detector_feats": detector_feats,
-    }
+    out = {"input_ids": input_ids, "attention_mask": attention_mask, "char_ids": char_ids,
+           "detector_feats": detector_feats}
+    if char_ids is None:
+        del out["char_ids"]
+    return out

@@ -63,7 +63,7 @@ def test_export_cli_writes_a_runtime_model_dir(ckpt, tmp_path):
     rc = main(argv + ["--calib-size", "16", "--eval-size", "32", "--quant", "int8-dynamic", "--keep-fp32"])
     assert rc == 0
     names = {p.name for p in out.iterdir()}
-    assert {"fast.onnx", "deep.onnx", "tokenizer.json", "config.json", "export_report.json"} <= names
+    assert {"fast.onnx", "char.onnx", "deep.onnx", "tokenizer.json", "config.json", "export_report.json"} <= names
     assert {"fast.fp32.onnx", "deep.fp32.onnx"} <= names
 
     from tinyguardrail.hashing import file_sha256 as _sha256
@@ -71,7 +71,8 @@ def test_export_cli_writes_a_runtime_model_dir(ckpt, tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["format_version"] == 1 and config["quantization"] == "int8-dynamic"
     assert config["labels"] == list(LABELS) and config["name"] == "tiny"
-    assert config["files"] == {"fast": "fast.onnx", "deep": "deep.onnx", "tokenizer": "tokenizer.json"}
+    assert config["files"] == {"fast": "fast.onnx", "char": "char.onnx", "deep": "deep.onnx",
+                               "tokenizer": "tokenizer.json"}
     for f, digest in config["sha256"].items():
         assert _sha256(out / f) == digest
     assert len(config["detector_names"]) == config["model"]["n_detector_feats"]
@@ -84,24 +85,35 @@ def test_export_cli_writes_a_runtime_model_dir(ckpt, tmp_path):
     assert report["data"]["calibration_rows"] == 16 and report["data"]["evaluation_rows"] == 32
 
     # the runtime accepts the directory: config + both graphs with the expected inputs and outputs
-    from tinyguardrail.runtime.guard import DEEP_INPUTS, FAST_INPUTS, ModelConfig, _check_io
+    from tinyguardrail.runtime.guard import DEEP_INPUTS, FAST_INPUTS, FAST_INPUTS_SPLIT, ModelConfig, _check_io
 
     mc = ModelConfig.read(out)
     assert mc.max_len == 32
     import onnxruntime as ort
 
-    fast = ort.InferenceSession(str(out / "fast.onnx"), providers=["CPUExecutionProvider"])
-    deep = ort.InferenceSession(str(out / "deep.onnx"), providers=["CPUExecutionProvider"])
-    _check_io(fast, FAST_INPUTS, ("fast_logits", "fast_severity", "router_logits", "hidden"), out / "fast.onnx")
+    from tinyguardrail.export.onnx import run_fast
+
+    def session(name):
+        return ort.InferenceSession(str(out / name), providers=["CPUExecutionProvider"])
+
+    fast, char, deep, fast32 = session("fast.onnx"), session("char.onnx"), session("deep.onnx"), session("fast.fp32.onnx")
+    outputs = ("fast_logits", "fast_severity", "router_logits", "hidden")
+    _check_io(fast, FAST_INPUTS_SPLIT, outputs, out / "fast.onnx")  # the character CNN is in char.onnx
+    _check_io(char, ("char_ids",), ("char_vecs",), out / "char.onnx")
+    _check_io(fast32, FAST_INPUTS, outputs, out / "fast.fp32.onnx")  # the fp32 copy keeps it inside
     _check_io(deep, DEEP_INPUTS, ("deep_logits", "severity"), out / "deep.onnx")
+    chars = np.zeros((2, 4, 16), dtype=np.int64)
+    chars[:, 1:3, :3] = [[5, 6, 7], [8, 9, 0]]
     feeds = {
-        "input_ids": np.array([[2, 5, 6, 3]], dtype=np.int64),
-        "attention_mask": np.ones((1, 4), dtype=np.int64),
-        "char_ids": np.ones((1, 4, 16), dtype=np.int64),
-        "detector_feats": np.zeros((1, config["model"]["n_detector_feats"]), dtype=np.float32),
+        "input_ids": np.array([[2, 5, 6, 3], [2, 6, 5, 3]], dtype=np.int64),
+        "attention_mask": np.ones((2, 4), dtype=np.int64),
+        "char_ids": chars,
+        "detector_feats": np.zeros((2, config["model"]["n_detector_feats"]), dtype=np.float32),
     }
-    logits, _, _, hidden = fast.run(None, feeds)
-    assert logits.shape == (1, 4) and hidden.shape == (1, 4, 32)
+    split = run_fast(fast, feeds, char)
+    assert split["fast_logits"].shape == (2, 4) and split["hidden"].shape == (2, 4, 32)
+    whole = run_fast(fast32, feeds)  # same model in fp32 with the CNN inside: the split INT8 graph is close to it
+    assert np.abs(split["hidden"] - whole["hidden"]).max() < 0.5
 
 
 def test_export_cli_errors(ckpt, tmp_path, capsys):

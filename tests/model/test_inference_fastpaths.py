@@ -159,3 +159,39 @@ def test_exported_deep_graph_matches_pytorch_and_dense_dispatch(tmp_path):
         got8 = run_deep(q8, hidden.numpy(), mask.numpy())
         assert np.isfinite(got8["deep_logits"]).all()
         np.testing.assert_allclose(got8["deep_logits"], ref[0].numpy(), atol=0.5)  # quantization noise only
+
+
+def test_exported_fast_graph_and_its_char_split_match_pytorch(tmp_path):
+    """The fast graph (char CNN on distinct tokens and trimmed positions, attention with the mask in QK^T) matches
+    PyTorch's training-mode modules run in eval, and cutting its char CNN out (export.split) changes nothing."""
+    from tinyguardrail.export.onnx import FAST_INPUTS, FAST_OUTPUTS, export_onnx, make_session, run_fast
+    from tinyguardrail.export.split import split_fast_graph
+    from tinyguardrail.model.branches import EncoderLayer
+    from tinyguardrail.model.embedding import CharCNN
+
+    torch.manual_seed(1)
+    model = GuardrailModel(tiny_config(max_len=64)).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        graphs = export_onnx(model, tmp_path)
+    cfg = model.config
+    split_fast_graph(graphs.fast, tmp_path / "char.onnx", tmp_path / "fast.split.onnx", FAST_INPUTS, FAST_OUTPUTS,
+                     cfg.d_model, cfg.max_chars)  # fmt: skip
+    whole, char, split = (make_session(p) for p in (graphs.fast, tmp_path / "char.onnx", tmp_path / "fast.split.onnx"))
+    for b, t in ((1, 1), (2, 9), (4, 33)):
+        ids, mask, chars, feats = tiny_inputs(cfg, batch=b, length=t, seed=b + t)
+        chars[0, 0] = torch.arange(1, cfg.max_chars + 1)  # one token that fills every character position
+        feeds = {k: v.numpy() for k, v in zip(FAST_INPUTS, (ids, mask, chars, feats), strict=True)}
+        # reference: SDPA attention and the char CNN on every row (the training-mode code paths), in eval
+        EncoderLayer.explicit_eval_attention, CharCNN.dedup_eval = False, False
+        try:
+            with torch.no_grad():
+                ref = dict(zip(FAST_OUTPUTS, (x.numpy() for x in model.forward_fast(ids, mask, chars, feats)),
+                               strict=True))  # fmt: skip
+        finally:
+            EncoderLayer.explicit_eval_attention, CharCNN.dedup_eval = True, True
+        got_whole, got_split = run_fast(whole, feeds), run_fast(split, feeds, char)
+        for k in ("fast_logits", "router_logits", "hidden"):
+            real = mask.numpy().astype(bool) if k == "hidden" else slice(None)
+            np.testing.assert_allclose(got_whole[k][real], ref[k][real], atol=1e-4, rtol=1e-4)
+            np.testing.assert_allclose(got_split[k][real], got_whole[k][real], atol=1e-5, rtol=1e-5)

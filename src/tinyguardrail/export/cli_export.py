@@ -52,6 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default=None, help="model name in config.json (default: the --out folder name)")
     parser.add_argument("--keep-fp32", action="store_true", help="also write fast.fp32.onnx / deep.fp32.onnx")
     parser.add_argument("--seed", type=int, default=0, help="seed of the calibration / evaluation sample")
+    parser.add_argument("--no-split-chars", dest="split_chars", action="store_false",
+                        help="keep the character CNN inside fast.onnx (default: cut it out into char.onnx, whose "
+                             "output the runtime caches per token)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         name=args.name,
         keep_fp32=args.keep_fp32,
         seed=args.seed,
+        split_chars=args.split_chars,
     )
     from tinyguardrail.export.quantize import format_table
 
@@ -188,6 +192,7 @@ def export_model(
     name: str | None = None,
     keep_fp32: bool = False,
     seed: int = 0,
+    split_chars: bool = True,
     model=None,
     tokenizer_path: str | Path | None = None,
 ) -> dict[str, Any]:
@@ -204,6 +209,8 @@ def export_model(
         name: model name (default: ``out``'s folder name).
         keep_fp32: also copy the fp32 graphs into ``out``.
         seed: sampling seed.
+        split_chars: ship the character CNN as ``char.onnx`` and a fast graph that takes its vectors
+            (``export.split``; same arithmetic, and the runtime caches the vectors per token).
         model: an already loaded model (skips loading ``checkpoint``; tests).
         tokenizer_path: tokenizer.json to ship (default: ``checkpoint/tokenizer.json``).
 
@@ -212,7 +219,8 @@ def export_model(
     """
     from tokenizers import Tokenizer
 
-    from tinyguardrail.export.onnx import example_inputs, export_onnx
+    from tinyguardrail.export.onnx import FAST_INPUTS, FAST_OUTPUTS, example_inputs, export_onnx
+    from tinyguardrail.export.split import split_fast_graph
     from tinyguardrail.export.quantize import build_variants, choose_variant, evaluate_variants, split_batch1
 
     out = Path(out)
@@ -264,9 +272,15 @@ def export_model(
         if chosen not in built:
             raise ValueError(f"variant {chosen!r} could not be built")
         files: dict[str, str | None] = {"fast": "fast.onnx", "deep": None, "tokenizer": "tokenizer.json"}
-        for stale in ("fast.onnx", "deep.onnx", "fast.fp32.onnx", "deep.fp32.onnx"):
+        for stale in ("fast.onnx", "deep.onnx", "char.onnx", "fast.fp32.onnx", "deep.fp32.onnx"):
             (out / stale).unlink(missing_ok=True)
-        shutil.copyfile(built[chosen]["fast"], out / "fast.onnx")
+        if split_chars and getattr(model.config, "use_char_cnn", False):
+            # the character CNN as a graph of its own, so the runtime caches its output per token (same arithmetic)
+            split_fast_graph(built[chosen]["fast"], out / "char.onnx", out / "fast.onnx", FAST_INPUTS, FAST_OUTPUTS,
+                             int(model.config.d_model), int(model.config.max_chars), char_src=exported.fast)
+            files = {"fast": "fast.onnx", "char": "char.onnx", "deep": None, "tokenizer": "tokenizer.json"}
+        else:
+            shutil.copyfile(built[chosen]["fast"], out / "fast.onnx")
         if built[chosen].get("deep") is not None:
             shutil.copyfile(built[chosen]["deep"], out / "deep.onnx")
             files["deep"] = "deep.onnx"

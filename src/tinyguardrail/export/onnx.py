@@ -313,8 +313,24 @@ def make_session(path: str | Path, threads: int = 1):
     return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
 
-def run_fast(session, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    outs = session.run(list(FAST_OUTPUTS), {k: feeds[k] for k in FAST_INPUTS})
+def char_vecs(char_session, char_ids: np.ndarray) -> np.ndarray:
+    """[B, T, C] character ids -> [B, T, D] vectors from a ``char.onnx`` session (``export.split``), the graph run
+    once on the distinct rows."""
+    b, t, c = char_ids.shape
+    rows, inverse = np.unique(char_ids.reshape(b * t, c), axis=0, return_inverse=True)
+    vecs = char_session.run(["char_vecs"], {"char_ids": np.ascontiguousarray(rows)})[0]
+    return vecs[inverse.reshape(-1)].reshape(b, t, -1)
+
+
+def run_fast(session, feeds: dict[str, np.ndarray], char_session=None) -> dict[str, np.ndarray]:
+    """Fast-graph outputs for ``feeds`` (with ``char_ids``); with ``char_session`` the fast graph is a split one
+    that takes ``char_vecs`` instead, computed here from the feeds' ``char_ids``."""
+    if char_session is None:
+        inputs = {k: feeds[k] for k in FAST_INPUTS}
+    else:
+        inputs = {k: feeds[k] for k in FAST_INPUTS if k != "char_ids"}
+        inputs["char_vecs"] = char_vecs(char_session, feeds["char_ids"])
+    outs = session.run(list(FAST_OUTPUTS), inputs)
     return dict(zip(FAST_OUTPUTS, outs, strict=True))
 
 

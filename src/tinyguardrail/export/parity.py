@@ -24,7 +24,8 @@ from tinyguardrail.export.quantize import _combine
 def parity(checkpoint: Path, model_dir: Path, data: Path, split: str = "test", limit: int | None = None,
            seed: int = 0, threads: int = 1) -> dict:  # fmt: skip
     """Compare every ``*.onnx`` pair in ``model_dir`` (``fast.onnx``/``deep.onnx`` and ``fast.fp32.onnx``/
-    ``deep.fp32.onnx`` when present) with the checkpoint on ``split`` (a seeded subset of ``limit`` rows)."""
+    ``deep.fp32.onnx`` when present) with the checkpoint on ``split`` (a seeded subset of ``limit`` rows). A fast
+    graph that takes ``char_vecs`` gets them from ``char.onnx``, once per distinct token of each input."""
     from tokenizers import Tokenizer
 
     from tinyguardrail.data.io import SPLIT_FILES
@@ -48,9 +49,11 @@ def parity(checkpoint: Path, model_dir: Path, data: Path, split: str = "test", l
             continue
         fs = make_session(fast_p, threads)
         ds = make_session(deep_p, threads) if has_deep and deep_p.exists() else None
+        split = "char_vecs" in {i.name for i in fs.get_inputs()}  # character CNN in char.onnx (export.split)
+        cs = make_session(Path(model_dir) / "char.onnx", threads) if split else None
         probs = []
         for f in feeds:
-            o = run_fast(fs, f)
+            o = run_fast(fs, f, cs)
             if ds is not None:
                 o.update(run_deep(ds, o["hidden"], f["attention_mask"]))
             probs.append(_combine(o, thr, ds is not None)[0])

@@ -54,7 +54,7 @@ class CharCNN(nn.Module):
         rows, inverse = torch.unique(flat, dim=0, return_inverse=True)
         # Character positions past the longest token + 1 only repeat the all-padding window of the position after
         # a token's end (every token shorter than C has one), so they cannot change the max: cut them off.
-        keep = torch.clamp((rows > 0).sum(dim=1).max() + 1, max=c)
+        keep = torch.clamp((rows > 0).sum(dim=1).max() + 1, max=rows.shape[1])  # rows' own shape: no tie to char_ids
         return self._rows(rows[:, :keep]).index_select(0, inverse.reshape(-1)).reshape(b, t, -1)
 
     def _rows(self, flat: torch.Tensor) -> torch.Tensor:

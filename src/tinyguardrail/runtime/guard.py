@@ -28,6 +28,8 @@ from tinyguardrail.codes import encode, level
 from tinyguardrail.features import CHAR_VOCAB, encode_batch, tokenize
 from tinyguardrail.hashing import file_sha256
 from tinyguardrail.labels import LABELS
+from tinyguardrail.runtime.charcache import DEFAULT_CAPACITY as DEFAULT_CHAR_CACHE
+from tinyguardrail.runtime.charcache import CharVectors
 from tinyguardrail.runtime.policy import Policy
 from tinyguardrail.runtime.windows import max_tokens_bound, token_windows, window_starts
 
@@ -42,6 +44,8 @@ DISABLED_OPTIMIZERS = ("SkipLayerNormFusion",)
 (onnxruntime 1.32, AVX-512 EPYC; ``tinyguardrail bench`` compares)."""
 BRANCHES = ("fast", "deep", "both")
 FAST_INPUTS = ("input_ids", "attention_mask", "char_ids", "detector_feats")
+FAST_INPUTS_SPLIT = ("input_ids", "attention_mask", "char_vecs", "detector_feats")
+"""Inputs of a fast graph whose character CNN was cut out into ``char.onnx`` (``export.split``)."""
 FAST_OUTPUTS = ("fast_logits", "fast_severity", "router_logits", "hidden")
 DEEP_INPUTS = ("hidden", "attention_mask")
 DEEP_OUTPUTS = ("deep_logits", "severity")
@@ -351,6 +355,7 @@ class Guard:
         window_overlap: int | None = None,
         threads: int | None = None,
         files: dict[str, str] | None = None,
+        chars: CharVectors | None = None,
     ) -> None:
         self.model_dir = model_dir
         self.files = dict(files or {"fast": config.files["fast"], "deep": config.files.get("deep")})
@@ -369,6 +374,7 @@ class Guard:
         self.threads = threads
         self._fast = fast_session
         self._deep = deep_session
+        self._chars = chars
         self._tokenizer = tokenizer
         self._tok_lock = threading.Lock()
         self._stats_lock = threading.Lock()
@@ -409,6 +415,7 @@ class Guard:
         batch_tokens: int = DEFAULT_BATCH_TOKENS,
         max_windows: int = 128,
         window_overlap: int | None = None,
+        char_cache_size: int = DEFAULT_CHAR_CACHE,
         verify: bool = True,
     ) -> Guard:
         """Load a model directory (default: the embedded model, see ``tinyguardrail._model_path``).
@@ -429,6 +436,8 @@ class Guard:
             max_windows: windows per view; past it the windows overlap less (never leaving gaps).
             window_overlap: minimum tokens shared by neighbouring windows (default: ``window_overlap`` of
                 ``config.json``, else 32).
+            char_cache_size: tokens whose character-CNN vectors are kept between calls, for a model shipped with
+                ``char.onnx`` (``runtime.charcache``; 0 turns the cache off).
             verify: check the sha256 of loaded files listed in ``config.json``.
         """
         try:
@@ -446,10 +455,12 @@ class Guard:
         used = {
             "fast": fast_file or config.files["fast"],
             "deep": deep_file or config.files.get("deep"),
+            "char": config.files.get("char"),
             "tokenizer": config.files["tokenizer"],
         }
-        if used["deep"] is None:
-            used.pop("deep")
+        for role in ("deep", "char"):
+            if used[role] is None:
+                used.pop(role)
         for name in used.values():
             if not (model_dir / name).is_file():
                 raise FileNotFoundError(f"{model_dir / name} not found (listed in config.json or asked for)")
@@ -477,7 +488,17 @@ class Guard:
                                         disabled_optimizers=list(DISABLED_OPTIMIZERS))
 
         fast = session(used["fast"])
-        _check_io(fast, FAST_INPUTS, FAST_OUTPUTS, model_dir / used["fast"])
+        split = "char_vecs" in {i.name for i in fast.get_inputs()}
+        _check_io(fast, FAST_INPUTS_SPLIT if split else FAST_INPUTS, FAST_OUTPUTS, model_dir / used["fast"])
+        chars = None
+        if split:
+            if "char" not in used:
+                raise ValueError(f"{model_dir / used['fast']} takes char_vecs, but config.json lists no files.char")
+            char_session = session(used["char"])
+            _check_io(char_session, ("char_ids",), ("char_vecs",), model_dir / used["char"])
+            chars = CharVectors(char_session, config.max_chars, char_cache_size)
+        else:
+            used.pop("char", None)  # e.g. fast.fp32.onnx, which still holds its character CNN
         deep = None
         if "deep" in used:
             deep = session(used["deep"])
@@ -491,7 +512,7 @@ class Guard:
             model_dir, config, fast, deep, tokenizer, policy, frontend,
             max_text_chars=max_text_chars, early_exit_threshold=early_exit_threshold,
             batch_rows=batch_rows, batch_tokens=batch_tokens, max_windows=max_windows,
-            window_overlap=window_overlap, threads=threads, files=used,
+            window_overlap=window_overlap, threads=threads, files=used, chars=chars,
         )
 
     # ----------------------------------------------------------------------------------------------- public API
@@ -524,9 +545,13 @@ class Guard:
 
     @property
     def stats(self) -> dict[str, int]:
-        """Rows (views x windows) scored since load, and how many exited early (deep branch skipped)."""
+        """Rows (views x windows) scored since load, how many exited early (deep branch skipped), and for a model
+        with ``char.onnx`` the character-vector cache's hits and misses (tokens)."""
         with self._stats_lock:
-            return {"rows": self._rows_seen, "early_exit_rows": self._rows_early}
+            out = {"rows": self._rows_seen, "early_exit_rows": self._rows_early}
+        if self._chars is not None:
+            out |= {"char_cache_hits": self._chars.hits, "char_cache_misses": self._chars.misses}
+        return out
 
     def info(self) -> dict[str, Any]:
         """Model name, directory, files, providers, threads, limits and policy: what ``/readyz`` and ``bench`` show."""
@@ -648,8 +673,12 @@ class Guard:
         for chunk in self._chunks([len(e.ids) for e in encodings]):
             det = np.stack([rows[r].features if rows[r].features is not None
                             else self.frontend.feature_vector(rows[r].text) for r in chunk])
-            enc = encode_batch(self._tokenizer, [rows[r].text for r in chunk], cfg.max_len, cfg.max_chars,
-                               None, cfg.pad_id, detector_feats=det, encodings=[encodings[r] for r in chunk])
+            texts = [rows[r].text for r in chunk]
+            encs = [encodings[r] for r in chunk]
+            enc = encode_batch(self._tokenizer, texts, cfg.max_len, cfg.max_chars, None, cfg.pad_id,
+                               detector_feats=det, encodings=encs, with_chars=self._chars is None)
+            if self._chars is not None:
+                enc["char_vecs"] = self._chars.batch(texts, encs, enc["input_ids"].shape[1])
             fast_logits, fast_sev, router, hidden = self._fast.run(list(FAST_OUTPUTS), enc)
             mask = enc["attention_mask"]
 
