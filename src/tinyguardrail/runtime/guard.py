@@ -8,7 +8,9 @@ view x window of every input -> early exit per row -> the most severe *reliable*
     v.label, v.is_safe, v.action, hex(v.code)
 
 Model directory (written by ``tinyguardrail export``): ``config.json`` (format_version 1), ``tokenizer.json``,
-``fast.onnx`` and ``deep.onnx``; see :class:`ModelConfig` and :func:`combine_probs` for the contract.
+``fast.onnx``, ``deep.onnx`` and, when the character CNN was cut out of the fast graph (``export.split``),
+``char.onnx``: the fast graph then takes ``char_vecs`` and the guard computes them per distinct token, cached across
+calls (``runtime.charcache``). See :class:`ModelConfig` and :func:`combine_probs` for the contract.
 """
 
 from __future__ import annotations
