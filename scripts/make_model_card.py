@@ -7,7 +7,7 @@ Reads (every number in the outputs comes from one of these):
   docs/data-stats.json (copy of build/data/stats.json)
 Writes: models/<name>/MODEL_CARD.md and the block between the results markers of README.md.
 
-    python scripts/make_model_card.py --model models/tinyguardrail-v0.3
+    python scripts/make_model_card.py --model models/tinyguardrail-v0.5
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def bench_shipped(bench: dict) -> dict | None:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", type=Path, default=Path("models/tinyguardrail-v0.3"))
+    p.add_argument("--model", type=Path, default=Path("models/tinyguardrail-v0.5"))
     p.add_argument("--docs", type=Path, default=Path("docs"))
     p.add_argument("--readme", type=Path, default=Path("README.md"))
     args = p.parse_args()
