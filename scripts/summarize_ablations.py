@@ -6,13 +6,15 @@ Reads (every number in the outputs comes from one of these):
   <encoders>/<run>.metrics.jsonl, ablations.log    SUITE=encoders; its MiniLM reference is the ablation suite's `full`
   <shipped>/metrics.jsonl, train.log               the v0.2 training run (same recipe, 3 epochs), for reference
   configs/base.json, scripts/device_ablations.sh   the recipe (new-parameter lr scale, batch size, lr, FGSM switch)
-  docs/data-stats.json                             validation rows per class
+  docs/data-stats.json                             validation rows per class (--data-stats: the runs used the build
+                                                   of 851a525, `git show 851a525:docs/data-stats.json`)
   docs/encoder-comparison.json                     the earlier small CPU comparison (scripts/compare_encoders.py)
 Writes: docs/ablations.{md,json}, docs/ablations/raw/<suite>_<run>.metrics.jsonl (copies), and the GPU section at
 the top of docs/encoder-comparison.md (between markers; scripts/compare_encoders.py rewrites that file without it,
 so run this script after it).
 
-    python scripts/summarize_ablations.py
+    git show 851a525:docs/data-stats.json > /tmp/data-stats-851a525.json
+    python scripts/summarize_ablations.py --data-stats /tmp/data-stats-851a525.json
 """
 
 from __future__ import annotations
@@ -216,7 +218,8 @@ def main() -> int:
         "Written by `scripts/summarize_ablations.py` from the raw per-epoch metrics in "
         "[ablations/raw/](ablations/raw/) (numbers also in [ablations.json](ablations.json)).", "",
         "## How the runs were made", "",
-        f"The shipped model's recipe (`{rec['config']}`: MiniLM-L6-initialised dual-branch model) on the full "
+        f"The training recipe of `{rec['config']}` (MiniLM-L6-initialised dual-branch model, 256 tokens; the data "
+        f"build before the mined hard negatives) on the full "
         f"training split ({data['train_rows']:,} rows), scored on the validation split ({data['validation_rows']:,} "
         f"rows) by the training loop after each epoch: batch {rec['batch_size']}, lr {sci(rec['lr'])} (new parameters "
         f"×{rec['new_param_lr_scale']:g}), bf16, {setup['epochs']} epochs, no FGSM (`train.fgsm_start_epoch="
