@@ -5,7 +5,7 @@ verdict's P(attack) (1 - P(benign) of the deciding view), and picks the lowest t
 (uncertain band included, since an uncertain verdict is not safe) is at most ``--max-fpr``. Writes the curve to
 docs/calibration.json and the chosen threshold into the model's config.json (``"thresholds": {"attack": t}``).
 
-    python scripts/calibrate_threshold.py --model models/tinyguardrail-v0.5 --rows 4000 --max-fpr 0.01 --write
+    python scripts/calibrate_threshold.py --model models/tinyguardrail-v0.6 --rows 4000 --max-fpr 0.01 --write
 """
 
 from __future__ import annotations
