@@ -33,7 +33,7 @@ from tinyguardrail.labels import LABELS
 from tinyguardrail.runtime.charcache import DEFAULT_CAPACITY as DEFAULT_CHAR_CACHE
 from tinyguardrail.runtime.charcache import CharVectors
 from tinyguardrail.runtime.policy import Policy
-from tinyguardrail.runtime.windows import max_tokens_bound, token_windows, window_starts
+from tinyguardrail.runtime.windows import max_tokens_bound, spans_at, window_starts
 
 FORMAT_VERSION = 1
 DEFAULT_MAX_TEXT_CHARS = 100_000
@@ -626,12 +626,13 @@ class Guard:
         ids, offsets = enc.ids, enc.offsets
         if len(offsets) <= self.window_body:
             return [(0, len(text))], None
-        spans = token_windows(offsets, self.window_body, self.window_overlap, self.max_windows)
+        starts = window_starts(len(ids), self.window_body, self.window_overlap, self.max_windows)
+        spans = spans_at(offsets, starts, self.window_body)
         if self._specials is None:
             return spans, None
         head, tail = self._specials
         encs = []
-        for start in window_starts(len(ids), self.window_body, self.window_overlap, self.max_windows):
+        for start in starts:
             base = offsets[start][0]
             stop = start + self.window_body
             encs.append(_Encoding(

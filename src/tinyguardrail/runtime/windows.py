@@ -44,11 +44,13 @@ def token_windows(
     n = len(offsets)
     if n == 0:
         return [(0, 0)]
-    spans = []
-    for start in window_starts(n, body, overlap, max_windows):
-        end = min(n, start + body) - 1
-        spans.append((offsets[start][0], offsets[end][1]))
-    return spans
+    return spans_at(offsets, window_starts(n, body, overlap, max_windows), body)
+
+
+def spans_at(offsets: Sequence[tuple[int, int]], starts: Sequence[int], body: int) -> list[tuple[int, int]]:
+    """Character spans of the windows of ``body`` tokens that start at the token indices ``starts``."""
+    n = len(offsets)
+    return [(offsets[start][0], offsets[min(n, start + body) - 1][1]) for start in starts]
 
 
 def char_windows(text_len: int, size: int, overlap: int, max_windows: int | None = None) -> list[tuple[int, int]]:
