@@ -100,23 +100,21 @@ def split_fast_graph(src: str | Path, char_dst: str | Path, fast_dst: str | Path
     """
     import onnx
 
-    model, (rows, row_vecs, vecs), ex = _load_typed(src, d_model, max_chars)
-    char_model, (c_rows, c_row_vecs, _), c_ex = (
-        (model, (rows, row_vecs, vecs), ex) if char_src is None else _load_typed(char_src, d_model, max_chars)
-    )
-    char = c_ex.extract_model([c_rows], [c_row_vecs])
-    _check_closed(char, "char")
-    _rename(char, c_rows, CHAR_INPUT)
-    _rename(char, c_row_vecs, CHAR_OUTPUT)
+    def cut(path, inputs_of, outputs_of, role: str, renames):
+        model, names, ex = _load_typed(path, d_model, max_chars)
+        part = ex.extract_model(inputs_of(names), outputs_of(names))
+        _check_closed(part, role)
+        for index, new in renames:
+            _rename(part, names[index], new)
+        del part.opset_import[:]
+        part.opset_import.extend(model.opset_import)
+        part.ir_version = model.ir_version
+        return part
+
+    # names = (distinct rows, their vectors, the gathered vectors)
+    char = cut(char_src or src, lambda n: [n[0]], lambda n: [n[1]], "char", [(0, CHAR_INPUT), (1, CHAR_OUTPUT)])
     char.graph.name = "tinyguardrail_char"
-    del char.opset_import[:]
-    char.opset_import.extend(char_model.opset_import)
-    char.ir_version = char_model.ir_version
-    fast = ex.extract_model([n if n != "char_ids" else vecs for n in fast_inputs], list(fast_outputs))
-    _check_closed(fast, "fast")
-    _rename(fast, vecs, CHAR_OUTPUT)
-    del fast.opset_import[:]
-    fast.opset_import.extend(model.opset_import)
-    fast.ir_version = model.ir_version
+    fast = cut(src, lambda n: [x if x != "char_ids" else n[2] for x in fast_inputs], lambda n: list(fast_outputs),
+               "fast", [(2, CHAR_OUTPUT)])  # fmt: skip
     onnx.save(char, str(char_dst))
     onnx.save(fast, str(fast_dst))
