@@ -109,8 +109,8 @@ def encode_batch(
     detector_feats = np.asarray(detector_feats, dtype=np.float32)
     if detector_feats.shape[0] != batch:
         raise ValueError(f"detector_feats has {detector_feats.shape[0]} rows for {batch} texts")
-    out = {"input_ids": input_ids, "attention_mask": attention_mask, "char_ids": char_ids,
-           "detector_feats": detector_feats}
-    if char_ids is None:
-        del out["char_ids"]
+    out = {"input_ids": input_ids, "attention_mask": attention_mask}
+    if char_ids is not None:
+        out["char_ids"] = char_ids
+    out["detector_feats"] = detector_feats
     return out
