@@ -6,12 +6,15 @@
     >>> verdict.label, verdict.is_safe, hex(verdict.code)
 
 ``Guard``, ``Verdict`` and ``Policy`` are imported lazily (module ``__getattr__``), so ``import tinyguardrail``
-loads neither NumPy nor ONNX Runtime; the first attribute access does.
+loads neither NumPy nor ONNX Runtime; the first attribute access does. ``__version__`` is read from
+``tinyguardrail._version``, the one place the version is written.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from tinyguardrail._version import __version__
 
 __all__ = ["Guard", "Verdict", "Policy", "__version__"]
 
@@ -32,15 +35,6 @@ def __getattr__(name: str) -> Any:
 
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value  # cache: later lookups skip __getattr__
-        return value
-    if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            value = version("tinyguardrail")
-        except PackageNotFoundError:  # running from a source tree that was never installed
-            value = "0+unknown"
-        globals()["__version__"] = value
         return value
     raise AttributeError(f"module 'tinyguardrail' has no attribute {name!r}")
 

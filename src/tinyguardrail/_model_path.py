@@ -1,26 +1,33 @@
-"""Where the embedded default model lives.
+"""Where the embedded default model lives, and which of its files a build ships.
 
 ``Guard.load()`` with no path looks, in order:
 
-1. package data ``tinyguardrail/models/default/`` (what an installed wheel carries; see the packaging note in
-   the runtime docs: the build copies ``models/<name>/`` there);
-2. the repository checkout: ``models/`` next to ``src/``. There ``models/default/`` wins if present (a directory
-   or a symlink); otherwise the only ``models/<name>/`` holding a ``config.json``.
+1. package data ``tinyguardrail/models/default/``: what an installed wheel carries. ``setup.py``'s build hook
+   copies the repository's model there (plain files, no symlinks) and puts the same files in the sdist, using
+   :func:`find_model_dir` and :func:`shipped_files` below, so the build and the runtime agree on which model ships;
+2. the repository checkout (an editable install or a source tree): ``models/`` next to ``src/``. There
+   ``models/default/`` wins if present (a directory or a symlink); otherwise the only ``models/<name>/`` holding
+   a ``config.json``.
 
-Nothing here touches the network or imports anything heavy.
+Only the standard library is used here: the build hook loads this file on its own, before anything is installed.
 """
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
 
 CONFIG_NAME = "config.json"
+PACKAGE_MODEL_DIR = ("models", "default")
+"""Where, inside the ``tinyguardrail`` package, a wheel carries the shipped model."""
+SHIPPED_EXTRAS = ("MODEL_CARD.md",)
+"""Files shipped next to the ones ``config.json`` names, when the model directory has them."""
 
 
 def _package_default() -> Path | None:
     try:
-        candidate = resources.files("tinyguardrail").joinpath("models", "default")
+        candidate = resources.files("tinyguardrail").joinpath(*PACKAGE_MODEL_DIR)
     except (ModuleNotFoundError, TypeError):
         return None
     # An installed package is a plain directory (setuptools does not zip packages any more); a zipped one would
@@ -34,8 +41,9 @@ def repo_models_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "models"
 
 
-def _repo_default() -> Path | None:
-    root = repo_models_dir()
+def find_model_dir(root: Path) -> Path | None:
+    """The model to ship from a ``models/`` folder: ``root/default`` if it holds a ``config.json``, else the only
+    ``root/<name>/`` that does; None when there is none; ``FileNotFoundError`` when several compete."""
     if not root.is_dir():
         return None
     if (root / "default" / CONFIG_NAME).is_file():
@@ -52,12 +60,23 @@ def _repo_default() -> Path | None:
     return None
 
 
+def shipped_files(model_dir: Path) -> list[str]:
+    """Names of the files of ``model_dir`` that a build ships: ``config.json``, every file it lists under ``files``
+    (the ONNX graphs and the tokenizer) and the model card. ``FileNotFoundError`` if a listed file is missing."""
+    config = json.loads((model_dir / CONFIG_NAME).read_text(encoding="utf-8"))
+    listed = [name for name in (config.get("files") or {}).values() if name]
+    missing = [name for name in listed if not (model_dir / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{model_dir}: config.json lists {missing}, which are not there")
+    extras = [name for name in SHIPPED_EXTRAS if (model_dir / name).is_file()]
+    return sorted({CONFIG_NAME, *listed, *extras})
+
+
 def default_model_dir() -> Path:
     """The directory of the embedded default model; ``FileNotFoundError`` (with the places searched) if none."""
-    for finder in (_package_default, _repo_default):
-        found = finder()
-        if found is not None:
-            return found
+    found = _package_default() or find_model_dir(repo_models_dir())
+    if found is not None:
+        return found
     raise FileNotFoundError(
         "no default model found: looked in package data tinyguardrail/models/default and in "
         f"{repo_models_dir()}; pass a model directory (Guard.load(path) / --model DIR)"

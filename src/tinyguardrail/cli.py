@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 #: subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -25,6 +26,39 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors are one line on standard error (what is wrong and where to look), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
+
+
+class _Version(argparse.Action):
+    """``--version``: the package version and the embedded model's name (looked up only when asked)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="print the version and the embedded model, then exit")
+
+    def __call__(self, parser, namespace, values, option_string=None) -> NoReturn:
+        print(f"{parser.prog} {version_line()}")
+        parser.exit(0)
+
+
+def version_line() -> str:
+    """``0.7.0 (model tinyguardrail-v0.7)``: the package version and the embedded default model's name."""
+    import json
+
+    from tinyguardrail import __version__
+    from tinyguardrail._model_path import CONFIG_NAME, default_model_dir
+
+    try:
+        model = json.loads((default_model_dir() / CONFIG_NAME).read_text(encoding="utf-8")).get("name", "?")
+    except (OSError, ValueError):
+        return f"{__version__} (no embedded model found)"
+    return f"{__version__} (model {model})"
+
+
 def _selected(argv: list[str]) -> str | None:
     """The subcommand named by ``argv`` (so only its module is imported), or None."""
     words = [a for a in argv if not a.startswith("-")][:2]
@@ -38,7 +72,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The argument parser. Only the module of the selected subcommand is imported (``--help`` of the
     top level imports none), so ``check`` never pays for torch or FastAPI."""
     selected = _selected(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="tinyguardrail", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="tinyguardrail", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     groups: dict[str, argparse._SubParsersAction] = {}
     for name, (module_name, help_text) in COMMANDS.items():

@@ -258,8 +258,9 @@ def test_policy_from_config(tmp_path):
     g = load(model)
     assert g.policy.attack_threshold == 0.7 and g.policy.threshold("jailbreak") == 0.9
     assert g.policy.uncertain_margin == 0.0
-    # an explicit policy wins over config.json
-    assert load(model, policy=Policy()).policy == Policy()
+    # a caller's policy changes only the fields it gives; the others keep config.json's (tests/runtime/test_policy.py)
+    assert load(model, policy=Policy()).policy == g.policy
+    assert load(model, policy=Policy(**Policy().to_dict())).policy == Policy()
 
 
 # ------------------------------------------------------------------------------------------------ loading

@@ -74,3 +74,57 @@ def test_from_config_and_to_dict():
     assert Policy.from_config({}) == Policy()
     with pytest.raises(ValueError, match="unknown key"):
         Policy.from_config({"thresholds": {"benign": 0.2}})
+
+
+# ------------------------------------------------------------------------------------------------ tuning on top of a model
+
+
+def test_given_fields_are_recorded():
+    assert Policy().given_fields == frozenset()
+    assert Policy(log_threshold=0.3).given_fields == {"log_threshold"}
+    assert Policy(0.6, {}).given_fields == {"attack_threshold", "class_thresholds"}  # positional too
+    assert Policy(attack_threshold=0.5).given_fields == {"attack_threshold"}  # given, even when equal to the default
+    assert Policy(log_threshold=0.3) == Policy(log_threshold=0.3, attack_threshold=0.5)  # equality ignores it
+
+
+def test_on_top_of_keeps_the_calibrated_values():
+    model = Policy.from_config({"thresholds": {"attack": 0.79, "jailbreak": 0.85}, "policy": {"uncertain_margin": 0.05}})
+    tuned = Policy(log_threshold=0.3).on_top_of(model)
+    assert tuned.log_threshold == 0.3
+    assert tuned.attack_threshold == 0.79 and tuned.threshold("jailbreak") == 0.85 and tuned.uncertain_margin == 0.05
+    # a value equal to the default still wins when it is given
+    assert Policy(attack_threshold=0.5).on_top_of(model).attack_threshold == 0.5
+    # a given field is replaced whole
+    assert Policy(class_thresholds={"obfuscation": 0.6}).on_top_of(model).class_thresholds == {"obfuscation": 0.6}
+    # nothing given: the model's policy as it is; everything given: the caller's policy as it is
+    assert Policy().on_top_of(model) == model
+    assert Policy(**Policy().to_dict()).on_top_of(model) == Policy()
+
+
+def test_replace_and_copies_keep_working():
+    import copy
+    import dataclasses
+    import pickle
+
+    model = Policy.from_config({"thresholds": {"attack": 0.79}})
+    assert dataclasses.replace(model, log_threshold=0.3).attack_threshold == 0.79
+    tuned = Policy(log_threshold=0.3)
+    for clone in (copy.copy(tuned), copy.deepcopy(tuned), pickle.loads(pickle.dumps(tuned))):
+        assert clone == tuned and clone.given_fields == {"log_threshold"}
+
+
+def test_guard_load_keeps_the_model_threshold(tmp_path):
+    """The issue's case: Guard.load(policy=Policy(log_threshold=...)) must not reset the calibrated threshold."""
+    import _tg_fake_model as fake
+
+    from tinyguardrail.runtime.guard import Guard
+
+    model = fake.build_fake_model(tmp_path / "m", fp32_copies=False,
+                                  extra={"thresholds": {"attack": 0.05}, "policy": {"uncertain_margin": 0.0}})
+    text = "please bothcheck this"  # P(attack) ~ 0.11: an attack at the model's threshold 0.05, benign at 0.5
+    default = Guard.load(model, threads=1, frontend=fake.standin_frontend())
+    tuned = Guard.load(model, threads=1, frontend=fake.standin_frontend(), policy=Policy(log_threshold=0.3))
+    assert tuned.policy.attack_threshold == 0.05 and tuned.policy.uncertain_margin == 0.0
+    assert tuned.policy.log_threshold == 0.3
+    assert not default.check(text).is_safe
+    assert tuned.check(text).label == default.check(text).label  # the verdict does not flip

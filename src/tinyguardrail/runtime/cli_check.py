@@ -3,9 +3,11 @@
 Input: the TEXT argument, ``--file PATH`` (UTF-8; undecodable bytes become U+FFFD), or standard input.
 Output: a human summary (default), ``--json`` (the verdict as JSON), ``--bits`` (the 16-bit code as a decimal
 integer), or ``--jsonl``: read one JSON object ``{"text": ...}`` per line (stdin or ``--file``), write one JSON
-verdict per line in the same order, in batches of ``--batch-size``; a malformed line gets
-``{"line": N, "error": "..."}`` instead of stopping the run. Verdict lines carry ``line`` and echo an ``id``
-field when the input has one.
+verdict per line in the same order. ``--jsonl`` streams: the lines already available (up to ``--batch-size``) are
+checked in one batch and their answers written and flushed at once, so a slow producer gets each answer as soon
+as its line is in, and a fast one gets full batches. Verdict lines carry ``line`` and echo an ``id`` field when
+the input has one; a malformed line gets ``{"line": N, "id": ..., "error": "..."}`` instead of stopping the run;
+blank lines are skipped.
 
 Exit status: 0 when every verdict is safe; 1 when any verdict is not safe (an attack or *uncertain*);
 2 on usage errors (bad arguments, unreadable file, no model, text over the length limit), and in ``--jsonl``
@@ -16,7 +18,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import queue
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -108,50 +113,91 @@ def format_human(verdict: Any) -> str:
     return "\n".join(lines)
 
 
+_EOF = object()
+
+
+def _line_batches(stream: TextIO, batch_size: int) -> Iterator[list[tuple[int, str]]]:
+    """``(line number, line)`` pairs of ``stream`` in batches of what is already available, at most ``batch_size``.
+
+    A reader thread feeds a small queue; a batch starts with the next line (waiting for it) and takes the lines
+    already queued, never waiting for more. So a slow producer's lines are answered one by one, as they arrive,
+    and a file's lines in full batches. A read error (e.g. undecodable input) is raised here, in order.
+    """
+    lines: queue.Queue = queue.Queue(maxsize=4 * batch_size)
+
+    def read() -> None:
+        try:
+            for item in enumerate(stream, start=1):
+                lines.put(item)
+        except Exception as exc:  # handed to the consumer, raised there
+            lines.put(exc)
+        finally:
+            lines.put(_EOF)
+
+    threading.Thread(target=read, name="tinyguardrail-jsonl-reader", daemon=True).start()
+    done = False
+    while not done:
+        batch: list[tuple[int, str]] = []
+        item = lines.get()
+        while True:
+            if item is _EOF:
+                done = True
+                break
+            if isinstance(item, Exception):
+                raise item
+            batch.append(item)
+            if len(batch) >= batch_size:
+                break
+            try:
+                item = lines.get_nowait()
+            except queue.Empty:
+                break
+        if batch:
+            yield batch
+
+
 def _run_jsonl(guard: Any, stream: TextIO, out: TextIO, batch_size: int) -> int:
     unsafe = errors = False
-    pending: list[tuple[int, str, Any]] = []  # (line number, text, id)
-    results: list[tuple[int, dict]] = []  # errors waiting for their turn, merged in line order
-
-    def flush() -> None:
-        nonlocal unsafe
-        verdicts = guard.check_batch([text for _, text, _ in pending]) if pending else []
-        for (line_no, _, ident), verdict in zip(pending, verdicts, strict=True):
-            unsafe = unsafe or not verdict.is_safe
-            record = {"line": line_no, **({"id": ident} if ident is not None else {}), **verdict.to_dict()}
-            results.append((line_no, record))
-        for _, record in sorted(results, key=lambda r: r[0]):
+    for batch in _line_batches(stream, batch_size):
+        records: list[dict[str, Any]] = []
+        todo: list[tuple[dict[str, Any], str]] = []  # (record to complete, text)
+        for line_no, line in batch:
+            if not line.strip():
+                continue  # blank lines are skipped, not errors
+            error, text, ident = _parse_line(line, guard.max_text_chars)
+            record: dict[str, Any] = {"line": line_no, **({"id": ident} if ident is not None else {})}
+            records.append(record)
+            if error is not None:
+                errors = True
+                record["error"] = error
+            else:
+                todo.append((record, text))
+        if todo:
+            for (record, _), verdict in zip(todo, guard.check_batch([t for _, t in todo]), strict=True):
+                unsafe = unsafe or not verdict.is_safe
+                record.update(verdict.to_dict())
+        for record in records:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         out.flush()
-        pending.clear()
-        results.clear()
-
-    for line_no, line in enumerate(stream, start=1):
-        error, text, ident = _parse_line(line, guard.max_text_chars)
-        if error is not None:
-            errors = True
-            results.append((line_no, {"line": line_no, "error": error}))
-        else:
-            pending.append((line_no, text, ident))
-        if len(pending) >= batch_size:
-            flush()
-    flush()
     if unsafe:
         return EXIT_UNSAFE
     return EXIT_USAGE if errors else EXIT_SAFE
 
 
 def _parse_line(line: str, max_chars: int) -> tuple[str | None, str, Any]:
-    """-> (error or None, text, id)."""
+    """-> (error or None, text, id). The id is returned for malformed lines too, when the line is an object."""
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
         return f"invalid JSON: {exc.msg} (column {exc.colno})", "", None
+    except (ValueError, RecursionError) as exc:  # an integer past Python's digit limit, nesting past the stack
+        return f"invalid JSON: {exc}", "", None
     if not isinstance(obj, dict):
         return 'expected a JSON object {"text": ...}', "", None
+    ident = obj.get("id")
     text = obj.get("text")
     if not isinstance(text, str):
-        return f'"text" must be a string, got {type(text).__name__ if "text" in obj else "nothing"}', "", None
+        return f'"text" must be a string, got {type(text).__name__ if "text" in obj else "nothing"}', "", ident
     if len(text) > max_chars:
-        return f"text has {len(text)} characters, more than the limit of {max_chars}", "", None
-    return None, text, obj.get("id")
+        return f"text has {len(text)} characters, more than the limit of {max_chars}", "", ident
+    return None, text, ident

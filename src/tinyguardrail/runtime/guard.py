@@ -425,7 +425,9 @@ class Guard:
         Args:
             path: model directory; None -> the embedded default model.
             threads: ONNX Runtime intra-op threads per call (None -> ONNX Runtime's default, the physical cores).
-            policy: thresholds and actions; None -> ``Policy.from_config(config.json)`` (defaults if it has none).
+            policy: thresholds and actions, laid on top of the model's (``Policy.from_config(config.json)``): the
+                fields given to its constructor win, the others keep the model's calibrated values
+                (:meth:`Policy.on_top_of`). None -> the model's policy as it is.
             max_text_chars: longer inputs raise ``ValueError`` (default 100,000).
             early_exit_threshold: override the config's value; a value above 1 disables early exit.
             providers: ONNX Runtime execution providers (default ``["CPUExecutionProvider"]``).
@@ -506,10 +508,10 @@ class Guard:
             deep = session(used["deep"])
             _check_io(deep, DEEP_INPUTS, DEEP_OUTPUTS, model_dir / used["deep"])
         tokenizer = Tokenizer.from_file(str(model_dir / used["tokenizer"]))
-        if policy is None:
-            policy = Policy.from_config(config.raw)
-        elif not isinstance(policy, Policy):
+        if policy is not None and not isinstance(policy, Policy):
             raise TypeError(f"policy must be a Policy, got {type(policy).__name__}")
+        model_policy = Policy.from_config(config.raw)  # the thresholds calibrated at export
+        policy = model_policy if policy is None else policy.on_top_of(model_policy)
         return cls(
             model_dir, config, fast, deep, tokenizer, policy, frontend,
             max_text_chars=max_text_chars, early_exit_threshold=early_exit_threshold,

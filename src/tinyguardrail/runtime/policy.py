@@ -21,8 +21,14 @@ confidence is at least ``min_view_confidence`` and its own ``P(attack)`` reaches
 raise an alarm, never lower one). The original text always counts.
 
 Defaults are in the dataclass; a model's ``config.json`` may carry ``"policy"`` (any of these fields) and/or
-``"thresholds"`` (``{"attack": 0.5, "jailbreak": 0.6, ...}``), applied by :meth:`Policy.from_config`; a policy
-passed to ``Guard.load(policy=...)`` wins over both.
+``"thresholds"`` (``{"attack": 0.79, "jailbreak": 0.6, ...}``, calibrated on validation data at export), applied by
+:meth:`Policy.from_config`.
+
+Tuning: a policy passed to ``Guard.load(policy=...)`` is laid *on top of* the model's (:meth:`Policy.on_top_of`):
+only the fields given to its constructor change, every other field keeps the model's calibrated value. So
+``Guard.load(policy=Policy(log_threshold=0.3))`` keeps the model's attack threshold. A given field is replaced
+whole, ``class_thresholds`` included. To replace everything, give every field (``Policy(**Policy().to_dict())``
+is the plain defaults); ``dataclasses.replace(guard.policy, ...)`` also gives a complete policy.
 """
 
 from __future__ import annotations
@@ -82,6 +88,14 @@ class Policy:
     detector_fire_threshold: float = 0.5
     min_view_confidence: float = 0.5
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Policy:
+        # Record which fields the caller gave (``__new__`` sees the constructor's arguments), so that
+        # :meth:`on_top_of` can tell "left at the default" from "set to a value equal to the default".
+        self = super().__new__(cls)
+        names = [f.name for f in dataclasses.fields(cls)]
+        object.__setattr__(self, "_given", frozenset(names[: len(args)]) | frozenset(kwargs))
+        return self
+
     def __post_init__(self) -> None:
         for name in ("attack_threshold", "uncertain_margin", "log_threshold", "review_below_confidence",
                      "detector_fire_threshold", "min_view_confidence"):
@@ -100,6 +114,17 @@ class Policy:
                 raise ValueError(f"Policy.class_thresholds[{name!r}] must be in (0, 1], got {value!r}")
         # a plain dict inside a frozen dataclass would still be mutable: copy it
         object.__setattr__(self, "class_thresholds", dict(self.class_thresholds))
+
+    @property
+    def given_fields(self) -> frozenset[str]:
+        """The fields passed to the constructor; the others hold the dataclass defaults."""
+        return getattr(self, "_given", frozenset(f.name for f in dataclasses.fields(self)))
+
+    def on_top_of(self, base: Policy) -> Policy:
+        """``base`` with this policy's given fields (:attr:`given_fields`) replacing its own: what ``Guard.load``
+        does with a caller's policy and the model's calibrated one. A field is replaced whole: a given
+        ``class_thresholds`` replaces the model's mapping (extend it with ``{**guard.policy.class_thresholds, ...}``)."""
+        return dataclasses.replace(base, **{name: getattr(self, name) for name in self.given_fields})
 
     def threshold(self, label: str) -> float:
         """The ``P(attack)`` threshold that applies when ``label`` is the most probable attack class."""

@@ -2,43 +2,54 @@
 
     uvicorn --factory tinyguardrail.server.app:create_app      # or: tinyguardrail serve
 
-Endpoints (JSON unless said otherwise; every error is ``{"error": {"code", "message", "detail"}}``):
+Endpoints (JSON unless said otherwise; every error is ``{"error": {"code", "message", "detail"?}}``):
 
-- ``POST /v1/check`` ``{"text": ...}`` -> one verdict.
-- ``POST /v1/check/batch`` ``{"texts": [...]}`` -> ``{"verdicts": [...]}`` in order.
+- ``POST /v1/check`` ``{"text": ...}`` -> one verdict; with ``?explain=true`` it also carries ``explain``: the
+  deciding view's text and the deciding window's character span in it (``server/explain.py``).
+- ``POST /v1/check/batch`` ``{"texts": [...]}`` -> ``{"verdicts": [...]}`` in order (``?explain=true`` too).
 - ``POST /v1/bits`` ``{"texts": [...]}`` -> list of 16-bit codes, or with ``Accept: application/octet-stream``
   the codes as raw little-endian uint16 (2 bytes per text); ``{"text": ...}`` -> one integer (or 2 bytes).
-- ``GET /healthz`` (process up), ``GET /readyz`` (model loaded), ``GET /metrics`` (Prometheus), ``/docs``.
+- ``GET|HEAD /healthz`` (process up), ``GET|HEAD /readyz`` (model loaded), ``GET /metrics`` (Prometheus),
+  ``/docs`` (OpenAPI), ``GET /`` (the demo page, ``server/static/``).
 
-Limits (see ``settings.py``): body larger than ``max_body_bytes`` -> 413 (``Content-Length`` checked first, then
-the bytes actually received); text longer than ``max_text_chars`` -> 413; more than ``max_batch`` texts -> 413;
-empty text or empty batch -> 422; body not UTF-8 -> 400; not JSON -> 400; wrong types or fields -> 422;
-missing or wrong API key (when one is configured) -> 401; inference past ``timeout_s`` -> 503.
+Limits (``settings.py``): body larger than ``max_body_bytes`` -> 413 (``Content-Length`` checked first, then the
+bytes actually received); text longer than ``max_text_chars`` -> 413; more than ``max_batch`` texts -> 413; empty
+text or empty batch -> 422; body not UTF-8, not JSON, nested deeper than 32 levels or holding a number longer than
+64 characters -> 400 (``server/body.py``); wrong types or fields -> 422; missing or wrong API key (when one is
+configured) -> 401; queue full -> 503 ``overloaded``; no answer within ``timeout_s`` -> 503.
 
-Raw prompts are never logged unless ``log_prompts`` is on: logs carry lengths and sha256 prefixes. Inference
-runs in a thread pool, off the event loop. ``/healthz``, ``/readyz``, ``/metrics`` and ``/docs`` need no key.
+Inference runs on ``inference_workers`` threads (default: the CPUs available) and concurrent requests are
+micro-batched into one ``Guard.check_batch`` call (``server/batcher.py``). Raw prompts are never logged unless
+``log_prompts`` is on: log lines carry lengths and a reference that is an HMAC of the text under a key drawn at
+random per process, so equal texts can be matched within one process's logs but not guessed from a word list.
+``/healthz``, ``/readyz``, ``/metrics``, ``/docs`` and the demo page need no key.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
+import hmac
 import logging
 import secrets
 import struct
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tinyguardrail import __version__
+from tinyguardrail.server.batcher import MicroBatcher, NotRunning, Overloaded
+from tinyguardrail.server.body import BodyError, parse_json
+from tinyguardrail.server.demo import add_demo_routes
+from tinyguardrail.server.errors import ApiError, clean_validation_errors, install_handlers
+from tinyguardrail.server.explain import Explainer
+from tinyguardrail.server.metrics import Metrics
+from tinyguardrail.server.middleware import LimitsAndMetrics
 from tinyguardrail.server.schemas import (
     BatchRequest,
     BatchResponse,
@@ -53,140 +64,35 @@ from tinyguardrail.server.settings import Settings
 
 log = logging.getLogger("tinyguardrail.server")
 
-ENDPOINTS = ("/v1/check", "/v1/check/batch", "/v1/bits", "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json")
 OCTET = "application/octet-stream"
 
-
-class ApiError(Exception):
-    """An error answered as ``{"error": {...}}`` with an HTTP status."""
-
-    def __init__(self, status: int, code: str, message: str, detail: Any = None, headers: dict | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.detail, self.headers = status, code, message, detail, headers
-
-
-def _error_response(status: int, code: str, message: str, detail: Any = None, headers: dict | None = None):
-    body: dict[str, Any] = {"code": code, "message": message}
-    if detail is not None:
-        body["detail"] = detail
-    return JSONResponse({"error": body}, status_code=status, headers=headers)
-
-
-class _Metrics:
-    """Prometheus metrics in a registry of their own (one per app, so several apps can live in one process)."""
-
-    def __init__(self) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Histogram
-
-        self.registry = CollectorRegistry()
-        self.requests = Counter("tinyguardrail_requests", "HTTP requests by endpoint and status",
-                                ["endpoint", "status"], registry=self.registry)
-        self.latency = Histogram("tinyguardrail_request_latency_seconds", "HTTP request latency", ["endpoint"],
-                                 buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10),
-                                 registry=self.registry)
-        self.verdicts = Counter("tinyguardrail_verdicts", "verdicts by label", ["label"], registry=self.registry)
-        self.early_exit = Counter("tinyguardrail_early_exit", "verdicts answered by the fast branch alone",
-                                  registry=self.registry)
-        self.texts = Counter("tinyguardrail_texts", "texts checked", registry=self.registry)
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "body is not UTF-8 / not JSON / nested too deep / huge number"},
+    401: {"model": ErrorResponse, "description": "missing or wrong API key"},
+    413: {"model": ErrorResponse, "description": "body, text or batch too large"},
+    422: {"model": ErrorResponse, "description": "wrong types, empty text or batch"},
+    503: {"model": ErrorResponse, "description": "model not loaded, queue full or no answer in time"},
+}
+_EXPLAIN = Query(False, description="add `explain`: the deciding view's text and the deciding window's span in it")
 
 
 @dataclass
 class _State:
     settings: Settings
     guard: Any = None
-    executor: ThreadPoolExecutor | None = None
-    metrics: _Metrics = field(default_factory=_Metrics)
+    batcher: MicroBatcher | None = None
+    explainer: Explainer | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+    log_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
-
-class _LimitsAndMetrics:
-    """Pure ASGI middleware: request-body limit (header and actual bytes) and per-request metrics."""
-
-    def __init__(self, app, state: _State) -> None:
-        self.app = app
-        self.state = state
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path = scope.get("path", "")
-        endpoint = path if path in ENDPOINTS else "other"
-        status = [500]
-        start = time.perf_counter()
-
-        async def send_wrapper(message) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-
-        try:
-            if scope.get("method") in ("POST", "PUT", "PATCH"):
-                body = await self._read_body(scope, receive, send_wrapper)
-                if body is None:
-                    return
-                replayed = False
-
-                async def replay():
-                    nonlocal replayed
-                    if not replayed:
-                        replayed = True
-                        return {"type": "http.request", "body": body, "more_body": False}
-                    return await receive()
-
-                await self.app(scope, replay, send_wrapper)
-            else:
-                await self.app(scope, receive, send_wrapper)
-        finally:
-            m = self.state.metrics
-            m.requests.labels(endpoint, str(status[0])).inc()
-            m.latency.labels(endpoint).observe(time.perf_counter() - start)
-
-    async def _read_body(self, scope, receive, send) -> bytes | None:
-        limit = self.state.settings.max_body_bytes
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length")
-        if declared is not None:
-            try:
-                size = int(declared)
-            except ValueError:
-                await _error_response(400, "bad_content_length", "Content-Length is not an integer")(scope, receive, send)
-                return None
-            if size > limit:
-                await _error_response(413, "body_too_large", f"request body of {size} bytes exceeds the limit of "
-                                      f"{limit} bytes")(scope, receive, send)
-                return None
-        chunks, total = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None
-            chunk = message.get("body", b"")
-            total += len(chunk)
-            if total > limit:
-                await _error_response(413, "body_too_large", f"request body exceeds the limit of {limit} bytes")(
-                    scope, receive, send)
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
-
-
-def _fingerprint(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    @property
+    def ready(self) -> bool:
+        return self.guard is not None and self.batcher is not None and self.batcher.started
 
 
 def _body_doc(model: type[BaseModel]) -> dict:
     """OpenAPI request body for endpoints that parse their body themselves (to tell 400 from 422 precisely)."""
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}
-
-
-_ERRORS = {
-    400: {"model": ErrorResponse, "description": "body is not UTF-8 / not JSON"},
-    401: {"model": ErrorResponse, "description": "missing or wrong API key"},
-    413: {"model": ErrorResponse, "description": "body, text or batch too large"},
-    422: {"model": ErrorResponse, "description": "wrong types, empty text or batch"},
-    503: {"model": ErrorResponse, "description": "model not loaded or inference timed out"},
-}
 
 
 def create_app(settings: Settings | None = None, guard: Any = None) -> FastAPI:
@@ -197,8 +103,6 @@ def create_app(settings: Settings | None = None, guard: Any = None) -> FastAPI:
         guard: an already loaded ``Guard`` (tests, embedding); None -> ``Guard.load(settings.model_path, ...)``
             at start-up, in a worker thread. A model that fails to load stops the start-up (fail loudly).
     """
-    from tinyguardrail import __version__
-
     settings = settings or Settings.from_env()
     state = _State(settings=settings, guard=guard)
 
@@ -211,12 +115,21 @@ def create_app(settings: Settings | None = None, guard: Any = None) -> FastAPI:
                 Guard.load, settings.model_path, settings.threads, max_text_chars=settings.max_text_chars
             )
             log.info("model loaded: %s from %s", state.guard.config.name, state.guard.model_dir)
-        state.executor = ThreadPoolExecutor(settings.inference_workers, thread_name_prefix="tinyguardrail-infer")
+        workers = settings.workers
+        state.batcher = MicroBatcher(
+            state.guard.check_batch, workers=workers, max_wait_s=settings.batch_wait_ms / 1000,
+            max_texts=settings.batch_max_texts, max_chars=settings.batch_max_chars, max_queue=settings.max_queue,
+            observer=state.metrics,
+        )
+        state.explainer = Explainer(state.guard)
+        state.metrics.workers.set(workers)
+        await state.batcher.start()
+        log.info("%d inference workers x %d thread(s); micro-batches wait up to %.1f ms", workers,
+                 settings.threads, settings.batch_wait_ms)
         try:
             yield
         finally:
-            state.executor.shutdown(wait=False, cancel_futures=True)
-            state.executor = None
+            await state.batcher.stop()
 
     app = FastAPI(
         title="TinyGuardrail",
@@ -229,7 +142,7 @@ def create_app(settings: Settings | None = None, guard: Any = None) -> FastAPI:
         openapi_url="/openapi.json" if settings.docs else None,
     )
     app.state.tinyguardrail = state
-    app.add_middleware(_LimitsAndMetrics, state=state)
+    app.add_middleware(LimitsAndMetrics, max_body_bytes=settings.max_body_bytes, metrics=state.metrics)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -241,21 +154,7 @@ def create_app(settings: Settings | None = None, guard: Any = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type", "Accept"],
         )
-
-    # ------------------------------------------------------------------------------------------- errors
-
-    @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError):
-        return _error_response(exc.status, exc.code, exc.message, exc.detail, exc.headers)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException):
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, exc: RequestValidationError):
-        return _error_response(422, "validation_error", "request does not match the schema", _clean(exc.errors()))
+    install_handlers(app)
 
     # ------------------------------------------------------------------------------------------- helpers
 
@@ -272,20 +171,15 @@ def create_app(settings: Settings | None = None, guard: Any = None) -> FastAPI:
                            headers={"WWW-Authenticate": "Bearer"})
 
     async def parse(request: Request, model: type[BaseModel]) -> Any:
-        raw = await request.body()
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ApiError(400, "invalid_utf8", f"request body is not valid UTF-8 (byte {exc.start})") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ApiError(400, "invalid_json", f"request body is not valid JSON: {exc.msg} at line {exc.lineno} "
-                                                f"column {exc.colno}") from None
+            data = parse_json(await request.body())
+        except BodyError as exc:
+            raise ApiError(400, exc.code, exc.message) from None
         try:
             return model.model_validate(data)
         except ValidationError as exc:
-            raise ApiError(422, "validation_error", "request does not match the schema", _clean(exc.errors())) from None
+            raise ApiError(422, "validation_error", "request does not match the schema",
+                           clean_validation_errors(exc.errors())) from None
 
     def check_texts(texts: list[str], batch: bool) -> None:
         if batch and not texts:
@@ -301,60 +195,70 @@ def create_app(settings: Settings | None = None, guard: Any = None) -> FastAPI:
                                                      f"max_text_chars={settings.max_text_chars}",
                                {"index": i} if batch else None)
 
+    def reference(text: str) -> str:
+        """A log reference for ``text``: HMAC-SHA256 under the per-process key (not guessable from a word list)."""
+        return hmac.new(state.log_key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:12]
+
     async def infer(texts: list[str], endpoint: str) -> list:
-        if state.guard is None or state.executor is None:
+        if not state.ready or state.batcher is None:
             raise ApiError(503, "not_ready", "the model is not loaded yet")
-        guard, deadline = state.guard, time.monotonic() + settings.timeout_s
-
-        def job():
-            if time.monotonic() > deadline:  # waited in the queue past the deadline: do not burn CPU on it
-                raise TimeoutError
-            return guard.check_batch(texts)
-
         start = time.perf_counter()
-        loop = asyncio.get_running_loop()
         try:
-            verdicts = await asyncio.wait_for(loop.run_in_executor(state.executor, job), timeout=settings.timeout_s)
+            verdicts = await state.batcher.submit(texts, timeout=settings.timeout_s)
         except TimeoutError:
-            log.warning("%s: inference timed out after %.1fs (n=%d)", endpoint, settings.timeout_s, len(texts))
+            log.warning("%s: no answer within %.1fs (n=%d)", endpoint, settings.timeout_s, len(texts))
             raise ApiError(503, "inference_timeout", f"inference did not finish within {settings.timeout_s}s",
+                           headers={"Retry-After": "1"}) from None
+        except Overloaded as exc:
+            log.warning("%s: overloaded, %s", endpoint, exc)
+            raise ApiError(503, "overloaded", "too many requests are waiting; retry later",
+                           headers={"Retry-After": "1"}) from None
+        except NotRunning:
+            raise ApiError(503, "not_ready", "the server is starting or shutting down",
                            headers={"Retry-After": "1"}) from None
         except ValueError as exc:  # limits the guard enforces itself
             raise ApiError(422, "invalid_text", str(exc)) from None
-        m = state.metrics
-        m.texts.inc(len(verdicts))
-        for v in verdicts:
-            m.verdicts.labels(v.label).inc()
-            if v.branch == "fast":
-                m.early_exit.inc()
+        state.metrics.observe_verdicts(verdicts)
         if log.isEnabledFor(logging.INFO):
             if settings.log_prompts:
                 shown = [repr(t) for t in texts]
             else:
-                shown = [f"len={len(t)} sha256={_fingerprint(t)}" for t in texts]
+                shown = [f"len={len(t)} ref={reference(t)}" for t in texts]
             log.info("%s n=%d [%s] labels=%s %.1fms", endpoint, len(texts), "; ".join(shown),
                      ",".join(v.label for v in verdicts), (time.perf_counter() - start) * 1000)
         return verdicts
 
+    async def answer(texts: list[str], verdicts: list, explain: bool) -> list[dict[str, Any]]:
+        """The verdicts as JSON-ready dicts; with ``explain``, each gets its ``explain`` (or null)."""
+        out = [v.to_dict() for v in verdicts]
+        explainer = state.explainer
+        if explain and explainer is not None:
+            def locate() -> list:  # normalizes and tokenizes again: off the event loop
+                return [explainer.explain(t, v) for t, v in zip(texts, verdicts, strict=True)]
+
+            for record, explanation in zip(out, await asyncio.to_thread(locate), strict=True):
+                record["explain"] = explanation.to_dict() if explanation is not None else None
+        return out
+
     # ------------------------------------------------------------------------------------------- routes
 
-    @app.post("/v1/check", response_model=VerdictResponse, responses=_ERRORS, openapi_extra=_body_doc(CheckRequest),
-              summary="Check one text")
-    async def check(request: Request):
+    @app.post("/v1/check", response_model=VerdictResponse, response_model_exclude_unset=True, responses=_ERRORS,
+              openapi_extra=_body_doc(CheckRequest), summary="Check one text")
+    async def check(request: Request, explain: bool = _EXPLAIN):
         authorize(request)
         req = await parse(request, CheckRequest)
         check_texts([req.text], batch=False)
-        (verdict,) = await infer([req.text], "/v1/check")
-        return verdict.to_dict()
+        verdicts = await infer([req.text], "/v1/check")
+        return (await answer([req.text], verdicts, explain))[0]
 
-    @app.post("/v1/check/batch", response_model=BatchResponse, responses=_ERRORS,
-              openapi_extra=_body_doc(BatchRequest), summary="Check several texts in one batch")
-    async def check_batch(request: Request):
+    @app.post("/v1/check/batch", response_model=BatchResponse, response_model_exclude_unset=True,
+              responses=_ERRORS, openapi_extra=_body_doc(BatchRequest), summary="Check several texts in one batch")
+    async def check_batch(request: Request, explain: bool = _EXPLAIN):
         authorize(request)
         req = await parse(request, BatchRequest)
         check_texts(req.texts, batch=True)
         verdicts = await infer(req.texts, "/v1/check/batch")
-        return {"verdicts": [v.to_dict() for v in verdicts]}
+        return {"verdicts": await answer(req.texts, verdicts, explain)}
 
     @app.post("/v1/bits", responses={**_ERRORS, 200: {
         "description": "codes as JSON (an integer for text, a list for texts), or little-endian uint16 bytes",
@@ -372,17 +276,21 @@ def create_app(settings: Settings | None = None, guard: Any = None) -> FastAPI:
                             headers={"X-Count": str(len(codes))})
         return JSONResponse(codes[0] if req.text is not None else codes)
 
-    @app.get("/healthz", response_model=HealthResponse, summary="Process is up")
+    @app.get("/healthz", response_model=HealthResponse, summary="Process is up (HEAD too)")
     async def healthz():
         return {"status": "ok"}
 
     @app.get("/readyz", response_model=ReadyResponse, responses={503: {"model": ErrorResponse}},
-             summary="Model loaded and ready")
+             summary="Model loaded and ready (HEAD too)")
     async def readyz():
-        if state.guard is None or state.executor is None:
+        if not state.ready:
             raise ApiError(503, "not_ready", "the model is not loaded yet")
         info = state.guard.info()
-        return {"status": "ready", "model": {k: info[k] for k in ("name", "files", "max_len", "early_exit_threshold")}}
+        model = {k: info[k] for k in ("name", "files", "max_len", "early_exit_threshold")}
+        return {"status": "ready", "version": __version__, "model": model}
+
+    for path, probe in (("/healthz", healthz), ("/readyz", readyz)):  # load balancers often probe with HEAD
+        app.add_api_route(path, probe, methods=["HEAD"], include_in_schema=False)
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def metrics():
@@ -390,9 +298,6 @@ def create_app(settings: Settings | None = None, guard: Any = None) -> FastAPI:
 
         return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    if settings.demo:
+        add_demo_routes(app)
     return app
-
-
-def _clean(errors: list[dict]) -> list[dict]:
-    """Validation errors without the offending input (which may be a prompt) and without doc URLs."""
-    return [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in errors]

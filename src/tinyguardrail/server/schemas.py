@@ -38,6 +38,14 @@ class BitsRequest(BaseModel):
         return self
 
 
+class ExplainResponse(BaseModel):
+    """Where the verdict came from (``?explain=true``)."""
+
+    view_text: str = Field(description="the deciding view's text as the model read it: the normalized input, or the "
+                                       "decoded text of a decoder's view")
+    span: list[int] = Field(description="[start, end): the deciding window, as character offsets into view_text")
+
+
 class VerdictResponse(BaseModel):
     """One verdict (``Verdict.to_dict()``)."""
 
@@ -57,6 +65,8 @@ class VerdictResponse(BaseModel):
     code: int = Field(description="16-bit response code (see docs/response-codes.md)")
     code_hex: str
     flags: list[str]
+    explain: ExplainResponse | None = Field(None, description="only with ?explain=true; null when the window "
+                                                              "cannot be located")
 
 
 class BatchResponse(BaseModel):
@@ -81,4 +91,5 @@ class HealthResponse(BaseModel):
 
 class ReadyResponse(BaseModel):
     status: str
+    version: str | None = Field(None, description="package version")
     model: dict[str, Any] | None = None
