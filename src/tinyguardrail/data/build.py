@@ -3,37 +3,47 @@
 Order of work (each step is deterministic for a given seed):
 
 1. Load every source (``data/sources``) into ``Record`` rows, and their building blocks (``Material``).
-   Sources marked eval-only get split ``eval``; sources that ship splits keep them.
-2. Hold out one whole JailbreakBench attack method (default PAIR) as an evaluation set.
+   Sources marked eval-only get split ``eval`` (the OOD-report sets); sources that ship splits keep them.
+2. Hold out, as declared in the data config (``configs/data.json``, ``BuildConfig.ood_dev``), whole sources,
+   template families and languages for the OOD-dev suite: their rows and materials get split ``ood_dev``, so no
+   generator ever sees them. Hold out one whole JailbreakBench method (PAIR) *and* a seeded share of its goals:
+   PAIR rows of held-out goals are the ``eval`` set, every other row of those goals (other methods, rewrites by
+   other sources, the goal itself) is dropped, and PAIR rows of the other goals are dropped too.
 3. Assign every other row and material a split from a seeded hash of its ``template_id`` (one template, one
    split), cap rows per template (near-duplicate families) and benign rows per source and language.
-4. Remove exact duplicates, keeping the copy in the most protected split (eval > test > validation > train).
-5. Synthesise, inside each split from that split's own rows and materials only: 2025 obfuscation
-   transforms of attacks, the same transforms on benign text (false-positive side), indirect injections in
-   carrier documents, multilingual attacks, hard negatives.
-6. Drop any train (or validation) row that exactly or nearly duplicates a row of a more protected split
-   (MinHash-LSH, Jaccard >= 0.8 of word 3-grams, every pair verified), then verify it once more.
-7. Write ``{train,validation,test,eval}.jsonl.gz`` plus ``stats.json`` / ``stats.md``.
+4. Remove exact duplicates, keeping the copy in the most protected split (eval > ood_dev > test > validation >
+   train).
+5. Synthesise, inside each of train / validation / test from that split's own rows and materials only: 2025
+   obfuscation transforms of attacks, the same transforms on benign text (false-positive side), indirect
+   injections in carrier documents, multilingual attacks, hard negatives. Drop any synthetic row in a held-out
+   language.
+6. Drop any row that exactly or nearly duplicates a row of a more protected split (MinHash-LSH, Jaccard >= 0.8 of
+   word 3-grams, every pair verified), then verify train once more. (``eval.leakcheck`` checks the result again
+   with its own normalisation, containment and the synthesis materials, independently of this module.)
+7. Write ``{train,validation,test,ood_dev,eval}.jsonl.gz``, ``materials.jsonl.gz`` (every building block with its
+   split) plus ``stats.json`` / ``stats.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import logging
 import os
 import random
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from types import ModuleType
 
 from tqdm.auto import tqdm
 
-from tinyguardrail.data.dedup import NearDupIndex, canonical
+from tinyguardrail.data.dedup import ContainmentIndex, NearDupIndex, PassageIndex, canonical
 from tinyguardrail.data.hard_negatives import TRIGGER_VOCABULARY
-from tinyguardrail.data.io import SPLIT_FILES, write_jsonl_gz
+from tinyguardrail.data.io import MATERIALS_FILE, SPLIT_FILES, write_jsonl_gz
 from tinyguardrail.data.record import Material, Record
 from tinyguardrail.data.split import SplitFractions, group_split
 from tinyguardrail.data.stats import compute_stats, write_report
@@ -41,7 +51,10 @@ from tinyguardrail.data.stats import compute_stats, write_report
 log = logging.getLogger(__name__)
 
 #: Lower rank = more protected. A duplicate is kept in the most protected split it occurs in.
-SPLIT_RANK = {"eval": 0, "test": 1, "validation": 2, "train": 3}
+SPLIT_RANK = {"eval": 0, "ood_dev": 1, "test": 2, "validation": 3, "train": 4}
+#: Splits nothing is synthesised from and no cap or generator touches (besides the benign caps for ood_dev).
+HELD_OUT_SPLITS = ("eval", "ood_dev")
+DEFAULT_CONFIG = Path("configs/data.json")
 ATTACK_LABELS = ("direct_injection", "jailbreak", "obfuscation")
 
 
@@ -60,6 +73,16 @@ class BuildConfig:
     test_frac: float = 0.1
     holdout_jbb_method: str = "pair"
     """JailbreakBench method held out whole as an evaluation set (attack_type of its rows)."""
+    holdout_jbb_goal_fraction: float = 1.0
+    """Share of JailbreakBench goals (template groups) whose held-out-method rows form the eval set; every other row
+    of those goals is dropped, and the held-out method's rows of the other goals too (held out by method *and* goal).
+    1.0 keeps every goal of the method (then the other methods' rows of those goals are all dropped)."""
+    ood_dev: dict = field(default_factory=dict)
+    """Units held out whole for the OOD-dev suite: ``{"sources": [Record.source, ...], "template_prefixes": [...],
+    "languages": [ISO 639-1, ...]}``. Their rows and materials go to split ``ood_dev``; nothing is trained or
+    synthesised from them; synthetic rows in those languages are dropped."""
+    sources_off: list = field(default_factory=list)
+    """Sources (``Record.source``) left out of the build entirely (data ablations)."""
     max_per_template: int = 40
     """At most this many rows share one template_id (near-duplicate families, filled templates)."""
     benign_cap_per_source_lang: int = 800
@@ -70,7 +93,7 @@ class BuildConfig:
     """Benign rows that use attack vocabulary (``TRIGGER_VOCABULARY``: "ignore", "act as", "system prompt", ...) are
     mined hard negatives: they skip the two caps above and have this cap of their own per source, so that the
     benign side shows these words in ordinary use as often as the sources do (the over-defense failure)."""
-    near_dup_threshold: float = 0.8
+    near_dup_threshold: float = 0.6
     synth_per_transform: dict = field(default_factory=lambda: {"train": 700, "validation": 60, "test": 120})
     benign_synth_per_transform: dict = field(default_factory=lambda: {"train": 150, "validation": 20, "test": 60})
     indirect: dict = field(default_factory=lambda: {"train": 4000, "validation": 400, "test": 800, "eval": 600})
@@ -80,8 +103,38 @@ class BuildConfig:
     """Base texts longer than this are not used for obfuscation transforms (they'd be unrealistic)."""
 
 
+def load_config(path: Path | None, **overrides) -> BuildConfig:
+    """A ``BuildConfig`` from the data config JSON (``configs/data.json``: no machine paths in it) plus overrides
+    (``data_root``, ``out``, ...). Unknown keys are an error; keys starting with ``_`` are comments."""
+    values = {}
+    if path is not None:
+        values = {k: v for k, v in json.loads(Path(path).read_text(encoding="utf-8")).items() if not k.startswith("_")}
+    values |= {k: v for k, v in overrides.items() if v is not None}
+    names = {f.name for f in fields(BuildConfig)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ValueError(f"unknown data config keys {unknown}; known: {sorted(names)}")
+    return BuildConfig(**values)
+
+
 def _rank(split: str | None) -> int:
-    return SPLIT_RANK.get(split or "train", 3)
+    return SPLIT_RANK.get(split or "train", SPLIT_RANK["train"])
+
+
+class Holdout:
+    """Which rows and materials belong to an OOD-dev unit (``BuildConfig.ood_dev``)."""
+
+    def __init__(self, spec: dict) -> None:
+        unknown = set(spec) - {"sources", "template_prefixes", "languages"}
+        if unknown:
+            raise ValueError(f"unknown ood_dev keys {sorted(unknown)}")
+        self.sources = frozenset(spec.get("sources", ()))
+        self.prefixes = tuple(spec.get("template_prefixes", ()))
+        self.languages = frozenset(spec.get("languages", ()))
+
+    def __call__(self, item: Record | Material) -> bool:
+        return (item.source in self.sources or item.lang in self.languages
+                or bool(self.prefixes) and item.template_id.startswith(self.prefixes))
 
 
 def load_sources(root: Path, sources: Sequence[ModuleType]) -> tuple[list[Record], list[Material], dict]:
@@ -102,18 +155,55 @@ def load_sources(root: Path, sources: Sequence[ModuleType]) -> tuple[list[Record
     return records, materials, info
 
 
-def assign_splits(records: list[Record], materials: list[Material], cfg: BuildConfig) -> tuple[list, list]:
+def _is_jbb(r: Record) -> bool:
+    return r.source.endswith("jailbreakbench-artifacts") or r.source == "jailbreakbench"
+
+
+def jbb_goal_holdout(records: Sequence[Record], cfg: BuildConfig) -> frozenset[str]:
+    """The JailbreakBench goal groups (``template_id`` of its rows) held out with the method: a seeded share."""
+    goals = sorted({r.template_id for r in records if _is_jbb(r)})
+    return frozenset(g for g in goals if _unit_draw(g, cfg.seed) < cfg.holdout_jbb_goal_fraction)
+
+
+def _unit_draw(key: str, seed: int) -> float:
+    digest = hashlib.sha256(f"{seed}:holdout:{key}".encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def assign_splits(records: list[Record], materials: list[Material], cfg: BuildConfig) -> tuple[list, list, dict]:
+    """Split of every row and material: eval-only sets and the JailbreakBench hold-out -> ``eval``; OOD-dev units ->
+    ``ood_dev``; the rest by template group. Returns rows, materials and counts of what the hold-outs dropped."""
     fr = SplitFractions(cfg.validation_frac, cfg.test_frac)
+    held = Holdout(cfg.ood_dev)
+    all_goals = {r.template_id for r in records if _is_jbb(r)}
+    held_goals = jbb_goal_holdout(records, cfg)
+    dropped: Counter = Counter()
     out_r = []
     for r in records:
-        if r.source.endswith("jailbreakbench-artifacts") or r.source == "jailbreakbench":
-            if r.attack_type == cfg.holdout_jbb_method:
+        if r.split != "eval" and r.template_id in all_goals:
+            method_row = _is_jbb(r) and r.attack_type == cfg.holdout_jbb_method
+            if method_row and r.template_id in held_goals:
                 r = replace(r, split="eval", attack_type=f"jbb_holdout_{r.attack_type}")
+            elif method_row or r.template_id in held_goals:
+                dropped["jbb_method_or_goal_held_out"] += 1
+                continue
+        if r.split != "eval" and held(r):
+            r = replace(r, split="ood_dev")
         if r.split is None:
             r = replace(r, split=group_split(r.template_id, cfg.seed, fr))
         out_r.append(r)
-    out_m = [m if m.split is not None else replace(m, split=group_split(m.template_id, cfg.seed, fr)) for m in materials]
-    return out_r, out_m
+    out_m = []
+    for m in materials:
+        if m.split != "eval" and m.template_id in held_goals:
+            dropped["jbb_goal_material_held_out"] += 1
+            continue
+        if m.split != "eval" and held(m):
+            if m.kind == "goal":  # plain requests: no suite uses them, and they recur in other sources' attacks
+                dropped["held_out_goal_material"] += 1
+                continue
+            m = replace(m, split="ood_dev")
+        out_m.append(m if m.split is not None else replace(m, split=group_split(m.template_id, cfg.seed, fr)))
+    return out_r, out_m, dict(dropped)
 
 
 def cap_rows(records: list[Record], cfg: BuildConfig, rng: random.Random) -> tuple[list[Record], dict]:
@@ -130,14 +220,14 @@ def cap_rows(records: list[Record], cfg: BuildConfig, rng: random.Random) -> tup
             rows = rng.sample(rows, cfg.max_per_template)
         kept += rows
     by_src_lang: dict[tuple, list[Record]] = defaultdict(list)
-    trigger_by_src: dict[str, list[Record]] = defaultdict(list)
+    trigger_by_src: dict[tuple, list[Record]] = defaultdict(list)
     out: list[Record] = []
     for r in kept:
         if r.label == "benign" and r.split != "eval":
             if cfg.benign_trigger_cap_per_source > 0 and TRIGGER_VOCABULARY.search(r.text):
-                trigger_by_src[r.source].append(r)
+                trigger_by_src[(r.source, r.split == "ood_dev")].append(r)
             else:
-                by_src_lang[(r.source, r.lang)].append(r)
+                by_src_lang[(r.source, r.lang, r.split == "ood_dev")].append(r)
         else:
             out.append(r)
     kept_trigger = 0
@@ -147,12 +237,12 @@ def cap_rows(records: list[Record], cfg: BuildConfig, rng: random.Random) -> tup
         kept_trigger += len(rows)
         out += rows
     dropped_benign = 0
-    by_src: dict[str, list[Record]] = defaultdict(list)
-    for (src, _lang), rows in sorted(by_src_lang.items()):
+    by_src: dict[tuple, list[Record]] = defaultdict(list)
+    for (src, _lang, ood), rows in sorted(by_src_lang.items()):
         if len(rows) > cfg.benign_cap_per_source_lang:
             dropped_benign += len(rows) - cfg.benign_cap_per_source_lang
             rows = rng.sample(rows, cfg.benign_cap_per_source_lang)
-        by_src[src] += rows
+        by_src[(src, ood)] += rows
     for rows in by_src.values():
         if len(rows) > cfg.benign_cap_per_source:
             dropped_benign += len(rows) - cfg.benign_cap_per_source
@@ -185,37 +275,72 @@ def _is_leak(r: Record, other: Record) -> bool:
     return not twins or r.template_id == other.template_id
 
 
-def remove_leaks(records: list[Record], threshold: float) -> tuple[list[Record], dict]:
-    """Drop rows that (nearly) duplicate a row of a more protected split; returns kept rows and counts."""
+def remove_leaks(records: list[Record], threshold: float, decode: bool = False) -> tuple[list[Record], dict]:
+    """Drop rows that (nearly) duplicate a row of a more protected split, hold one whole, or repeat a 13-word passage
+    of one (decontamination); returns kept rows and counts. ``decode``: compare what is encoded in the rows too (``dedup.readings``: an encoded copy is a copy) and
+    the reversed / ROT13 forms of protected rows (``dedup.mirror_keys``)."""
+    from tinyguardrail.data.dedup import mirror_keys, readings
+
+    read = readings if decode else (lambda t: [t])
     removed: Counter = Counter()
-    kept = [r for r in records if r.split in ("eval", "test")]
-    # Level by level: eval+test protect validation; eval+test+validation protect train.
-    for split in ("validation", "train"):
-        index = NearDupIndex(threshold=threshold)
-        exact = set()
-        for r in kept:
-            index.add(r.text)
-            exact.add(canonical(r.text))
-        for r in tqdm([r for r in records if r.split == split], desc=f"near-dup {split}", unit="row", leave=False):
-            if canonical(r.text) in exact or any(_is_leak(r, kept[i]) for i in index.query(r.text)):
+    kept = [r for r in records if r.split == "eval"]
+    # Level by level, each protected by every more protected split: eval protects ood_dev, both protect test, ...
+    index = NearDupIndex(threshold=threshold)
+    inside, shared = ContainmentIndex(), PassageIndex()
+    exact: set[str] = set()
+    owner: list[Record] = []  # index id -> protected row
+
+    def protect(r: Record) -> None:
+        for t in read(r.text):
+            index.add(t)
+            owner.append(r)
+            exact.add(canonical(t))
+            if r.source != "synth":  # a generated row's wrapper is not content; its base is protected itself
+                inside.add(t)
+                shared.add(t)
+        if decode:
+            exact.update(mirror_keys(r.text))
+
+    for r in kept:
+        protect(r)
+    for split in ("ood_dev", "test", "validation", "train"):
+        rows = [r for r in records if r.split == split]
+        level = []
+        for r in tqdm(rows, desc=f"near-dup {split}", unit="row", leave=False):
+            texts = read(r.text)
+            if any(canonical(t) in exact or inside.contains(t) or shared.shares(t)
+                   or any(_is_leak(r, owner[i]) for i in index.query(t)) for t in texts):
                 removed[split] += 1
             else:
-                kept.append(r)
+                level.append(r)
+        for r in level:  # protect the next levels only after this one is done (rows of one split may be alike)
+            protect(r)
+        kept += level
     return kept, {f"near_dup_removed_{k}": v for k, v in removed.items()}
 
 
-def verify_no_leakage(train: Sequence[Record], protected: Sequence[Record], threshold: float) -> int:
-    """Number of train rows that exactly or nearly duplicate a protected row (must be 0); see ``_is_leak``."""
-    index = NearDupIndex(threshold=threshold)
+def remove_material_leaks(materials: list[Material], records: list[Record], threshold: float) -> tuple[list, int]:
+    """Drop building blocks of train / validation that nearly duplicate, or hold whole, a row or block of a more
+    protected split (an evaluation e-mail must not become a training carrier under another header)."""
+    protected_rows = [r.text for r in records if r.split in ("eval", "ood_dev", "test")]
+    protected_mats = [m.text for m in materials if m.split in ("eval", "ood_dev", "test")]
+    index, inside, shared = NearDupIndex(threshold=threshold), ContainmentIndex(), PassageIndex()
     exact = set()
-    for r in protected:
-        index.add(r.text)
-        exact.add(canonical(r.text))
-    leaks = 0
-    for r in train:
-        if canonical(r.text) in exact or any(_is_leak(r, protected[i]) for i in index.query(r.text)):
-            leaks += 1
-    return leaks
+    for t in protected_rows + protected_mats:
+        index.add(t)
+        inside.add(t)
+        shared.add(t)
+        exact.add(canonical(t))
+    kept = [m for m in materials if m.split not in ("train", "validation")
+            or not (canonical(m.text) in exact or inside.contains(m.text) or shared.shares(m.text) or index.query(m.text))]
+    return kept, len(materials) - len(kept)
+
+
+def drop_held_out_languages(records: list[Record], cfg: BuildConfig) -> tuple[list[Record], int]:
+    """Drop rows of train / validation / test (synthetic ones included) in a held-out language or source."""
+    held = Holdout(cfg.ood_dev)
+    kept = [r for r in records if r.split in HELD_OUT_SPLITS or not held(r)]
+    return kept, len(records) - len(kept)
 
 
 def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfig, rng: random.Random) -> tuple[list, dict]:
@@ -289,33 +414,34 @@ def build(cfg: BuildConfig, sources: Sequence[ModuleType] | None = None) -> dict
         raise FileNotFoundError(f"data root {cfg.data_root} is not a directory")
     rng = random.Random(cfg.seed)
     t0 = time.perf_counter()
+    sources = [m for m in sources if m.NAME.rsplit("/", 1)[-1] not in cfg.sources_off and m.NAME not in cfg.sources_off]
     records, materials, source_info = load_sources(Path(cfg.data_root), sources)
-    records, materials = assign_splits(records, materials, cfg)
+    jbb_goal_holdout_ids = jbb_goal_holdout(records, cfg)
+    records, materials, holdout_info = assign_splits(records, materials, cfg)
     records, cap_info = cap_rows(records, cfg, rng)
     records, dedup_info = exact_dedup(records)
     records, base_leaks = remove_leaks(records, cfg.near_dup_threshold)  # clean bases before synthesis
+    materials, holdout_info["material_leaks_removed"] = remove_material_leaks(materials, records, cfg.near_dup_threshold)
     synthetic, synth_info = synthesize(records, materials, cfg, rng)
     records, dedup2 = exact_dedup(records + synthetic)
-    records, leak_info = remove_leaks(records, cfg.near_dup_threshold)
+    records, holdout_info["held_out_language_rows_dropped"] = drop_held_out_languages(records, cfg)
+    records, leak_info = remove_leaks(records, cfg.near_dup_threshold, decode=True)
     by_split: dict[str, list[Record]] = defaultdict(list)
     for r in records:
         by_split[r.split].append(r)
     for split in by_split:  # deterministic order, shuffled so files don't read source by source
         by_split[split].sort(key=lambda r: (r.source, r.template_id, r.text))
         random.Random(f"{cfg.seed}:{split}").shuffle(by_split[split])
-    protected = by_split["eval"] + by_split["test"] + by_split["validation"]
-    leaks = verify_no_leakage(by_split["train"], protected, cfg.near_dup_threshold)
-    if leaks:
-        raise RuntimeError(f"{leaks} train rows duplicate protected rows after dedup: a bug in the builder")
     out = Path(cfg.out)
     for split, fname in SPLIT_FILES.items():
         write_jsonl_gz(out / fname, by_split.get(split, []))
+    write_jsonl_gz(out / MATERIALS_FILE, sorted(materials, key=lambda m: (m.split, m.kind, m.source, m.template_id, m.text)))
     extra = {
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
         "sources_loaded": source_info,
+        "holdout": holdout_info | {"jbb_goals_held_out": len(jbb_goal_holdout_ids)},
         "materials": dict(Counter(f"{m.split}/{m.kind}" for m in materials)),
         "dedup": cap_info | dedup_info | {"base_rows": base_leaks, "after_synthesis": dedup2 | leak_info},
-        "leakage": {"train_rows_duplicating_protected_rows": leaks, "threshold": cfg.near_dup_threshold},
         "synthesis": synth_info,
         "seconds": round(time.perf_counter() - t0, 1),
     }
@@ -325,19 +451,17 @@ def build(cfg: BuildConfig, sources: Sequence[ModuleType] | None = None) -> dict
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None,
+                   help="data config JSON: held-out units, caps, synthesis sizes (default %(default)s)")
     p.add_argument("--data-root", type=Path, default=default_data_root(), help="public data root (default %(default)s)")
     p.add_argument("--out", type=Path, default=Path("build/data"), help="output directory (default %(default)s)")
-    p.add_argument("--seed", type=int, default=1234)
-    p.add_argument("--holdout-jbb-method", default="pair", help="JailbreakBench method held out for evaluation")
-    p.add_argument("--hard-negatives", type=int, default=8000, help="number of generated hard negatives")
+    p.add_argument("--seed", type=int, default=None, help="override the config's seed")
+    p.add_argument("--sources-off", nargs="*", default=None, help="leave these sources out (data ablations)")
 
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    cfg = BuildConfig(
-        data_root=args.data_root, out=args.out, seed=args.seed, holdout_jbb_method=args.holdout_jbb_method,
-        hard_negatives=args.hard_negatives,
-    )
+    cfg = load_config(args.config, data_root=args.data_root, out=args.out, seed=args.seed, sources_off=args.sources_off)
     stats = build(cfg)
     print(f"wrote {stats['total']} rows in {stats['seconds']} s to {cfg.out} ({stats['n_languages']} languages)")
     for split, counts in stats["split_label"].items():

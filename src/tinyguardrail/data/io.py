@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from tinyguardrail.data.record import Record
+from tinyguardrail.data.record import Material, Record
 
-SPLIT_FILES = {s: f"{s}.jsonl.gz" for s in ("train", "validation", "test", "eval")}
+SPLIT_FILES = {s: f"{s}.jsonl.gz" for s in ("train", "validation", "test", "ood_dev", "eval")}
+#: Every building block (``Material``) of a build with its split: what synthesis could draw from.
+MATERIALS_FILE = "materials.jsonl.gz"
 
 
-def write_jsonl_gz(path: Path, records: Iterable[Record]) -> int:
+def write_jsonl_gz(path: Path, records: Iterable[Record | Material]) -> int:
     """Write records to ``path``; returns the number written. ``mtime=0`` keeps the file byte-deterministic."""
     path.parent.mkdir(parents=True, exist_ok=True)
     n = 0
     with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
         for r in records:
-            gz.write((json.dumps(r.to_dict(), ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass"))
+            gz.write((json.dumps(dataclasses.asdict(r), ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass"))
             n += 1
     return n
 
@@ -37,3 +40,12 @@ def read_split(data_dir: Path, split: str) -> list[Record]:
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: run `tinyguardrail data build` first")
     return list(read_jsonl_gz(path))
+
+
+def read_materials(data_dir: Path) -> list[Material]:
+    """Every building block of a built data directory, with its split."""
+    path = Path(data_dir) / MATERIALS_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: run `tinyguardrail data build` first")
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [Material(**json.loads(line)) for line in f if line.strip()]

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from tinyguardrail.labels import LABELS
 
-#: Split names. ``None`` means "the builder assigns it"; ``eval`` marks evaluation-only sets
-#: (NotInject, WildGuard benign, BIPIA test, ...) that must never reach training.
-SPLITS = ("train", "validation", "test", "eval")
+#: Split names. ``None`` means "the builder assigns it"; ``eval`` marks the evaluation-only (OOD-report) sets
+#: (NotInject, WildGuard benign, BIPIA test, ...) and ``ood_dev`` the units held out whole for the OOD-dev suite:
+#: neither ever reaches training.
+SPLITS = ("train", "validation", "test", "ood_dev", "eval")
 
 
 @dataclass(slots=True)

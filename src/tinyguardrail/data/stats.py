@@ -12,7 +12,7 @@ import numpy as np
 from tinyguardrail.data.record import Record
 from tinyguardrail.labels import LABELS
 
-SPLIT_ORDER = ("train", "validation", "test", "eval")
+SPLIT_ORDER = ("train", "validation", "test", "ood_dev", "eval")
 
 
 def compute_stats(records: Iterable[Record], extra: dict | None = None) -> dict:

