@@ -41,7 +41,7 @@ from types import ModuleType
 
 from tqdm.auto import tqdm
 
-from tinyguardrail.data.dedup import ContainmentIndex, NearDupIndex, PassageIndex, canonical
+from tinyguardrail.data.dedup import ContainmentIndex, NearDupIndex, PassageIndex, canonical, surface_key
 from tinyguardrail.data.hard_negatives import TRIGGER_VOCABULARY
 from tinyguardrail.data.io import MATERIALS_FILE, SPLIT_FILES, write_jsonl_gz
 from tinyguardrail.data.record import Material, Record
@@ -253,11 +253,13 @@ def cap_rows(records: list[Record], cfg: BuildConfig, rng: random.Random) -> tup
 
 
 def exact_dedup(records: list[Record]) -> tuple[list[Record], dict]:
-    """Keep one row per canonical text: the one in the most protected split (ties: first seen)."""
+    """Keep one row per text as written (``dedup.surface_key``): the one in the most protected split (ties: first
+    seen). Variants that only a skeleton tells apart (homoglyph, zero-width, punctuation) stay rows of their own here;
+    across splits ``remove_leaks`` compares skeletons."""
     best: dict[str, Record] = {}
     conflicts = 0
     for r in sorted(records, key=lambda r: _rank(r.split)):
-        key = canonical(r.text)
+        key = surface_key(r.text)
         if not key:
             continue
         if key in best:

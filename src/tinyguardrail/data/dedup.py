@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 import zlib
 from collections.abc import Iterable, Sequence
 
@@ -35,6 +36,13 @@ def unescape(text: str) -> str:
     if "\\" not in text:
         return text
     return _ESCAPE.sub(lambda m: chr(int(m.group(1)[1:], 16)) if m.group(1)[0] == "u" else _ESCAPED[m.group(1)], text)
+
+
+def surface_key(text: str) -> str:
+    """Key of exact duplicates as written: escapes decoded, NFKC, case-folded, whitespace collapsed. Unlike
+    :func:`canonical` it keeps homoglyphs, invisible characters and punctuation, so a homoglyph or zero-width variant
+    of a text (an obfuscation row made from it) is a row of its own."""
+    return _WS.sub(" ", unicodedata.normalize("NFKC", unescape(text)).casefold()).strip()
 
 
 @functools.lru_cache(maxsize=1 << 19)

@@ -1,179 +1,164 @@
-"""``tinyguardrail eval``: score a model on the held-out test split, every eval-only set, the 2025 attack suite
-and (optionally) a PINT YAML file; write JSON + Markdown (+ PNG when matplotlib is installed).
+"""``tinyguardrail eval``: score our model, earlier versions of it and the offline peer detectors on the same
+evaluation suites in one run, and write ``docs/eval/results.json``, ``docs/RESULTS.md``, ``docs/eval/results.md``
+and the plots.
 
-Headline numbers (the SPEC's targets):
-- held-out balanced accuracy (4 classes) and binary attack-vs-benign metrics on the test split;
-- NotInject false-positive rate (all, and per trigger-word level); WildGuard-benign false-positive rate;
-- detection rate per 2025 transform (test-split base attacks) and the false-positive rate of the same transforms
-  applied to benign text;
-- detection on the held-out JailbreakBench method, BIPIA attack strings and eval indirect injections.
+    tinyguardrail eval                                  # the shipped model + every installed peer
+    tinyguardrail eval --baseline v0.6=build/baselines/tinyguardrail-v0.6 --peers all
+    tinyguardrail eval --peers none --suites-only ood_dev --out /tmp/x   # quick look, writes nothing in docs/
+
+The suites are read from ``<data>/suites`` (``tinyguardrail eval suites`` writes them from a data build; this command
+builds them when they are missing). Peers need ``scripts/peers/install.sh`` first; missing peers are skipped with a
+note. Predictions are cached in ``build/eval_cache`` (per system and suite rows), so a rerun only scores what changed.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import math
+import platform
 import time
 from pathlib import Path
 
 import numpy as np
 
-from tinyguardrail.data.io import read_split
-from tinyguardrail.eval.suites import evaluate_rows, pint_score, transform_suite
-from tinyguardrail.labels import LABEL2ID, LABELS
+from tinyguardrail.eval import harness, ood, report
 
 
-def guard_predictor(guard):
-    """Wrap a ``Guard`` as a predictor: texts -> (label ids, probabilities)."""
-
-    def predict(texts):
-        verdicts = guard.check_batch(list(texts))
-        probs = np.array([[v.scores[name] for name in LABELS] for v in verdicts], dtype=np.float64)
-        # The policy decides what is flagged; an unsafe verdict whose label is not an attack class
-        # (e.g. "uncertain") counts as the most probable attack class.
-        pred = np.array(
-            [0 if v.is_safe else LABEL2ID.get(v.label) or int(p[1:].argmax()) + 1 for v, p in zip(verdicts, probs, strict=True)],
-            dtype=np.int64,
-        )
-        return pred, probs
-
-    return predict
+def _roc(rows, pred) -> tuple[np.ndarray, np.ndarray]:
+    y = np.array([r.is_attack for r in rows], dtype=bool)
+    s = np.asarray(pred.scores)
+    thr = np.unique(s)[::-1]
+    neg, pos = s[~y], s[y]
+    fpr = np.array([(neg >= t).mean() for t in thr])
+    tpr = np.array([(pos >= t).mean() for t in thr])
+    return np.concatenate([[0.0], fpr, [1.0]]), np.concatenate([[0.0], tpr, [1.0]])
 
 
-def headline(result: dict) -> dict:
-    """The few numbers a model card leads with."""
-    test, ev = result["test"], result["eval"]
-    by_type = ev["by_attack_type"]
-
-    def fpr(prefix: str) -> float | None:
-        rows = [(v["n"], v["flag_rate"]) for k, v in by_type.items() if k.startswith(prefix)]
-        n = sum(r[0] for r in rows)
-        return sum(a * b for a, b in rows) / n if n else None
-
-    det = [v["detection"] for v in result["transforms"].values() if v["detection"] is not None]
-    return {
-        "test_balanced_accuracy": test["report"].get("balanced_accuracy"),
-        "test_accuracy": test["report"].get("accuracy"),
-        "test_binary_f1": test["report"].get("binary", {}).get("f1"),
-        "test_binary_fpr": test["report"].get("binary", {}).get("fpr"),
-        "test_roc_auc": test["report"].get("binary", {}).get("roc_auc"),
-        "notinject_fpr": fpr("benign/notinject"),
-        **{f"notinject_{lvl}_fpr": fpr(f"benign/notinject_{lvl}") for lvl in (1, 2, 3)},
-        "wildguard_benign_fpr": fpr("benign/wildguard"),
-        "jbb_holdout_detection": next((v["flag_rate"] for k, v in by_type.items() if "jbb_holdout" in k), None),
-        "min_transform_detection": min(det) if det else None,
-        "mean_transform_detection": float(np.mean(det)) if det else None,
-    }
+def _latency_texts(suites: dict, n: int, seed: int = 0) -> list[str]:
+    rows = suites["ood_dev"]
+    idx = np.random.default_rng(seed).permutation(len(rows))[:n]
+    return [rows[i].text for i in sorted(idx)]
 
 
-def _fmt(x) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    return f"{100 * x:.1f}%" if isinstance(x, float) else str(x)
-
-
-def write_markdown(result: dict, path: Path) -> None:
-    h = result["headline"]
-    md = [f"# Evaluation of `{result['model']}`", "",
-          f"Written by `tinyguardrail eval` on {result['date']} from `{result['data']}`. Rates are shares of rows.", "",
-          "## Headline", "", "| metric | value |", "|---|---|"]
-    md += [f"| {k} | {_fmt(v)} |" for k, v in h.items()]
-    md += ["", "## 2025 attack suite (test-split base attacks)", "",
-           "| transform | detection | n | FPR of same transform on benign | n |", "|---|---|---|---|---|"]
-    for t, v in result["transforms"].items():
-        md.append(f"| {t} | {_fmt(v['detection'])} | {v['n_attack']} | {_fmt(v['benign_fpr'])} | {v['n_benign']} |")
-    for suite in ("eval", "test"):
-        md += ["", f"## {suite}: by label / attack type", "", "| group | n | flagged | kind |", "|---|---|---|---|"]
-        for k, v in result[suite]["by_attack_type"].items():
-            md.append(f"| {k} | {v['n']} | {_fmt(v['flag_rate'])} | {v['kind']} |")
-    md += ["", "## test: by source", "", "| source | n | flagged | exact-label accuracy |", "|---|---|---|---|"]
-    for k, v in result["test"]["by_source"].items():
-        md.append(f"| {k} | {v['n']} | {_fmt(v['flag_rate'])} | {_fmt(v['exact_label_accuracy'])} |")
-    rep = result["test"]["report"]
-    md += ["", "## test: per class", "", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
-    for name, v in rep.get("per_class", {}).items():
-        md.append(f"| {name} | {_fmt(v['precision'])} | {_fmt(v['recall'])} | {_fmt(v['f1'])} | {v['support']} |")
-    if "pint" in result:
-        md += ["", f"## PINT ({result['pint']['n']} rows): score {_fmt(result['pint']['score'])}"]
-    path.write_text("\n".join(md) + "\n")
-
-
-def plot(result: dict, path: Path) -> bool:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
-    names = list(result["transforms"])
-    det = [result["transforms"][n]["detection"] or 0 for n in names]
-    fpr = [result["transforms"][n]["benign_fpr"] or 0 for n in names]
-    x = np.arange(len(names))
-    fig, ax = plt.subplots(figsize=(max(8, len(names) * 0.55), 4))
-    ax.bar(x - 0.2, det, 0.4, label="detection (attacks)")
-    ax.bar(x + 0.2, fpr, 0.4, label="false positives (benign, same transform)")
-    ax.axhline(0.97, ls="--", c="gray", lw=0.8, label="goal 97%")
-    ax.set_xticks(x, names, rotation=60, ha="right")
-    ax.set_ylim(0, 1.02)
-    ax.legend(loc="lower left", fontsize=8)
-    ax.set_title(f"2025 attack suite: {result['model']}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
-
-
-def evaluate_model(predict, data_dir: Path, model_name: str, pint: Path | None = None, limit: int | None = None) -> dict:
-    from tinyguardrail.data import synth
-
-    test_rows = read_split(data_dir, "test")
-    eval_rows = read_split(data_dir, "eval")
-    if limit:
-        test_rows, eval_rows = test_rows[:limit], eval_rows[:limit]
-    result = {"model": model_name, "data": str(data_dir), "date": time.strftime("%Y-%m-%d")}
-    t0 = time.perf_counter()
-    result["test"] = evaluate_rows(test_rows, predict)
-    result["eval"] = evaluate_rows(eval_rows, predict)
-    result["transforms"] = transform_suite(result["test"], test_rows, list(synth.TRANSFORMS))
-    pint_rows = [r for r in eval_rows if r.source == "pint_example"]
-    if pint is not None:
-        from tinyguardrail.data.sources.pint_example import load_pint_yaml
-
-        pint_rows = load_pint_yaml(pint)
-        pred, _ = predict([r.text for r in pint_rows])
-        result["pint"] = pint_score(pint_rows, np.asarray(pred))
-    elif pint_rows:
-        idx = [i for i, r in enumerate(eval_rows) if r.source == "pint_example"]
-        result["pint"] = pint_score(pint_rows, result["eval"]["_pred"][idx])
-    for k in ("test", "eval"):
-        result[k].pop("_pred")
-    result["seconds"] = round(time.perf_counter() - t0, 1)
-    result["headline"] = headline(result)
-    return result
+def evaluate(systems: list, suites: dict, cache: Path | None, latency_n: int, progress=print) -> dict:
+    """Every system on every suite (and on the latency sample); the JSON the report is written from."""
+    keys = {name: harness.suite_key(rows) for name, rows in suites.items()}
+    lat_texts = _latency_texts(suites, latency_n) if latency_n and "ood_dev" in suites else []
+    out: dict = {"systems": {}, "suite_order": list(suites), "suite_rows": {k: len(v) for k, v in suites.items()},
+                 "latency_texts": len(lat_texts)}
+    curves = {}
+    for system in systems:
+        entry: dict = {"ident": system.ident, "suites": {}}
+        for name, rows in suites.items():
+            t0 = time.perf_counter()
+            pred = harness.cached(system, "suite", [r.text for r in rows], keys[name], cache)
+            entry["suites"][name] = harness.score_suite(rows, pred)
+            progress(f"{system.name:<22} {name:<13} {len(rows):>6} rows  {time.perf_counter() - t0:7.1f} s")
+            if name == "ood_dev":
+                curves[system.name] = _roc(rows, pred)
+        if lat_texts:
+            lat = harness.cached(system, "latency", lat_texts, harness.suite_key(
+                [ood.SuiteRow(t, "benign", "", "", "", "") for t in lat_texts]), cache)
+            entry["latency"] = harness.latency_summary(lat)
+        if "ood_dev" in entry["suites"]:
+            entry["weakest_ood_dev"] = harness.weakest_cells(entry["suites"]["ood_dev"])
+        out["systems"][system.name] = entry
+    out["_curves"] = curves
+    return out
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped model)")
+    p.add_argument("action", nargs="?", default="run", choices=("run", "suites", "leakcheck", "calibrate"),
+                   help="run (default): score and report; suites: build the suites from the data build; "
+                        "leakcheck: the independent leak check of the data build and its suites; calibrate: the "
+                        "model's attack threshold and uncertain band from the OOD-dev suite")
     p.add_argument("--data", type=Path, default=Path("build/data"), help="built data directory")
-    p.add_argument("--out", type=Path, default=Path("docs/eval"), help="output directory for JSON / Markdown / PNG")
-    p.add_argument("--pint", type=Path, default=None, help="a PINT-format YAML file (e.g. the private PINT set)")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--limit", type=int, default=None, help="score only the first N rows of each split (smoke runs)")
+    p.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped model)")
+    p.add_argument("--name", default=None, help="name of the model in the report (default: its config name)")
+    p.add_argument("--baseline", action="append", default=[], metavar="NAME=DIR",
+                   help="another model folder scored in the same run (repeatable), e.g. an earlier version")
+    p.add_argument("--peers", default="all", help="comma-separated peer names, 'all' (the installed ones) or 'none'")
+    p.add_argument("--peers-root", type=Path, default=Path(".peers"))
+    p.add_argument("--suites-only", default=None, help="comma-separated suite names (default: all)")
+    p.add_argument("--out", type=Path, default=Path("docs"), help="report directory (RESULTS.md, eval/...)")
+    p.add_argument("--cache", default="build/eval_cache", help="prediction cache folder ('' to disable)")
+    p.add_argument("--latency-texts", type=int, default=300, help="OOD-dev texts timed one per call (0: skip)")
+    p.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads of our models")
+    p.add_argument("--seed", type=int, default=0, help="seed of the suite composition (action suites)")
+    p.add_argument("--leaks-out", type=Path, default=None, help="leakcheck: write the JSON report here")
+    p.add_argument("--attack-fpr", type=float, default=0.01, help="calibrate: OOD-dev benign rows blocked at most this often")
+    p.add_argument("--flag-fpr", type=float, default=0.03,
+                   help="calibrate: OOD-dev benign rows flagged (blocked or uncertain) at most this often")
+    p.add_argument("--write", action="store_true", help="calibrate: write the thresholds into the model's config.json")
+
+
+def _peer_systems(spec: str, root: Path) -> list:
+    from tinyguardrail.eval.peers import PEERS, available_peers
+
+    if spec == "none":
+        return []
+    installed = set(available_peers(root))
+    names = sorted(PEERS) if spec == "all" else [s.strip() for s in spec.split(",") if s.strip()]
+    unknown = [n for n in names if n not in PEERS]
+    if unknown:
+        raise ValueError(f"unknown peers {unknown}; known: {sorted(PEERS)}")
+    missing = [n for n in names if n not in installed]
+    if missing:
+        print(f"note: peers not installed (scripts/peers/install.sh): {', '.join(missing)}")
+    return [harness.PeerSystem(n, root) for n in names if n in installed]
 
 
 def run(args: argparse.Namespace) -> int:
-    from tinyguardrail.runtime.guard import Guard
+    if args.action == "suites":
+        return ood.run(argparse.Namespace(data=args.data, out=None, seed=args.seed))
+    if args.action == "calibrate":
+        from tinyguardrail.eval import calibrate
 
-    guard = Guard.load(args.model, threads=args.threads)
-    name = getattr(guard, "name", None) or (args.model.name if args.model else "default")
-    result = evaluate_model(guard_predictor(guard), args.data, name, args.pint, args.limit)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
-    write_markdown(result, args.out / "eval.md")
-    plot(result, args.out / "transforms.png")
-    for k, v in result["headline"].items():
-        print(f"{k:<28} {_fmt(v)}")
-    print(f"wrote {args.out}/eval.json, eval.md")
+        if args.model is None:
+            raise ValueError("calibrate needs --model DIR")
+        return calibrate.run(args)
+    if args.action == "leakcheck":
+        from tinyguardrail.eval import leakcheck
+
+        return leakcheck.run(argparse.Namespace(data=args.data, suites=None, out=args.leaks_out))
+    suite_dir = args.data / "suites"
+    if not (suite_dir / "manifest.json").exists():
+        ood.write_suites(ood.build_suites(args.data, args.seed), suite_dir)
+    names = args.suites_only.split(",") if args.suites_only else list(ood.ALL_SUITES)
+    suites = ood.load_suites(suite_dir, names)
+    systems: list = [harness.GuardSystem(args.model, args.name or "", threads=args.threads)]
+    for spec in args.baseline:
+        name, _, path = spec.partition("=")
+        if not path:
+            raise ValueError(f"--baseline wants NAME=DIR, got {spec!r}")
+        systems.append(harness.GuardSystem(Path(path), name, threads=args.threads))
+    systems += _peer_systems(args.peers, args.peers_root)
+    results = evaluate(systems, suites, Path(args.cache) if args.cache else None, args.latency_texts)
+    curves = results.pop("_curves")
+    results |= {"date": time.strftime("%Y-%m-%d"), "data": str(args.data), "suites": str(suite_dir),
+                "primary": systems[0].name, "machine": f"{platform.machine()}, {_cpus()} CPUs"}
+    eval_dir = args.out / "eval"
+    eval_dir.mkdir(parents=True, exist_ok=True)
+    plots = []
+    if "ood_dev" in suites:
+        report.plot_roc(results, curves, eval_dir / "roc_ood_dev.png")
+        report.plot_recall_at_fpr(results, eval_dir / "recall_at_fpr.png")
+        report.plot_languages(results, eval_dir / "languages.png")
+        report.plot_accuracy_latency(results, eval_dir / "accuracy_latency.png")
+        plots += ["roc_ood_dev.png", "recall_at_fpr.png", "languages.png", "accuracy_latency.png"]
+    if "transforms" in suites:
+        report.plot_transforms(results, eval_dir / "transforms.png")
+        plots.append("transforms.png")
+    results["plots"] = plots
+    harness.write_json(eval_dir / "results.json", results)
+    report.write_detail_md(results, eval_dir / "results.md")
+    if "ood_dev" in suites:
+        report.write_results_md(results, args.out / "RESULTS.md")
+    print("\n".join(report.main_table(results)))
+    print(f"wrote {args.out / 'RESULTS.md'}, {eval_dir}/results.json, results.md and {len(plots)} plots")
     return 0
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -48,12 +48,13 @@ def banks(folder: pathlib.Path | None = None) -> list[dict]:
     out = []
     for path in sorted((folder or bank_dir()).glob("*.json")):
         bank = json.loads(path.read_text(encoding="utf-8"))
-        for intent, items in bank["attack"].items():
-            slot = SLOTS.get(intent, (None,))[0]
+        lists = [(f"attack.{k}", v, SLOTS.get(k, (None,))[0]) for k, v in bank["attack"].items()]
+        lists += [(f"{sec}.{k}", v, None) for sec in ("fill", "benign") for k, v in bank[sec].items()]
+        for name, items, slot in lists:
             for text in items:
                 found = _BRACES.findall(text)
                 if found != ([slot] if slot else []):
-                    raise ValueError(f"{path.name}: attack.{intent}: slots {found} in {text[:60]!r}")
+                    raise ValueError(f"{path.name}: {name}: slots {found} in {text[:60]!r}")
         out.append(bank)
     return out
 

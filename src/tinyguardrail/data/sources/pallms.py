@@ -61,8 +61,10 @@ def _blocks(path: pathlib.Path) -> list[str]:
 
 
 def template_texts(root: pathlib.Path) -> list[str]:
-    """The published jailbreak templates of ``jailbreak.txt`` (unfilled), for other loaders' precedence checks."""
-    return _blocks(pathlib.Path(root) / NAME / "plaintext" / "jailbreak.txt")
+    """The published jailbreak templates of ``jailbreak.txt`` (unfilled), for other loaders' precedence checks; none
+    when the source is absent (as the other loaders' ``template_texts``)."""
+    path = pathlib.Path(root) / NAME / "plaintext" / "jailbreak.txt"
+    return _blocks(path) if path.is_file() else []
 
 
 def _injections(root: pathlib.Path) -> Iterator[tuple[Record, bool]]:

@@ -1,0 +1,204 @@
+"""Scoring systems (our models, older versions of them, peer detectors) on the evaluation suites, the same rows for
+every system in the same run.
+
+A *system* turns texts into ``Predictions``: an attack score in [0, 1] per text (for ROC curves and recall at a
+fixed false-positive rate), the system's own flag (its decision at its own threshold) and, for systems run one text
+per call, the wall and CPU time of each call. Predictions are cached per (system, suite rows) under
+``build/eval_cache`` so that re-running the report after a change to one system does not re-run the others (the
+slowest peer takes ~0.2 s a text).
+
+``score_suite`` is the one scoring function: PINT's score (the mean over (cell, attack/benign) groups of the share
+of rows the flag gets right; groups of fewer than ``MIN_GROUP`` rows are reported but not averaged), attack recall,
+benign false-positive rate, ROC AUC and recall at 0.1 / 1 / 5 % false-positive rate (threshold taken on the suite's
+own benign rows: an oracle per suite, reported beside the system's real decision).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinyguardrail.eval.metrics import recall_at_fpr, roc_auc
+from tinyguardrail.eval.ood import SuiteRow
+
+MIN_GROUP = 10
+FPRS = (0.001, 0.01, 0.05)
+
+
+@dataclass
+class Predictions:
+    scores: np.ndarray  # float [N], higher = more likely an attack
+    flags: np.ndarray  # bool [N], the system's own decision
+    ms: np.ndarray | None = None  # float [N], wall time of a one-text call (systems run text by text)
+    cpu_ms: np.ndarray | None = None
+    errors: int = 0
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {"scores": self.scores, "flags": self.flags, "errors": np.array(self.errors)}
+        arrays |= {k: v for k, v in (("ms", self.ms), ("cpu_ms", self.cpu_ms)) if v is not None}
+        np.savez_compressed(path, **arrays)
+
+    @classmethod
+    def load(cls, path: Path) -> Predictions:
+        with np.load(path) as z:
+            return cls(z["scores"], z["flags"], z["ms"] if "ms" in z else None, z["cpu_ms"] if "cpu_ms" in z else None,
+                       int(z["errors"]))
+
+
+@dataclass
+class GuardSystem:
+    """A TinyGuardrail model folder run through the ONNX runtime (``Guard``), in batches."""
+
+    model_dir: Path | None
+    label: str = ""
+    threads: int = 1
+    batch: int = 64
+    _guard: object = field(default=None, repr=False)
+
+    @property
+    def guard(self):
+        if self._guard is None:
+            from tinyguardrail.runtime.guard import Guard
+
+            self._guard = Guard.load(self.model_dir, threads=self.threads)
+        return self._guard
+
+    @property
+    def name(self) -> str:
+        """``label``, else the model's own name (``config.json``)."""
+        return self.label or self.guard.info().get("name") or "tinyguardrail"
+
+    @property
+    def ident(self) -> str:
+        """Changes whenever a file of the model folder changes (weights, config, tokenizer)."""
+        from tinyguardrail._model_path import default_model_dir
+
+        folder = Path(self.model_dir) if self.model_dir else default_model_dir()
+        h = hashlib.sha256()
+        for p in sorted(folder.iterdir()):
+            if p.suffix in (".onnx", ".json") and not p.name.endswith(".fp32.onnx"):
+                h.update(p.name.encode() + p.read_bytes())
+        return f"guard-{h.hexdigest()[:16]}"
+
+    def predict(self, texts: Sequence[str]) -> Predictions:
+        scores, flags = [], []
+        for i in range(0, len(texts), self.batch):
+            for v in self.guard.check_batch(list(texts[i : i + self.batch])):
+                scores.append(1.0 - v.scores["benign"])
+                flags.append(not v.is_safe)
+        return Predictions(np.asarray(scores, dtype=np.float64), np.asarray(flags, dtype=bool))
+
+    def latency(self, texts: Sequence[str]) -> Predictions:
+        """One text per ``check`` call, one thread: the same protocol as the peers' workers."""
+        guard = self.guard
+        for t in texts[:20]:
+            guard.check(t)  # warm-up (lazy tables, the character cache)
+        ms, cpu = [], []
+        for t in texts:
+            w0, c0 = time.perf_counter(), time.process_time()
+            guard.check(t)
+            ms.append(1e3 * (time.perf_counter() - w0))
+            cpu.append(1e3 * (time.process_time() - c0))
+        p = self.predict(texts)
+        return Predictions(p.scores, p.flags, np.asarray(ms), np.asarray(cpu))
+
+
+@dataclass
+class PeerSystem:
+    """An offline peer detector in its own virtual environment, driven over a JSONL pipe (``eval.peers``)."""
+
+    peer: str
+    root: Path = Path(".peers")
+    timeout_s: float = 60.0
+
+    @property
+    def name(self) -> str:
+        return self.peer
+
+    @property
+    def ident(self) -> str:
+        from tinyguardrail.eval.peers import PEERS
+
+        return f"peer-{self.peer}-{PEERS[self.peer].version}"
+
+    def predict(self, texts: Sequence[str]) -> Predictions:
+        from tinyguardrail.eval.peers import run_peer
+
+        r = run_peer(self.peer, list(texts), root=self.root, timeout_s=self.timeout_s)
+        return Predictions(np.nan_to_num(np.asarray(r.scores, dtype=np.float64)), np.asarray(r.flags, dtype=bool),
+                           np.asarray(r.ms, dtype=np.float64), np.asarray(r.cpu_ms, dtype=np.float64), r.n_errors)
+
+    latency = predict
+
+
+def suite_key(rows: Sequence[SuiteRow]) -> str:
+    h = hashlib.sha256()
+    for r in rows:
+        h.update(r.text.encode("utf-8", "surrogatepass") + b"\x00")
+    return h.hexdigest()[:16]
+
+
+def cached(system, kind: str, texts: Sequence[str], key: str, cache: Path | None) -> Predictions:
+    """``system.predict`` (or ``.latency``) of ``texts``, from ``cache`` when this system already scored them."""
+    path = Path(cache) / system.ident / f"{kind}-{key}.npz" if cache else None
+    if path is not None and path.exists():
+        return Predictions.load(path)
+    pred = system.latency(texts) if kind == "latency" else system.predict(texts)
+    if path is not None:
+        pred.save(path)
+    return pred
+
+
+def score_suite(rows: Sequence[SuiteRow], pred: Predictions) -> dict:
+    """Every number the report shows for one suite and one system (see the module docstring)."""
+    y = np.array([r.is_attack for r in rows], dtype=bool)
+    flags, scores = np.asarray(pred.flags, dtype=bool), np.asarray(pred.scores, dtype=np.float64)
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        groups[(r.cell, "attack" if r.is_attack else "benign")].append(i)
+    cells = {}
+    for (cell, kind), idx in sorted(groups.items()):
+        correct = flags[idx] == (kind == "attack")
+        cells[f"{cell}|{kind}"] = {"n": len(idx), "accuracy": float(correct.mean())}
+    scored = [v["accuracy"] for v in cells.values() if v["n"] >= MIN_GROUP]
+    out = {
+        "n": len(rows), "n_attack": int(y.sum()), "n_benign": int((~y).sum()),
+        "pint_score": float(np.mean(scored)) if scored else None,
+        "attack_recall": float(flags[y].mean()) if y.any() else None,
+        "benign_fpr": float(flags[~y].mean()) if (~y).any() else None,
+        "roc_auc": roc_auc(y, scores) if y.any() and (~y).any() else None,
+        "cells": cells,
+        "errors": pred.errors,
+    }
+    if y.any() and (~y).any():
+        out |= {f"recall_at_{100 * f:g}pct_fpr": recall_at_fpr(y, scores, f) for f in FPRS}
+    return out
+
+
+def latency_summary(pred: Predictions) -> dict:
+    if pred.ms is None:
+        return {}
+    ms = np.asarray(pred.ms)
+    out = {"n": len(ms), **{f"p{q}_ms": float(np.percentile(ms, q)) for q in (50, 95, 99)}, "mean_ms": float(ms.mean())}
+    if pred.cpu_ms is not None:
+        out["mean_cpu_ms"] = float(np.mean(pred.cpu_ms))
+    return out
+
+
+def weakest_cells(result: dict, k: int = 3) -> list[tuple[str, float, int]]:
+    """The ``k`` (cell, label) groups of a suite result with the lowest accuracy (groups of ``MIN_GROUP`` rows or more)."""
+    cells = [(name, v["accuracy"], v["n"]) for name, v in result["cells"].items() if v["n"] >= MIN_GROUP]
+    return sorted(cells, key=lambda c: c[1])[:k]
+
+
+def write_json(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
