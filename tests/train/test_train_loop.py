@@ -62,13 +62,33 @@ def test_tiny_config_trains_end_to_end(data_dir, tmp_path):
     val = validate(model, feats, torch.device("cpu"))
     recorded = json.loads((best / "checkpoint.json").read_text())["metrics"]
     assert val["accuracy"] == recorded["accuracy"]
-    assert val["balanced_accuracy"] == summary["best_balanced_accuracy"]
+    assert val["balanced_accuracy"] == summary["best_metric"]
+    assert summary["best_metric_name"] == "validation_balanced_accuracy"
     again = load_checkpoint(save_checkpoint(tmp_path / "copy", model))
     b = feats.batch(list(range(8)), c.pad_id)
     args = [torch.from_numpy(b[k]) for k in ("input_ids", "attention_mask", "char_ids", "detector_feats")]
     with torch.no_grad():
         o1, o2 = model(*args), again(*args)
     assert all(torch.equal(o1[k], o2[k]) for k in o1)
+
+
+def test_checkpoint_is_chosen_on_the_selection_suite(data_dir, tmp_path):
+    """With ``select_suite`` each validated epoch is also scored on that suite at its ``select_fpr`` operating point,
+    and best/ is the epoch with the best suite score (the OOD-dev suite in the shipped recipe)."""
+    from tinyguardrail.eval.ood import SuiteRow, write_suites
+
+    raw, labels = D.read_split(data_dir / "validation.jsonl.gz")
+    names = ["benign", "direct_injection", "jailbreak", "obfuscation"]
+    rows = [SuiteRow(t, names[y], f"cell{i % 2}", "fixture", "en", str(i)) for i, (t, y) in enumerate(zip(raw, labels))]
+    write_suites({"ood_dev": rows}, tmp_path / "suites")
+    summary = setup(*_tiny(data_dir, tmp_path / "sel", select_suite=str(tmp_path / "suites" / "ood_dev.jsonl.gz"),
+                           select_fpr=0.1, fgsm_epsilon=0.0))
+    hist = summary["history"]
+    assert summary["best_metric_name"] == "select"
+    assert all(h["select"]["fpr_target"] == 0.1 and h["select"]["benign_fpr"] <= 0.1 for h in hist)
+    best = max(range(len(hist)), key=lambda i: (hist[i]["select"]["pint_score"], -i))
+    assert summary["best_epoch"] == hist[best]["epoch"]
+    assert summary["best_metric"] == hist[best]["select"]["pint_score"]
 
 
 def test_resume_continues_from_the_saved_epoch(data_dir, tmp_path):

@@ -1,13 +1,11 @@
-"""Score a PyTorch checkpoint (before export) on the built test and eval splits.
+"""Score a PyTorch checkpoint (before export) on the evaluation suites.
 
-Used to compare training runs (base encoders, ablations) on the same data with the same code as the ONNX
-evaluation: the predictor applies the training front end (sanitize -> detector scores of the raw text, normalize ->
-``features.encode_batch``) and
-the model's own combine rule, then ``eval.suites.evaluate_rows`` does the scoring. Text windows are not used here
-(texts are truncated to ``max_len`` tokens, as in training); the runtime evaluation (``tinyguardrail eval``) scores
-the full pipeline with views and windows.
+Used to compare training runs on the same rows with the same scoring as the runtime evaluation (``eval.harness``):
+the predictor applies the training front end (sanitize -> detector scores of the raw text, normalize ->
+``features.encode_batch``) and the model's own combine rule. Text windows and decoded views are not used here (texts
+are truncated to ``max_len`` tokens, as in training); ``tinyguardrail eval`` scores the full runtime pipeline.
 
-    python -m tinyguardrail.eval.torch_eval --checkpoint runs/x/best --data build/data --out runs/x/test_eval.json
+    python -m tinyguardrail.eval.torch_eval --checkpoint runs/x/best --data build/data --out runs/x/suites.json
 """
 
 from __future__ import annotations
@@ -20,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tinyguardrail.data.io import read_split
-from tinyguardrail.eval.cli_eval import headline
-from tinyguardrail.eval.suites import evaluate_rows, transform_suite
+from tinyguardrail.eval.calibrate import operating_point
+from tinyguardrail.eval.harness import Predictions, score_suite
+from tinyguardrail.eval.ood import load_suites
 from tinyguardrail.features import encode_batch
 
 
@@ -51,26 +49,26 @@ def torch_predictor(model, tokenizer, device: torch.device, bf16: bool = False):
     return predict
 
 
-def evaluate_checkpoint(ckpt: Path, data: Path, device: str = "auto", limit: int | None = None) -> dict:
+def evaluate_checkpoint(ckpt: Path, data: Path, device: str = "auto", suites: tuple[str, ...] = ("ood_dev", "test"),
+                        select_fpr: float = 0.03) -> dict:
+    """Each suite scored at P(attack) >= 0.5, and the OOD-dev suite also at its ``select_fpr`` operating point."""
     from tokenizers import Tokenizer
 
-    from tinyguardrail.data import synth
     from tinyguardrail.train.checkpoint import load_checkpoint
 
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
     model = load_checkpoint(ckpt, device=dev).eval()
     tok = Tokenizer.from_file(str(Path(ckpt) / "tokenizer.json"))
     predict = torch_predictor(model, tok, dev, bf16=dev.type == "cuda")
-    result = {"model": str(ckpt), "data": str(data), "date": time.strftime("%Y-%m-%d")}
+    result: dict = {"model": str(ckpt), "data": str(data), "date": time.strftime("%Y-%m-%d"), "suites": {}}
     t0 = time.perf_counter()
-    for split in ("test", "eval"):
-        rows = read_split(data, split)[:limit] if limit else read_split(data, split)
-        result[split] = evaluate_rows(rows, predict, batch_size=128)
-        result[split].pop("_pred")
-        if split == "test":
-            result["transforms"] = transform_suite(result["test"], rows, list(synth.TRANSFORMS))
+    for name, rows in load_suites(Path(data) / "suites", suites).items():
+        probs = np.concatenate([predict([r.text for r in rows[i : i + 128]])[1] for i in range(0, len(rows), 128)])
+        scores = 1.0 - probs[:, 0]
+        result["suites"][name] = score_suite(rows, Predictions(scores, scores >= 0.5))
+        if name == "ood_dev":
+            result["ood_dev_operating_point"] = operating_point(rows, scores, select_fpr)
     result["seconds"] = round(time.perf_counter() - t0, 1)
-    result["headline"] = headline(result)
     return result
 
 
@@ -80,12 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=Path("build/data"))
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--device", default="auto")
-    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--suites", default="ood_dev,test", help="comma-separated suite names of <data>/suites")
     args = p.parse_args(argv)
-    res = evaluate_checkpoint(args.checkpoint, args.data, args.device, args.limit)
+    res = evaluate_checkpoint(args.checkpoint, args.data, args.device, tuple(args.suites.split(",")))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2) + "\n")
-    print(json.dumps(res["headline"], indent=2))
+    print(json.dumps({k: v.get("pint_score") for k, v in res["suites"].items()}, indent=2))
     return 0
 
 

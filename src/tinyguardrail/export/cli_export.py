@@ -220,8 +220,8 @@ def export_model(
     from tokenizers import Tokenizer
 
     from tinyguardrail.export.onnx import FAST_INPUTS, FAST_OUTPUTS, example_inputs, export_onnx
-    from tinyguardrail.export.split import split_fast_graph
     from tinyguardrail.export.quantize import build_variants, choose_variant, evaluate_variants, split_batch1
+    from tinyguardrail.export.split import split_fast_graph
 
     out = Path(out)
     checkpoint = Path(checkpoint)

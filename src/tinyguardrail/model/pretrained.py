@@ -132,6 +132,7 @@ def load_pretrained(
     layer_ids: Sequence[int] | None = None,
     ffn_dim: int | None = None,
     coverage_chars: str = DEFAULT_COVERAGE_CHARS,
+    keep_top_scored: int = 0,
 ) -> PretrainedEncoder:
     """Load a packaged pretrained encoder, optionally pruned.
 
@@ -148,6 +149,8 @@ def load_pretrained(
         layer_ids: explicit original layer indices to keep (overrides ``n_layers`` / ``layer_selection``).
         ffn_dim: keep this many FFN neurons per layer (largest ``||w_in row|| * ||w_out col||``); ``None`` keeps all.
         coverage_chars: characters whose single-character pieces are always kept (besides those seen in the corpus).
+        keep_top_scored: Unigram tokenizers: also keep this many pieces of highest unigram score (multilingual
+            coverage beyond the corpus; see :func:`select_vocabulary`).
 
     Returns:
         a :class:`PretrainedEncoder` with fp32 tensors.
@@ -162,7 +165,8 @@ def load_pretrained(
     tok_json = src.tokenizer_json
     pruning: dict[str, Any] = {}
     if corpus_texts is not None:
-        kept, stats = select_vocabulary(tok_json, corpus_texts, min_count, max_vocab, coverage_chars)
+        kept, stats = select_vocabulary(tok_json, corpus_texts, min_count, max_vocab, coverage_chars,
+                                        keep_top_scored=keep_top_scored)
         tok_json = reduce_tokenizer_json(tok_json, kept)
         pruning["vocab"] = stats
     else:
@@ -414,13 +418,16 @@ def select_vocabulary(
     max_vocab: int | None = None,
     coverage_chars: str = DEFAULT_COVERAGE_CHARS,
     batch_size: int = 2048,
+    keep_top_scored: int = 0,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Choose the original ids to keep for a corpus.
 
-    Kept: special tokens; pieces the corpus uses at least ``min_count`` times (the most frequent ones when
-    ``max_vocab`` binds); single-character pieces (``c`` and, for WordPiece, ``##c``) of every character seen in the
-    corpus or in ``coverage_chars``, so unseen words still segment; for Unigram, the lowest-scoring piece (keeps the
-    unknown penalty). Returns (sorted original ids, statistics).
+    Kept: special tokens; for Unigram, the ``keep_top_scored`` pieces of highest unigram log-probability (the
+    coverage of the encoder's own multilingual pre-training corpus, whatever languages our corpus lacks); pieces the
+    corpus uses at least ``min_count`` times (the most frequent ones when ``max_vocab`` binds); single-character
+    pieces (``c`` and, for WordPiece, ``##c``) of every character seen in the corpus or in ``coverage_chars``, so
+    unseen words still segment; for Unigram, the lowest-scoring piece (keeps the unknown penalty). Returns (sorted
+    original ids, statistics).
     """
     tok = Tokenizer.from_str(json.dumps(tok_json))
     tok.no_padding()
@@ -463,6 +470,9 @@ def select_vocabulary(
         scores = np.array([s for _, s in tok_json["model"]["vocab"]], dtype=np.float64)
         non_special = [i for i in range(len(pieces)) if i not in forced]
         forced.add(int(min(non_special, key=lambda i: scores[i])))
+        if keep_top_scored > 0:
+            top = sorted(non_special, key=lambda i: (-scores[i], i))[:keep_top_scored]
+            forced.update(int(i) for i in top)
     used = [(i, c) for i, c in counts.items() if c >= min_count and i not in forced]
     used.sort(key=lambda ic: (-ic[1], ic[0]))
     dropped_by_cap = 0
@@ -481,6 +491,7 @@ def select_vocabulary(
         "max_vocab": max_vocab,
         "used_dropped_by_min_count": sum(1 for c in counts.values() if c < min_count),
         "used_dropped_by_cap": dropped_by_cap,
+        "keep_top_scored": keep_top_scored,
     }
     return kept, stats
 
@@ -791,6 +802,7 @@ def prepare_base(
     ffn_dim: int | None = None,
     weight_format: str = "auto",
     extra_texts: Iterable[str] = (),
+    keep_top_scored: int = 0,
 ) -> dict[str, Any]:
     """Build a compact pruned starting point from the built training texts and write it to ``out_dir``.
 
@@ -801,6 +813,7 @@ def prepare_base(
         n_layers, min_count, max_vocab, layer_selection, ffn_dim: see :func:`load_pretrained`.
         weight_format: see :func:`save_compact`.
         extra_texts: more texts that may choose vocabulary (e.g. attack phrases seeding the pattern bank).
+        keep_top_scored: see :func:`load_pretrained`.
 
     Returns:
         the summary of :func:`save_compact` plus the pruning statistics and parameter counts.
@@ -810,7 +823,7 @@ def prepare_base(
     texts = itertools.chain(read_train_texts(corpus_jsonl_gz_paths), extra_texts)
     enc = load_pretrained(
         name, texts, n_layers=n_layers, min_count=min_count, max_vocab=max_vocab,
-        layer_selection=layer_selection, ffn_dim=ffn_dim,
+        layer_selection=layer_selection, ffn_dim=ffn_dim, keep_top_scored=keep_top_scored,
     )  # fmt: skip
     summary = save_compact(enc, out_dir, weight_format=weight_format)
     summary["pruning"] = enc.config["pruning"]

@@ -130,6 +130,12 @@ class TrainConfig:
     allow_stale_features: bool = False
     """Reuse cached features even if the text front end's sources changed since they were built (for a machine that
     trains from a cache built elsewhere and lacks the front end's packages); the log says when this happened."""
+    select_suite: str | None = None
+    """An evaluation suite file (``eval.ood`` rows, e.g. build/data/suites/ood_dev.jsonl.gz) on which the checkpoint is
+    chosen: best/ is the epoch with the best suite score at the ``select_fpr`` operating point. None: the validation
+    split's balanced accuracy (in-distribution)."""
+    select_fpr: float = 0.03
+    """Share of the selection suite's benign rows flagged at the operating point used to choose the checkpoint."""
     prototype_phrases: list[str] | None = None
     """Phrases seeding the pattern bank; None: DEFAULT_PROTOTYPE_PHRASES, []: no seeding."""
     progress: bool = True
@@ -264,6 +270,7 @@ class Run:
     best: float = -1.0
     best_epoch: int = -1
     history: list[dict[str, Any]] = field(default_factory=list)
+    select: tuple[list, D.Features] | None = None  # (suite rows, their features): checkpoint selection
 
 
 # ------------------------------------------------------------------------------------------------- setup
@@ -349,6 +356,14 @@ def setup(
         f"data: {len(train_feats)} train / {len(val_feats)} validation rows, {int(train_feats.lengths.sum())} train "
         f"tokens ({time.time() - t0:.1f}s)"
     )
+    select = None
+    if cfg.select_suite:
+        from tinyguardrail.eval.ood import read_suite
+
+        sel_src = D.SplitSource(Path(cfg.select_suite), **src_args)
+        select = (read_suite(Path(cfg.select_suite)),
+                  sel_src.features(tokenizer, **shapes, allow_stale_front_end=cfg.allow_stale_features))
+        log(f"checkpoint selection on {cfg.select_suite}: {len(select[0])} rows")
     run_config = {"model": mcfg.to_dict(), "train": cfg.to_dict()}
     (out / "run_config.json").write_text(json.dumps(run_config, indent=2) + "\n", encoding="utf-8")
     if prepare_only:
@@ -376,7 +391,7 @@ def setup(
     optimizer = make_optimizer(model, cfg, pretrained, fused=device.type == "cuda")
     run = Run(model=model, optimizer=optimizer, loss_fn=GuardrailLoss(mcfg, cw), train=train_feats, val=val_feats,
               cfg=cfg, run_config=run_config, tokenizer=tokenizer, device=device, bf16=bf16, out_dir=out,
-              sample_weights=sample_weights, pretrained_params=sorted(pretrained))  # fmt: skip
+              sample_weights=sample_weights, pretrained_params=sorted(pretrained), select=select)  # fmt: skip
     if resume:
         model.load_state_dict(ckpt.load_state_dict_sharded(last), strict=True)
         counters = ckpt.load_trainer_state(last, optimizer)
@@ -502,9 +517,17 @@ def fit(run: Run) -> dict[str, Any]:
             t1 = time.time()
             val = validate(model, run.val, run.device, cfg.eval_batch_size, run.bf16, run.loss_fn)
             record["val"] = val
+            metric = val["balanced_accuracy"]
+            if run.select is not None:
+                from tinyguardrail.eval.calibrate import operating_point
+
+                rows, feats = run.select
+                probs = predict_probs(model, feats, run.device, cfg.eval_batch_size, run.bf16)
+                record["select"] = operating_point(rows, 1.0 - probs[:, 0], cfg.select_fpr)
+                metric = record["select"]["pint_score"]
             record["val_time_s"] = round(time.time() - t1, 2)
-            if val["balanced_accuracy"] > run.best:
-                run.best, run.best_epoch = val["balanced_accuracy"], epoch
+            if metric > run.best:
+                run.best, run.best_epoch = metric, epoch
                 ckpt.save_checkpoint(run.out_dir / "best", model, run.run_config, run.tokenizer,
                                      info={"epoch": epoch, "step": run.step, "metrics": val})  # fmt: skip
         record["time_s"] = round(time.time() - t0, 2)
@@ -516,15 +539,35 @@ def fit(run: Run) -> dict[str, Any]:
         with open(metrics_path, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
         run.history.append(record)
-        v = record.get("val")
+        v, sel = record.get("val"), record.get("select")
         log(f"epoch {epoch + 1}/{cfg.epochs} loss {train_parts.get('total', float('nan')):.4f}"
             + (f" | val acc {v['accuracy']:.4f} bal {v['balanced_accuracy']:.4f} early-exit {v['early_exit_share']:.2f}"
-               if v else "") + f" | {record['time_s']:.1f}s")  # fmt: skip
-    return {"out_dir": str(run.out_dir), "best_balanced_accuracy": run.best, "best_epoch": run.best_epoch,
+               if v else "") + (f" | select {sel['pint_score']:.4f}" if sel else "")
+            + f" | {record['time_s']:.1f}s")  # fmt: skip
+    return {"out_dir": str(run.out_dir), "best_metric": run.best,
+            "best_metric_name": "select" if run.select is not None else "validation_balanced_accuracy",
+            "best_epoch": run.best_epoch,
             "epochs_done": end, "epochs": cfg.epochs, "steps": run.step, "history": run.history}  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------------- validate
+
+
+@torch.no_grad()
+def predict_probs(model: GuardrailModel, feats: D.Features, device: torch.device, batch_size: int = 128,
+                  bf16: bool = False) -> np.ndarray:
+    """Class probabilities [N, 4] of ``feats`` (in feature order) with the runtime's combine rule."""
+    was = model.training
+    model.eval()
+    out_p = np.zeros((len(feats), model.config.n_classes), dtype=np.float32)
+    for idx in D.make_batches(feats.lengths, batch_size, None):
+        b = to_device(feats.batch(idx, model.config.pad_id), device)
+        with _autocast(device, bf16):
+            out = model(b["input_ids"], b["attention_mask"], b["char_ids"], b["detector_feats"])
+        p = combine_probs(out["fast_logits"], out["deep_logits"], out["router_logits"], model.config.early_exit_threshold)
+        out_p[np.asarray(idx)] = p.float().cpu().numpy()
+    model.train(was)
+    return out_p
 
 
 @torch.no_grad()

@@ -1,0 +1,153 @@
+"""Run a plan of training runs on one GPU machine (the device tool's H200), several at a time, and bring back their
+metrics and the checkpoint of the best one by the OOD-dev selection score.
+
+    python3 scripts/gpu_runs.py plans/v07.json          # on the GPU machine, from the repository root
+
+A plan (JSON, no machine paths besides the carried folders):
+
+    {"parallel": 3, "cap_s": 420,
+     "common": ["--data-dir", ".carry/data", "--set", "train.select_suite=\\".carry/data/ood_dev.jsonl.gz\\""],
+     "runs": [{"name": "e5", "config": "configs/tinyguardrail-v0.7.json", "args": ["--set", "..."], "candidate": true},
+              ...]}
+
+``"derive"`` (optional) writes filtered copies of the carried data before the runs, for data ablations:
+``{"dir": ".carry/data_nobank", "from": ".carry/data", "drop_prefix": ["bank/"]}`` leaves out of train and validation
+every row whose ``template_id`` or ``source`` starts with one of the prefixes (generated rows keep their base's
+template id, so they go too); the selection suite is copied unchanged.
+
+Runs that share a tokenizer (the same ``train.pretrained_dir``) share one feature cache, built once before the runs
+start (``train --prepare-only``), so parallel runs never write the same cache. Each run writes ``$OUT/<name>.log``
+(progress bars filtered out) and ``$OUT/<name>.metrics.jsonl``; ``$OUT/summary.json`` lists every run's best epoch
+and selection score; all of these travel back in ``$OUT/runs_meta.tgz`` (a call returns at most 8 files). The best
+``candidate`` run's ``best/`` checkpoint is packed as ``$OUT/ckpt.tar.part-NN`` (``scripts/pack_checkpoint.py``).
+A run marked ``"reuse": true`` is not trained again: it is a run of an earlier call on the same, still warm machine. The text stage's pure-Python dependencies come from ``.carry/site.tgz``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+OUT = Path(os.environ.get("OUT", "/tmp/out"))
+NOISE = re.compile(r"it/s\]|s/it\]|chunk/s|row/s")
+
+
+def _env() -> dict[str, str]:
+    site = Path("/tmp/site")
+    if not site.exists() and Path(".carry/site.tgz").exists():
+        with tarfile.open(".carry/site.tgz") as tar:
+            tar.extractall(site, filter="data")
+    return os.environ | {"PYTHONPATH": f"{Path.cwd() / 'src'}:{site}", "PYTHONUNBUFFERED": "1",
+                         "TOKENIZERS_PARALLELISM": "false"}
+
+
+def _pretrained_dir(args: list[str]) -> str:
+    for a in args:
+        m = re.match(r"train\.pretrained_dir=(.*)", a)
+        if m:
+            return json.loads(m.group(1)) if m.group(1).startswith('"') else m.group(1)
+    return "default"
+
+
+def _train(name: str, config: str, args: list[str], cap_s: float, log: Path, extra: list[str]) -> int:
+    cmd = [sys.executable, "-m", "tinyguardrail", "train", "--config", config, *args, *extra]
+    with open(log, "a", encoding="utf-8") as fh:
+        fh.write("$ " + " ".join(cmd) + "\n")
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env())
+        t0 = time.time()
+        for line in proc.stdout:
+            if not NOISE.search(line):
+                fh.write(line)
+                fh.flush()
+            if time.time() - t0 > cap_s:
+                proc.kill()
+                fh.write(f"killed after {cap_s} s\n")
+                break
+        return proc.wait()
+
+
+def derive(spec: dict) -> None:
+    import gzip
+    import shutil
+
+    src, dst = Path(spec["from"]), Path(spec["dir"])
+    dst.mkdir(parents=True, exist_ok=True)
+    prefixes = tuple(spec["drop_prefix"])
+    for f in src.iterdir():
+        if f.name.startswith(("train", "validation")):
+            kept = dropped = 0
+            with gzip.open(f, "rt", encoding="utf-8") as fin, gzip.open(dst / f.name, "wt", encoding="utf-8") as fout:
+                for line in fin:
+                    row = json.loads(line)
+                    if row.get("template_id", "").startswith(prefixes) or row.get("source", "").startswith(prefixes):
+                        dropped += 1
+                        continue
+                    fout.write(line)
+                    kept += 1
+            print(f"derive {dst / f.name}: kept {kept}, dropped {dropped}")
+        else:
+            shutil.copy(f, dst / f.name)
+
+
+def main(plan_path: str) -> int:
+    plan = json.loads(Path(plan_path).read_text(encoding="utf-8"))
+    OUT.mkdir(parents=True, exist_ok=True)
+    for spec in plan.get("derive", []):
+        derive(spec)
+    common = list(plan.get("common", []))
+    runs = plan["runs"]
+    caches = {}
+    for r in runs:  # one feature cache per tokenizer, built before the parallel runs
+        key = _pretrained_dir(common + r.get("args", []))
+        if key not in caches:
+            caches[key] = f"runs/cache_{len(caches)}"
+            _train(f"prep_{len(caches)}", r["config"], common + r.get("args", []), 1e9, OUT / "prepare.log",
+                   ["--set", f'train.cache_dir="{caches[key]}"', "--out", f"runs/prep_{len(caches)}", "--prepare-only"])
+        r["_cache"] = caches[key]
+
+    def one(r: dict) -> dict:
+        t0 = time.time()
+        out = f"runs/{r['name']}"
+        code = 0
+        if not r.get("reuse"):  # "reuse": a run of an earlier call on this (still warm) machine
+            code = _train(r["name"], r["config"], common + r.get("args", []), plan.get("cap_s", 480), OUT / f"{r['name']}.log",
+                          ["--set", f'train.cache_dir="{r["_cache"]}"', "--out", out])
+        metrics = Path(out) / "metrics.jsonl"
+        history = [json.loads(x) for x in metrics.read_text().splitlines()] if metrics.exists() else []
+        (OUT / f"{r['name']}.metrics.jsonl").write_text("".join(json.dumps(h) + "\n" for h in history))
+        scored = [(h.get("select", {}).get("pint_score", h.get("val", {}).get("balanced_accuracy", -1)), h["epoch"])
+                  for h in history if "val" in h]
+        best = max(scored, default=(None, None))
+        return {"name": r["name"], "exit": code, "seconds": round(time.time() - t0, 1), "best_score": best[0],
+                "best_epoch": best[1], "candidate": bool(r.get("candidate")), "out": out}
+
+    with ThreadPoolExecutor(max_workers=int(plan.get("parallel", 2))) as pool:
+        results = list(pool.map(one, runs))
+    cands = [r for r in results if r["candidate"] and r["best_score"] is not None]
+    summary = {"plan": plan_path, "runs": results}
+    if cands:
+        best = max(cands, key=lambda r: r["best_score"])
+        summary["packed"] = best["name"]
+        subprocess.run([sys.executable, "scripts/pack_checkpoint.py", f"{best['out']}/best", str(OUT / "ckpt.tar.part-")],
+                       check=True, env=_env())
+    (OUT / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    # at most 8 files come back from a call: logs and metrics travel in one archive beside the checkpoint parts
+    loose = [p for p in OUT.iterdir() if p.suffix in (".log", ".jsonl", ".json")]
+    with tarfile.open(OUT / "runs_meta.tgz", "w:gz") as tar:
+        for p in loose:
+            tar.add(p, arcname=p.name)
+    for p in loose:
+        p.unlink()
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1]))
