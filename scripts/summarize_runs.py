@@ -1,0 +1,150 @@
+"""Summarize the GPU runs of tinyguardrail-v0.7 (scripts/gpu_runs.py, plans/v07*.json) into docs/ablations.md.
+
+Every number comes from the per-epoch metrics the training loop wrote on the GPU machine (copied to
+docs/ablations/v07/<run>.metrics.jsonl) and from docs/ablations/v07/encoder_runtime.json (the two base-encoder
+candidates exported to INT8 and scored by the runtime: ``python scripts/summarize_runs.py --runtime``). A run's score
+is its best epoch's OOD-dev score at the 3 % false-positive operating point (``train.select_suite``): the epoch the
+training loop kept as best/. No report set is read.
+
+    python scripts/summarize_runs.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+RUNS = Path("docs/ablations/v07")
+#: run -> (what differs from the reference of its group, plan file, data build)
+ROWS = {
+    "e5": ("MoE in deep layers 2 and 4 (the issue's recipe)", "plans/v07.json", "A"),
+    "e5_no_moe": ("no MoE (dense FFN)", "plans/v07.json", "A"),
+    "e5_no_deep": ("MoE, no deep branch (fast branch only)", "plans/v07.json", "A"),
+    "e5_no_bank": ("MoE, without the multilingual bank (its rows and what was made from them)", "plans/v07.json", "A"),
+    "e5_no_moe_no_char": ("no MoE, no character CNN", "plans/v07_call2.json", "A"),
+    "e5_no_moe_no_det": ("no MoE, no detector features, no pattern bank", "plans/v07_call2.json", "A"),
+    "e5_no_moe_2ep": ("no MoE, 2 epochs", "plans/v07_call2.json", "A"),
+    "minilm_no_moe": ("no MoE, all-MiniLM-L6-v2 base instead of multilingual-e5-small", "plans/v07_call3.json", "A"),
+    "final_v07": ("the chosen recipe (MiniLM, no MoE) on the final build: shipped", "plans/v07_final.json", "B"),
+}
+SEEDS = {
+    "e5, no MoE, 3 epochs": ["e5_no_moe", "e5_no_moe_s2", "e5_no_moe_s3"],
+    "e5, no MoE, 2 epochs": ["e5_no_moe_2ep", "e5_no_moe_2ep_s2", "e5_no_moe_2ep_s3"],
+    "MiniLM, no MoE, 3 epochs (final build; shipped = seed 1337)": ["final_v07", "final_v07_s2", "final_v07_s3"],
+}
+
+
+def best_epoch(name: str) -> dict:
+    hist = [json.loads(x) for x in (RUNS / f"{name}.metrics.jsonl").read_text().splitlines() if x.strip()]
+    best = max(hist, key=lambda h: (h["select"]["pint_score"], -h["epoch"]))
+    return {"epoch": best["epoch"], "epochs": len(hist), **best["select"], "val_bal": best["val"]["balanced_accuracy"],
+            "val_fpr": best["val"]["benign_fpr"], "early_exit": best["val"]["early_exit_share"]}
+
+
+def score_candidates(specs: list[str], data: Path) -> None:
+    from collections import defaultdict
+
+    import numpy as np
+
+    from tinyguardrail.eval.calibrate import calibrate, runtime_scores
+    from tinyguardrail.eval.ood import load_suites
+
+    rows = load_suites(data / "suites", ["ood_dev"])["ood_dev"]
+    manifest = json.loads((data / "suites" / "manifest.json").read_text())["ood_dev"]
+    out = {"suite": f"{data} (ood_dev {manifest['rows']} rows, sha {manifest['sha']})", "candidates": {}}
+    for spec in specs:
+        name, _, path = spec.partition("=")
+        scores = runtime_scores(Path(path), [r.text for r in rows])
+        cal = calibrate(rows, scores, 0.01, 0.03)
+        flags = scores >= cal["attack_threshold"] - cal["uncertain_margin"]
+        cells = defaultdict(list)
+        for r, f in zip(rows, flags, strict=True):
+            cells[f"{r.cell}|{'attack' if r.is_attack else 'benign'}"].append(bool(f) == r.is_attack)
+        cal["cells"] = {k: {"n": len(v), "accuracy": float(np.mean(v))} for k, v in sorted(cells.items())}
+        out["candidates"][name] = cal
+    (RUNS / "encoder_runtime.json").write_text(json.dumps(out, indent=2) + "\n")
+
+
+def pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}"
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, default=Path("docs/ablations.md"))
+    p.add_argument("--runtime", nargs="*", metavar="NAME=MODEL_DIR",
+                   help="first score these exported candidates through the runtime on the OOD-dev suite of --data "
+                        "and write docs/ablations/v07/encoder_runtime.json (a few minutes per model on 2 cores)")
+    p.add_argument("--data", type=Path, default=Path("build/data"))
+    args = p.parse_args()
+    if args.runtime:
+        score_candidates(args.runtime, args.data)
+    rows = {name: best_epoch(name) for name in ROWS}
+    md = ["# Ablations and base encoders of tinyguardrail-v0.7 (chosen on OOD-dev)", "",
+          "Written by `scripts/summarize_runs.py` from the training loop's own per-epoch metrics "
+          "([docs/ablations/v07/](ablations/v07/)). One H200, several runs side by side (`scripts/gpu_runs.py` with the "
+          "plan named per row); recipe `configs/tinyguardrail-v0.7.json` (512 positions, 1 fast + 4 deep layers, batch "
+          "128, lr 1e-4, 3 epochs, no FGSM) unless the row says otherwise; seed 1337. The checkpoint of each run is the "
+          "epoch with the best **OOD-dev score at the 3 % false-positive operating point** (the threshold that flags 3 % "
+          "of the OOD-dev benign rows), computed by the training loop on the PyTorch model: texts truncated to 512 "
+          "tokens, no windows, no decoded views, so these numbers are lower than the runtime's. Data build A: the "
+          "build of commit 963e35e; B: the final build (A plus the fix that keeps homoglyph and zero-width obfuscation "
+          "rows, which A's dedup folded into their bases).", "",
+          "| run | what differs | build | best epoch | OOD-dev score | attack recall @3% FPR | recall @1% FPR | ROC AUC | "
+          "validation bal. acc. |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, (what, plan, build) in ROWS.items():
+        r = rows[name]
+        md.append(f"| `{name}` | {what} ([plan]({'../' + plan})) | {build} | {r['epoch'] + 1}/{r['epochs']} | "
+                  f"{pct(r['pint_score'])} | {pct(r['attack_recall'])} | {pct(r['recall_at_1pct_fpr'])} | "
+                  f"{r['roc_auc']:.3f} | {pct(r['val_bal'])} |")
+    md += ["", "## Seeds (OOD-dev score of each run's best epoch)", "", "| recipe | seeds | mean ± std |", "|---|---|---|"]
+    for label, names in SEEDS.items():
+        vals = [best_epoch(n)["pint_score"] for n in names]
+        md.append(f"| {label} | {', '.join(pct(v) for v in vals)} | {pct(statistics.mean(vals))} ± "
+                  f"{pct(statistics.stdev(vals))} |")
+    runtime = RUNS / "encoder_runtime.json"
+    if runtime.exists():
+        rt = json.loads(runtime.read_text())
+        md += ["", "## The two base encoders through the runtime", "",
+               f"Both candidates (`e5_no_moe` and `minilm_no_moe`, build A) exported to INT8 ONNX and scored by the runtime "
+               f"(windows, decoded views) on the OOD-dev suite of {rt['suite']}, each at its own operating point: the "
+               "attack threshold blocks 1 % and the uncertain band flags 3 % of the OOD-dev benign rows "
+               "(`tinyguardrail eval calibrate`).", "",
+               "| candidate | OOD-dev score | flagged attacks | blocked attacks | attack threshold | uncertain band |",
+               "|---|---|---|---|---|---|"]
+        for name, c in rt["candidates"].items():
+            md.append(f"| {name} | {pct(c['ood_dev_pint_score'])} | {pct(c['ood_dev_flag_recall'])} | "
+                      f"{pct(c['ood_dev_block_recall'])} | {c['attack_threshold']:.3f} | {c['uncertain_margin']:.3f} |")
+        names = list(rt["candidates"])
+        md += ["", "Per cell (share of rows right at each candidate's operating point; cells of 10 rows or more):", "",
+               "| cell | label | n | " + " | ".join(names) + " |", "|---" * (len(names) + 3) + "|"]
+        first = rt["candidates"][names[0]]["cells"]
+        for key, v in first.items():
+            if v["n"] >= 10:
+                cell, label = key.rsplit("|", 1)
+                vals = " | ".join(pct(rt["candidates"][n]["cells"][key]["accuracy"]) for n in names)
+                md.append(f"| {cell} | {label} | {v['n']} | {vals} |")
+    md += ["", "## What the runs say", "",
+           "- **The bank** (the project's own attack and benign phrasings in 28 languages) is the largest single "
+           f"gain: `e5` {pct(rows['e5']['pint_score'])} against `e5_no_bank` {pct(rows['e5_no_bank']['pint_score'])}.",
+           f"- **MoE does not earn its cost**: without it {pct(rows['e5_no_moe']['pint_score'])} against "
+           f"{pct(rows['e5']['pint_score'])} with it, and 7M fewer parameters; it stays implemented (`model.use_moe`) "
+           "and is off in the shipped recipe.",
+           f"- **The deep branch earns its cost**: {pct(rows['e5_no_deep']['pint_score'])} without it.",
+           f"- **Detector features** help ({pct(rows['e5_no_moe_no_det']['pint_score'])} without them and the pattern "
+           f"bank, against {pct(rows['e5_no_moe']['pint_score'])}); the **character CNN** a little "
+           f"({pct(rows['e5_no_moe_no_char']['pint_score'])} without it).",
+           f"- **Base encoder**: on the PyTorch models MiniLM scored {pct(rows['minilm_no_moe']['pint_score'])} and "
+           f"multilingual-e5-small {pct(rows['e5_no_moe']['pint_score'])} (its three seeds: see above); the runtime "
+           "comparison above decided the shipped base (the per-cell table shows where each one wins).",
+           "- **Epochs**: the OOD-dev score peaks at epoch 2 of 3 more often than not while validation keeps rising: "
+           "in-distribution gains past that point are not generalisation."]
+    args.out.write_text("\n".join(md) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
