@@ -79,7 +79,7 @@ def test_checkpoint_is_chosen_on_the_selection_suite(data_dir, tmp_path):
 
     raw, labels = D.read_split(data_dir / "validation.jsonl.gz")
     names = ["benign", "direct_injection", "jailbreak", "obfuscation"]
-    rows = [SuiteRow(t, names[y], f"cell{i % 2}", "fixture", "en", str(i)) for i, (t, y) in enumerate(zip(raw, labels))]
+    rows = [SuiteRow(t, names[y], f"cell{i % 2}", "fixture", "en", str(i)) for i, (t, y) in enumerate(zip(raw, labels, strict=True))]
     write_suites({"ood_dev": rows}, tmp_path / "suites")
     summary = setup(*_tiny(data_dir, tmp_path / "sel", select_suite=str(tmp_path / "suites" / "ood_dev.jsonl.gz"),
                            select_fpr=0.1, fgsm_epsilon=0.0))

@@ -332,12 +332,6 @@ def load_suites(suite_dir: Path, names: Iterable[str] = ALL_SUITES) -> dict[str,
     return {name: read_suite(Path(suite_dir) / f"{name}.jsonl.gz") for name in names}
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", type=Path, default=Path("build/data"), help="built data directory")
-    p.add_argument("--out", type=Path, default=None, help="output directory (default <data>/suites)")
-    p.add_argument("--seed", type=int, default=0)
-
-
 def run(args: argparse.Namespace) -> int:
     suites = build_suites(args.data, args.seed)
     out = args.out or args.data / "suites"
