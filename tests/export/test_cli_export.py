@@ -12,6 +12,7 @@ checkpoint = pytest.importorskip("tinyguardrail.train.checkpoint")
 guardrail = pytest.importorskip("tinyguardrail.model.guardrail")
 
 from tinyguardrail.cli import main  # noqa: E402
+from tinyguardrail.export.quantize import VARIANTS  # noqa: E402
 from tinyguardrail.labels import LABELS  # noqa: E402
 from tinyguardrail.model.config import GuardrailConfig  # noqa: E402
 from tinyguardrail.model.tokenizer import train_tokenizer  # noqa: E402
@@ -80,7 +81,7 @@ def test_export_cli_writes_a_runtime_model_dir(ckpt, tmp_path):
     report = json.loads((out / "export_report.json").read_text())
     assert report["chosen"] == "int8-dynamic"
     rows = {r["variant"]: r for r in report["variants"]}
-    assert set(rows) == {"fp32", "int8-dynamic", "int8-static", "int4"}
+    assert set(rows) == set(VARIANTS)
     assert rows["fp32"]["label_agreement"] == 1.0 and "accuracy" in rows["fp32"]
     assert report["data"]["calibration_rows"] == 16 and report["data"]["evaluation_rows"] == 32
 
@@ -116,9 +117,34 @@ def test_export_cli_writes_a_runtime_model_dir(ckpt, tmp_path):
     assert np.abs(split["hidden"] - whole["hidden"]).max() < 0.5
 
 
+def test_export_cli_default_variant_is_batch_invariant(ckpt, tmp_path):
+    """The default variant (int8-rowwise): the exported model gives a text the same scores alone and inside
+    shuffled batches, through the whole runtime (windows, views, character-vector cache)."""
+    ckpt_dir, data = ckpt
+    out = tmp_path / "rowwise"
+    argv = ["export", "--checkpoint", str(ckpt_dir), "--out", str(out), "--calib", str(data)]
+    assert main(argv + ["--calib-size", "16", "--eval-size", "32", "--variants", "fp32,int8-dynamic"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["quantization"] == "int8-rowwise"
+    rows = {r["variant"]: r for r in json.loads((out / "export_report.json").read_text())["variants"]}
+    assert set(rows) == {"fp32", "int8-dynamic", "int8-rowwise"}
+    assert rows["int8-rowwise"]["batch_max_prob_diff"] <= 1e-4 and rows["int8-rowwise"]["batch_label_flips"] == 0
+
+    from tinyguardrail.runtime.guard import Guard
+    from tinyguardrail.runtime.invariance import batch_invariance, probe_texts
+
+    try:
+        guard = Guard.load(out, threads=1)
+    except ImportError:
+        pytest.skip("tinyguardrail.text not available")
+    r = batch_invariance(guard, probe_texts(40, seed=2), batch_size=8, seed=0, rounds=2)
+    assert r["max_abs_diff"] <= 1e-4 and r["label_flips"] == 0, r
+
+
 def test_export_cli_errors(ckpt, tmp_path, capsys):
     ckpt_dir, _ = ckpt
-    rc = main(["export", "--checkpoint", str(ckpt_dir), "--out", str(tmp_path / "m"), "--quant", "int8-static"])
-    assert rc == 2 and "needs --calib" in capsys.readouterr().err
+    for quant in ("int8-static", "int8-static-nomask"):
+        rc = main(["export", "--checkpoint", str(ckpt_dir), "--out", str(tmp_path / "m"), "--quant", quant])
+        assert rc == 2 and "needs --calib" in capsys.readouterr().err
     rc = main(["export", "--checkpoint", str(tmp_path / "missing"), "--out", str(tmp_path / "m")])
     assert rc == 2

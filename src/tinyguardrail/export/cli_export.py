@@ -1,6 +1,6 @@
 """``tinyguardrail export``: a training checkpoint -> a runtime model directory (quantized ONNX).
 
-    tinyguardrail export --checkpoint runs/base/best --out models/base --quant int8-dynamic \\
+    tinyguardrail export --checkpoint runs/base/best --out models/base --quant int8-rowwise \\
         --calib build/data/validation.jsonl.gz
 
 writes into ``--out``::
@@ -10,12 +10,15 @@ writes into ``--out``::
     config.json               runtime fields (format_version 1, labels, max_len, max_chars, char_vocab, detector_names,
                               pad_id, early_exit_threshold, files, sha256 of every file) + the model config
     export_report.json        every variant's size, batch-1 latency on one thread, agreement with the PyTorch fp32
-                              model and accuracy on the --calib rows held out from calibration
+                              model, accuracy on the --calib rows held out from calibration, and batch invariance
+                              (each text alone vs inside padded batches of other texts)
 
 ``--calib`` rows are split: the first ``--calib-size`` (seeded sample) calibrate static quantization, the next
 ``--eval-size`` measure the variants. Without ``--calib`` the variants are measured on random inputs (agreement only)
-and ``int8-static`` cannot be built. Texts go through the runtime's front end (normalize, ``features.encode_batch``,
-detector features), truncated to ``max_len`` tokens.
+and the static variants (``int8-static``, ``int8-static-nomask``) cannot be built. The default variant,
+``int8-rowwise``, quantizes activations per token, so a text's verdict does not depend on its batch
+(``export.quantize``; ``int8-dynamic``'s per-call activation scales do not have that property). Texts go through
+the runtime's front end (normalize, ``features.encode_batch``, detector features), truncated to ``max_len`` tokens.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from tinyguardrail.export.quantize import QUANT_CHOICES, VARIANTS
+from tinyguardrail.export.quantize import QUANT_CHOICES, STATIC_VARIANTS, VARIANTS, pad_batch
 from tinyguardrail.hashing import file_sha256
 
 FORMAT_VERSION = 1
@@ -39,11 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, type=Path, help="checkpoint directory (train output)")
     parser.add_argument("--out", required=True, type=Path, help="model directory to write (e.g. models/base)")
     parser.add_argument(
-        "--quant", default="int8-dynamic", choices=(*QUANT_CHOICES, "auto"),
-        help="variant to ship (default int8-dynamic; auto: smallest variant whose label agreement is >= 0.99)",
+        "--quant", default="int8-rowwise", choices=(*QUANT_CHOICES, "auto"),
+        help="variant to ship (default int8-rowwise; auto: smallest batch-invariant variant whose label agreement "
+             "is >= 0.99)",
     )  # fmt: skip
     parser.add_argument("--calib", type=Path, default=None, help="labelled JSONL.gz (validation split) for calibration")
-    parser.add_argument("--calib-size", type=int, default=128, help="texts used to calibrate int8-static")
+    parser.add_argument("--calib-size", type=int, default=128, help="texts used to calibrate the static variants")
     parser.add_argument("--eval-size", type=int, default=256, help="texts used to measure the variants")
     parser.add_argument(
         "--variants", default=",".join(VARIANTS), help=f"comma-separated variants to build and measure ({VARIANTS})"
@@ -131,23 +135,7 @@ def encode_texts_batch1(texts: list[str], tokenizer, cfg) -> list[dict[str, np.n
 
 def batch_feeds(feeds: list[dict[str, np.ndarray]], size: int, pad_id: int) -> list[dict[str, np.ndarray]]:
     """Group batch-1 feeds into padded batches of ``size`` (calibration runs faster on batches)."""
-    out = []
-    for i in range(0, len(feeds), size):
-        group = feeds[i : i + size]
-        T = max(f["input_ids"].shape[1] for f in group)
-        b = {
-            "input_ids": np.full((len(group), T), pad_id, dtype=np.int64),
-            "attention_mask": np.zeros((len(group), T), dtype=np.int64),
-            "char_ids": np.zeros((len(group), T, group[0]["char_ids"].shape[2]), dtype=np.int64),
-            "detector_feats": np.concatenate([f["detector_feats"] for f in group]).astype(np.float32),
-        }
-        for j, f in enumerate(group):
-            n = f["input_ids"].shape[1]
-            b["input_ids"][j, :n] = f["input_ids"][0]
-            b["attention_mask"][j, :n] = f["attention_mask"][0]
-            b["char_ids"][j, :n] = f["char_ids"][0]
-        out.append(b)
-    return out
+    return [pad_batch(feeds[i : i + size], pad_id) for i in range(0, len(feeds), size)]
 
 
 def runtime_config(
@@ -183,7 +171,7 @@ def export_model(
     checkpoint: str | Path,
     out: str | Path,
     *,
-    quant: str = "int8-dynamic",
+    quant: str = "int8-rowwise",
     calib: str | Path | None = None,
     calib_size: int = 128,
     eval_size: int = 256,
@@ -201,7 +189,7 @@ def export_model(
     Args:
         checkpoint: checkpoint directory (``config.json``, weights, ``tokenizer.json``).
         out: model directory to write.
-        quant: the variant to ship (``int8-dynamic``, ``int8-static``, ``int4``, ``fp32``) or ``auto``.
+        quant: the variant to ship (one of ``export.quantize.QUANT_CHOICES``) or ``auto``.
         calib: labelled JSONL.gz for calibration and measurement (validation split).
         calib_size, eval_size: rows for calibration and for measurement.
         variants: variants to build and measure (the shipped one is always included).
@@ -253,8 +241,8 @@ def export_model(
         calib_feeds = batch_feeds(feeds[:n_cal], 8, int(cfg.pad_id))
         eval_feeds, labels = feeds[n_cal:] or feeds, (y[n_cal:] if len(feeds) > n_cal else y)
         data_info = {"source": str(calib), "calibration_rows": n_cal, "evaluation_rows": len(eval_feeds)}
-    if quant == "int8-static" and not calib_feeds:
-        raise ValueError("--quant int8-static needs --calib (calibration inputs)")
+    if quant in STATIC_VARIANTS and not calib_feeds:
+        raise ValueError(f"--quant {quant} needs --calib (calibration inputs)")
     if eval_feeds is None:
         rng = np.random.default_rng(seed)
         rand = [
