@@ -21,8 +21,8 @@ confidence is at least ``min_view_confidence`` and its own ``P(attack)`` reaches
 raise an alarm, never lower one). The original text always counts.
 
 Defaults are in the dataclass; a model's ``config.json`` may carry ``"policy"`` (any of these fields) and/or
-``"thresholds"`` (``{"attack": 0.79, "jailbreak": 0.6, ...}``, calibrated on validation data at export), applied by
-:meth:`Policy.from_config`.
+``"thresholds"`` (``{"attack": 0.946, "jailbreak": 0.6, ...}``, calibrated on the OOD-dev suite by
+``tinyguardrail eval calibrate``), applied by :meth:`Policy.from_config`.
 
 Tuning: a policy passed to ``Guard.load(policy=...)`` is laid *on top of* the model's (:meth:`Policy.on_top_of`):
 only the fields given to its constructor change, every other field keeps the model's calibrated value. So
