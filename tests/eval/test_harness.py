@@ -383,3 +383,26 @@ def test_pint_runner_reads_the_format_and_scores_per_category(tmp_path):
     assert [(r.cell, r.is_attack) for r in rows] == [("prompt_injection", True), ("chat", False)]
     res = harness.score_suite(rows, harness.Predictions(np.array([0.9, 0.1]), np.array([True, False])))
     assert res["cells"] == {"chat|benign": {"n": 1, "accuracy": 1.0}, "prompt_injection|attack": {"n": 1, "accuracy": 1.0}}
+
+
+def test_training_provenance_compares_the_recorded_train_hash(tmp_path):
+    """A model trained on this build is marked so; one from another build or with no record is not."""
+    from tinyguardrail.hashing import file_sha256
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.jsonl.gz").write_bytes(b"rows")
+    same, other, unknown = (tmp_path / n for n in ("same", "other", "unknown"))
+    for folder, sha in ((same, file_sha256(data / "train.jsonl.gz")), (other, "0" * 64), (unknown, None)):
+        folder.mkdir()
+        info = {"data_build": {"train.jsonl.gz sha256": sha}} if sha else {"data": "a sentence"}
+        (folder / "training.json").write_text(json.dumps(info))
+    assert harness.training_provenance(same, data)["same_build"] is True
+    assert harness.training_provenance(other, data)["same_build"] is False
+    assert harness.training_provenance(unknown, data)["same_build"] is None
+    lines = report.provenance_lines({"provenance": {"a": {"same_build": True}, "b": {"same_build": False},
+                                                    "c": {"same_build": None}}})  # fmt: skip
+    text = "\n".join(lines)
+    assert "**a** was trained on this data build" in text and "**b** was trained on another" in text
+    assert "not* out-of-distribution evidence" in text and "**c**: its `training.json` records no hash" in text
+    assert report.provenance_lines({}) == []

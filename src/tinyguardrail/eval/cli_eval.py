@@ -142,7 +142,9 @@ def run(args: argparse.Namespace) -> int:
     results = evaluate(systems, suites, Path(args.cache) if args.cache else None, args.latency_texts)
     curves = results.pop("_curves")
     results |= {"date": time.strftime("%Y-%m-%d"), "data": str(args.data), "suites": str(suite_dir),
-                "primary": systems[0].name, "machine": f"{platform.machine()}, {_cpus()} CPUs"}
+                "primary": systems[0].name, "machine": f"{platform.machine()}, {_cpus()} CPUs",
+                "provenance": {s.name: harness.training_provenance(s.model_dir, args.data)
+                               for s in systems if isinstance(s, harness.GuardSystem)}}
     eval_dir = args.out / "eval"
     eval_dir.mkdir(parents=True, exist_ok=True)
     plots = []

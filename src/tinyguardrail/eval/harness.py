@@ -54,6 +54,25 @@ class Predictions:
                        int(z["errors"]))
 
 
+def training_provenance(model_dir: Path | None, data: Path) -> dict:
+    """Whether a model was trained on the data build ``data`` (whose hold-outs keep the suites out of training).
+
+    Compares the ``train.jsonl.gz sha256`` the model folder's ``training.json`` records with the build's own file.
+    ``same_build`` is True (trained on this build: the leak check covers it), False (another build: nothing keeps
+    the suites' sources out of its training data) or None (the folder records no training data).
+    """
+    from tinyguardrail._model_path import default_model_dir
+    from tinyguardrail.hashing import file_sha256
+
+    folder = Path(model_dir) if model_dir else default_model_dir()
+    info = json.loads((folder / "training.json").read_text()) if (folder / "training.json").exists() else {}
+    recorded = (info.get("data_build") or {}).get("train.jsonl.gz sha256") if isinstance(info, dict) else None
+    train = Path(data) / "train.jsonl.gz"
+    if not recorded or not train.exists():
+        return {"same_build": None, "recorded_train_sha256": recorded}
+    return {"same_build": recorded == file_sha256(train), "recorded_train_sha256": recorded}
+
+
 @dataclass
 class GuardSystem:
     """A TinyGuardrail model folder run through the ONNX runtime (``Guard``), in batches."""

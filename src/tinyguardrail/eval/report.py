@@ -92,6 +92,25 @@ def cell_table(results: dict, suite: str) -> list[str]:
     return lines
 
 
+def provenance_lines(results: dict) -> list[str]:
+    """One line per TinyGuardrail model: trained on this data build (the hold-outs and the leak check apply to it)
+    or not (its numbers on these suites are not out-of-distribution evidence)."""
+    out = []
+    for name, prov in (results.get("provenance") or {}).items():
+        same = prov.get("same_build")
+        if same is True:
+            out.append(f"- **{name}** was trained on this data build: the held-out units never reached its training.")
+        elif same is False:
+            out.append(f"- **{name}** was trained on another data build, made before these hold-outs existed: the "
+                       "suites' sources, languages and goals may have been in its training data, so its numbers here "
+                       "are *not* out-of-distribution evidence (see docs/evaluation.md).")
+        else:
+            out.append(f"- **{name}**: its `training.json` records no hash of its training split, so this run "
+                       "cannot tell whether the suites' sources were in its training data (docs/evaluation.md says "
+                       "what is known of earlier versions).")
+    return (["**Training data of our models.**", ""] + out + [""]) if out else []
+
+
 def write_results_md(results: dict, path: Path, detail_link: str = "eval/results.md") -> None:
     md = ["# Results", "",
           f"Written by `tinyguardrail eval` on {results['date']} from the data build `{results['data']}` "
@@ -103,7 +122,7 @@ def write_results_md(results: dict, path: Path, detail_link: str = "eval/results
           "**Roles.** Thresholds, checkpoints, base encoders and data changes are chosen on the OOD-dev suite only. "
           "The other suites are reported and never used to choose anything. The held-out units, the suites and "
           "the leak check that proves none of it reached training are described in "
-          "[docs/evaluation.md](evaluation.md).", "",
+          "[docs/evaluation.md](evaluation.md).", ""] + provenance_lines(results) + [
           "## Main table", ""] + main_table(results)
     md += ["", "## The three weakest OOD-dev cells", ""]
     for name in _systems(results):
