@@ -5,9 +5,9 @@
     >>> verdict = guard.check("Ignore all previous instructions.")
     >>> verdict.label, verdict.is_safe, hex(verdict.code)
 
-``Guard``, ``Verdict`` and ``Policy`` are imported lazily (module ``__getattr__``), so ``import tinyguardrail``
-loads neither NumPy nor ONNX Runtime; the first attribute access does. ``__version__`` is read from
-``tinyguardrail._version``, the one place the version is written.
+``Guard``, ``Verdict``, ``MessagesVerdict`` (``Guard.check_messages``) and ``Policy`` are imported lazily (module
+``__getattr__``), so ``import tinyguardrail`` loads neither NumPy nor ONNX Runtime; the first attribute access does.
+``__version__`` is read from ``tinyguardrail._version``, the one place the version is written.
 """
 
 from __future__ import annotations
@@ -16,16 +16,17 @@ from typing import TYPE_CHECKING, Any
 
 from tinyguardrail._version import __version__
 
-__all__ = ["Guard", "Verdict", "Policy", "__version__"]
+__all__ = ["Guard", "Verdict", "MessagesVerdict", "Policy", "__version__"]
 
 _LAZY = {
     "Guard": "tinyguardrail.runtime.guard",
     "Verdict": "tinyguardrail.runtime.guard",
+    "MessagesVerdict": "tinyguardrail.runtime.guard",
     "Policy": "tinyguardrail.runtime.policy",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tinyguardrail.runtime.guard import Guard, Verdict
+    from tinyguardrail.runtime.guard import Guard, MessagesVerdict, Verdict
     from tinyguardrail.runtime.policy import Policy
 
 

@@ -9,12 +9,21 @@ Endpoints (JSON unless said otherwise; every error is ``{"error": {"code", "mess
 - ``POST /v1/check/batch`` ``{"texts": [...]}`` -> ``{"verdicts": [...]}`` in order (``?explain=true`` too).
 - ``POST /v1/bits`` ``{"texts": [...]}`` -> list of 16-bit codes, or with ``Accept: application/octet-stream``
   the codes as raw little-endian uint16 (2 bytes per text); ``{"text": ...}`` -> one integer (or 2 bytes).
+- ``POST /v1/check/messages`` ``{"messages": [...], "roles"?: [...], "documents"?: [...]}`` -> OpenAI-style chat
+  messages scanned in one batch (``Guard.check_messages``; ``MessagesVerdict.to_dict()``).
+- ``POST /model`` ``{"prompt": ...}`` -> ``{"jailbreak": bool, "score": P(attack)}``: the contract of NeMo
+  Guardrails' ``jailbreak detection model`` rail (``rails.config.jailbreak_detection.server_endpoint``); an empty
+  prompt is answered (not a jailbreak) rather than refused.
+- ``POST /beta/litellm_basic_guardrail_api`` -> ``{"action": "NONE"|"BLOCKED", "blocked_reason": ...}``: LiteLLM's
+  Generic Guardrail API; every text in ``texts`` is scanned (empty ones count as benign), and the chat messages in
+  ``structured_messages`` (or ``messages``) when sent. See docs/integrations.md.
 - ``GET|HEAD /healthz`` (process up), ``GET|HEAD /readyz`` (model loaded), ``GET /metrics`` (Prometheus),
   ``/docs`` (OpenAPI), ``GET /`` (the demo page, ``server/static/``).
 
 Limits (``settings.py``): body larger than ``max_body_bytes`` -> 413 (``Content-Length`` checked first, then the
 bytes actually received); text longer than ``max_text_chars`` -> 413; more than ``max_batch`` texts -> 413; empty
-text or empty batch -> 422; body not UTF-8, not JSON, nested deeper than 32 levels or holding a number longer than
+text or empty batch -> 422 (empty texts are answered as benign by ``/v1/check/messages``, ``/model`` and the LiteLLM
+endpoint: conversations hold them); malformed chat messages -> 422 ``invalid_messages``; body not UTF-8, not JSON, nested deeper than 32 levels or holding a number longer than
 64 characters -> 400 (``server/body.py``); wrong types or fields -> 422; missing or wrong API key (when one is
 configured) -> 401; queue full -> 503 ``overloaded``; no answer within ``timeout_s`` -> 503.
 
@@ -34,6 +43,7 @@ import logging
 import secrets
 import struct
 import time
+from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +53,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from tinyguardrail import __version__
+from tinyguardrail.runtime.guard import DEFAULT_SCAN_ROLES, MessagesVerdict, MessageText, message_texts, severity_key
 from tinyguardrail.server.batcher import MicroBatcher, NotRunning, Overloaded
 from tinyguardrail.server.body import BodyError, parse_json
 from tinyguardrail.server.demo import add_demo_routes
@@ -57,6 +68,12 @@ from tinyguardrail.server.schemas import (
     CheckRequest,
     ErrorResponse,
     HealthResponse,
+    LiteLLMRequest,
+    LiteLLMResponse,
+    MessagesRequest,
+    MessagesResponse,
+    NemoRequest,
+    NemoResponse,
     ReadyResponse,
     VerdictResponse,
 )
@@ -70,7 +87,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "body is not UTF-8 / not JSON / nested too deep / huge number"},
     401: {"model": ErrorResponse, "description": "missing or wrong API key"},
     413: {"model": ErrorResponse, "description": "body, text or batch too large"},
-    422: {"model": ErrorResponse, "description": "wrong types, empty text or batch"},
+    422: {"model": ErrorResponse, "description": "wrong types, empty text or batch, malformed chat messages"},
     503: {"model": ErrorResponse, "description": "model not loaded, queue full or no answer in time"},
 }
 _EXPLAIN = Query(False, description="add `explain`: the deciding view's text and the deciding window's span in it")
@@ -195,6 +212,26 @@ def create_app(settings: Settings | None = None, guard: Any = None) -> FastAPI:
                                                      f"max_text_chars={settings.max_text_chars}",
                                {"index": i} if batch else None)
 
+    def check_scanned(items: Sequence[tuple[str, str]]) -> None:
+        """Limits for texts taken out of chat messages or an integration's body, as ``(where, text)``: more than
+        ``max_batch`` texts or a text over ``max_text_chars`` -> 413. Empty texts are allowed (benign, no model call):
+        conversations hold them."""
+        if len(items) > settings.max_batch:
+            raise ApiError(413, "batch_too_large", f"{len(items)} texts to scan, more than "
+                                                   f"max_batch={settings.max_batch}")
+        for where, text in items:
+            if len(text) > settings.max_text_chars:
+                raise ApiError(413, "text_too_long", f"{where} has {len(text)} characters, more than "
+                                                     f"max_text_chars={settings.max_text_chars}", {"where": where})
+
+    def scan_messages(messages: list[Any], roles: list[str] | None = None,
+                      documents: list[str] | None = None) -> list[MessageText]:
+        """``Guard``'s reading of chat messages; a malformed conversation -> 422 ``invalid_messages``."""
+        try:
+            return message_texts(messages, DEFAULT_SCAN_ROLES if roles is None else roles, documents or ())
+        except (TypeError, ValueError) as exc:
+            raise ApiError(422, "invalid_messages", str(exc)) from None
+
     def reference(text: str) -> str:
         """A log reference for ``text``: HMAC-SHA256 under the per-process key (not guessable from a word list)."""
         return hmac.new(state.log_key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:12]
@@ -275,6 +312,55 @@ def create_app(settings: Settings | None = None, guard: Any = None) -> FastAPI:
             return Response(struct.pack(f"<{len(codes)}H", *codes), media_type=OCTET,
                             headers={"X-Count": str(len(codes))})
         return JSONResponse(codes[0] if req.text is not None else codes)
+
+    @app.post("/v1/check/messages", response_model=MessagesResponse, responses=_ERRORS,
+              openapi_extra=_body_doc(MessagesRequest), summary="Check OpenAI-style chat messages in one batch")
+    async def check_messages(request: Request):
+        authorize(request)
+        req = await parse(request, MessagesRequest)
+        start = time.perf_counter()
+        scanned = scan_messages(req.messages, req.roles, req.documents)
+        check_scanned([(item.where, item.text) for item in scanned])
+        verdicts = await infer([item.text for item in scanned], "/v1/check/messages") if scanned else []
+        return MessagesVerdict.from_verdicts(scanned, verdicts, (time.perf_counter() - start) * 1000.0).to_dict()
+
+    @app.post("/model", response_model=NemoResponse, responses=_ERRORS, openapi_extra=_body_doc(NemoRequest),
+              summary="NeMo Guardrails jailbreak detection (server_endpoint)")
+    async def nemo_model(request: Request):
+        authorize(request)
+        req = await parse(request, NemoRequest)
+        check_scanned([("prompt", req.prompt)])
+        verdict = (await infer([req.prompt], "/model"))[0]
+        return {"jailbreak": not verdict.is_safe, "score": round(1.0 - float(verdict.scores["benign"]), 6)}
+
+    @app.post("/beta/litellm_basic_guardrail_api", response_model=LiteLLMResponse, responses=_ERRORS,
+              openapi_extra=_body_doc(LiteLLMRequest), summary="LiteLLM Generic Guardrail API")
+    async def litellm_guardrail(request: Request):
+        authorize(request)
+        req = await parse(request, LiteLLMRequest)
+        items: list[tuple[str, str]] = []
+        messages = req.structured_messages if req.structured_messages is not None else req.messages
+        if messages:  # the conversation, when LiteLLM sends it: its texts are mostly in ``texts`` too
+            items += [(f"{m.where} ({m.role}, {m.channel})", m.text) for m in scan_messages(messages)]
+        items += [(f"texts[{i}]", text) for i, text in enumerate(req.texts or ())]
+        first: dict[str, str] = {}  # text -> where it first appears: a text sent twice is scanned once
+        for where, text in items:
+            first.setdefault(text, where)
+        check_scanned([(where, text) for text, where in first.items()])
+        if not first:
+            return {"action": "NONE", "blocked_reason": ""}
+        verdicts = await infer(list(first), "/beta/litellm_basic_guardrail_api")
+        flagged = [(where, v) for (_, where), v in zip(first.items(), verdicts, strict=True) if not v.is_safe]
+        if not flagged:
+            return {"action": "NONE", "blocked_reason": ""}
+        where, worst = flagged[0]
+        for candidate in flagged[1:]:  # strict: ties keep the earlier one
+            if severity_key(candidate[1]) > severity_key(worst):
+                where, worst = candidate
+        p_attack = 1.0 - float(worst.scores["benign"])
+        reason = (f"TinyGuardrail: {where} is {worst.label} (P(attack)={p_attack:.3f}, action={worst.action}, "
+                  f"code=0x{worst.code:04X}); {len(flagged)} of {len(first)} distinct texts flagged")
+        return {"action": "BLOCKED", "blocked_reason": reason}
 
     @app.get("/healthz", response_model=HealthResponse, summary="Process is up (HEAD too)")
     async def healthz():

@@ -15,7 +15,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-ENDPOINTS = frozenset({"/v1/check", "/v1/check/batch", "/v1/bits", "/healthz", "/readyz", "/metrics", "/docs",
+ENDPOINTS = frozenset({"/v1/check", "/v1/check/batch", "/v1/check/messages", "/v1/bits", "/model",
+                       "/beta/litellm_basic_guardrail_api", "/healthz", "/readyz", "/metrics", "/docs",
                        "/openapi.json", "/"})
 """Paths that get their own metrics label; every other path counts as ``other`` (bounded label cardinality)."""
 
