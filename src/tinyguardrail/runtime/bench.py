@@ -49,7 +49,8 @@ TARGETS = {"latency_p95_ms": 8.0, "throughput_texts_per_s": 300.0}
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, metavar="DIR", help="model directory (default: the embedded model)")
     parser.add_argument("--baseline-model", type=Path, metavar="DIR",
-                        help="fp32 model directory to compare with (default: *.fp32.onnx next to the model)")
+                        help="another model directory measured in the same run, e.g. the previous version (the "
+                             "shipped model's *.fp32.onnx, when present, is measured too)")
     parser.add_argument("--data-root", type=Path, metavar="DIR",
                         help="public data root (default: $TINYGUARDRAIL_DATA_ROOT or ../shared/data)")
     parser.add_argument("--texts", type=Path, metavar="FILE", help="benchmark these texts instead (.txt/.jsonl/.csv)")
@@ -150,17 +151,25 @@ def _percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=np.float64), q))
 
 
+def _model_name(model_dir: Path) -> str:
+    """The ``name`` of a model folder's ``config.json`` (the folder's name when it has none)."""
+    try:
+        return str(json.loads((Path(model_dir) / "config.json").read_text()).get("name") or Path(model_dir).name)
+    except (OSError, ValueError):
+        return Path(model_dir).name
+
+
 def _configs(args: argparse.Namespace, model_dir: Path) -> list[dict[str, Any]]:
     configs = [{"name": "shipped", "model": str(model_dir), "providers": ["CPUExecutionProvider"]}]
     if not args.no_baselines:
         configs.append({"name": "shipped, no early exit", "model": str(model_dir),
                         "providers": ["CPUExecutionProvider"], "early_exit_threshold": 1.01})
-        if args.baseline_model is not None:
-            configs.append({"name": "fp32 (baseline model)", "model": str(args.baseline_model),
-                            "providers": ["CPUExecutionProvider"]})
-        elif (model_dir / "fast.fp32.onnx").is_file() and (model_dir / "deep.fp32.onnx").is_file():
+        if (model_dir / "fast.fp32.onnx").is_file() and (model_dir / "deep.fp32.onnx").is_file():
             configs.append({"name": "fp32", "model": str(model_dir), "providers": ["CPUExecutionProvider"],
                             "fast_file": "fast.fp32.onnx", "deep_file": "deep.fp32.onnx"})
+        if args.baseline_model is not None:
+            configs.append({"name": f"baseline: {_model_name(args.baseline_model)}",
+                            "model": str(args.baseline_model), "providers": ["CPUExecutionProvider"]})
     if not args.no_cuda:
         import onnxruntime as ort
 
