@@ -98,11 +98,13 @@ class GuardSystem:
 
     @property
     def ident(self) -> str:
-        """Changes whenever a file of the model folder changes (weights, config, tokenizer)."""
+        """Changes whenever a file of the model folder changes (weights, config, tokenizer) or the runtime's
+        scoring does (``runtime.guard.SCORING_REVISION``)."""
         from tinyguardrail._model_path import default_model_dir
+        from tinyguardrail.runtime.guard import SCORING_REVISION
 
         folder = Path(self.model_dir) if self.model_dir else default_model_dir()
-        h = hashlib.sha256()
+        h = hashlib.sha256(f"scoring-revision-{SCORING_REVISION}".encode())
         for p in sorted(folder.iterdir()):
             if p.suffix in (".onnx", ".json") and not p.name.endswith(".fp32.onnx"):
                 h.update(p.name.encode() + p.read_bytes())

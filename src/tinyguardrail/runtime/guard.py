@@ -39,6 +39,9 @@ from tinyguardrail.runtime.windows import max_tokens_bound, spans_at, window_sta
 
 FORMAT_VERSION = 1
 DEFAULT_MAX_TEXT_CHARS = 100_000
+SCORING_REVISION = 2
+"""Bumped whenever a runtime change can move the scores a model folder gives (caches of predictions key on it):
+2 = the deep branch is skipped where it cannot change the decision (``skip_decided``)."""
 DEFAULT_WINDOW_OVERLAP = 32
 """Minimum tokens shared by neighbouring windows of a long text (any 33-token run lies inside one window)."""
 DEFAULT_BATCH_TOKENS = 2048
@@ -261,6 +264,7 @@ def combine_probs(
     router_logits: np.ndarray,
     early_exit_threshold: float,
     run_deep: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None,
+    benign_below: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The runtime mirror of the model's ``combine_probs`` / ``combine_severity``: the only place the rule lives.
 
@@ -273,6 +277,11 @@ def combine_probs(
     Args:
         fast_logits: [N, 4]; fast_severity: [N]; router_logits: [N, 3].
         early_exit_threshold: > 1 disables early exit.
+        benign_below: a runtime-only shortcut (not in the training-time rule): a row that would average both
+            branches (router argmax not 1) and whose fast ``P(attack) = 1 - P(benign)`` is below this also answers
+            from the fast branch. With ``benign_below = 2 t - 1`` the averaged ``P(attack)``, at most
+            ``(fast + 1) / 2``, could not have reached ``t``: the deep branch could not have changed a decision
+            taken at ``t`` or above (:func:`decided_bound`). None: off.
         run_deep: ``row indices [M] -> (deep_logits [M, 4], severity [M])``, called at most once, only with the
             rows that need it; None for a model exported without a deep branch (every row answers from fast).
 
@@ -283,6 +292,8 @@ def combine_probs(
     fast_sev = np.asarray(fast_severity, dtype=np.float32).reshape(-1)
     route = np.asarray(router_logits).argmax(axis=-1)
     early = (fast_p.max(axis=-1) >= early_exit_threshold) & (route == 0)
+    if benign_below is not None:
+        early |= (route != 1) & (1.0 - fast_p[:, 0] < benign_below)
     probs = fast_p.copy()
     severity = fast_sev.copy()
     branch = np.zeros(len(probs), dtype=np.int8)
@@ -337,6 +348,17 @@ def _sanitize(text: str) -> tuple[str, bool]:
         return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace"), True
 
 
+def decided_bound(policy: Policy) -> float:
+    """``benign_below`` for :func:`combine_probs` that leaves every verdict's decision as it is: ``2 t - 1`` with
+    ``t`` the lowest ``P(attack)`` at which ``policy`` answers anything but benign (the attack threshold or any
+    class threshold, less the uncertain band). Only what is decided below ``t`` can move: the reported scores of
+    such a row are the fast branch's, so ``allow`` / ``allow_and_log`` (``log_threshold``) may differ."""
+    t = min([policy.attack_threshold, *policy.class_thresholds.values()])
+    if policy.uncertain_margin > 0:
+        t -= policy.uncertain_margin
+    return 2.0 * t - 1.0
+
+
 def _view_confidence(view: Any) -> float:
     for attr in ("confidence", "score"):
         value = getattr(view, attr, None)
@@ -370,6 +392,7 @@ class Guard:
         threads: int | None = None,
         files: dict[str, str] | None = None,
         chars: CharVectors | None = None,
+        skip_decided: bool = True,
     ) -> None:
         self.model_dir = model_dir
         self.files = dict(files or {"fast": config.files["fast"], "deep": config.files.get("deep")})
@@ -380,6 +403,7 @@ class Guard:
         self.early_exit_threshold = (
             config.early_exit_threshold if early_exit_threshold is None else float(early_exit_threshold)
         )
+        self.skip_decided = bool(skip_decided)
         self.batch_rows = int(batch_rows)
         self.batch_tokens = int(batch_tokens)
         if self.batch_rows < 1 or self.batch_tokens < 1:
@@ -431,6 +455,7 @@ class Guard:
         window_overlap: int | None = None,
         char_cache_size: int = DEFAULT_CHAR_CACHE,
         verify: bool = True,
+        skip_decided: bool = True,
     ) -> Guard:
         """Load a model directory (default: the embedded model, see ``tinyguardrail._model_path``).
 
@@ -455,6 +480,9 @@ class Guard:
             char_cache_size: tokens whose character-CNN vectors are kept between calls, for a model shipped with
                 ``char.onnx`` (``runtime.charcache``; 0 turns the cache off).
             verify: check the sha256 of loaded files listed in ``config.json``.
+            skip_decided: skip the deep branch for the rows whose decision it cannot change (their averaged
+                ``P(attack)`` could not reach the lowest threshold of the policy: :func:`decided_bound`); those
+                rows report the fast branch's scores. False: every row follows the training-time rule.
         """
         try:
             import onnxruntime as ort
@@ -528,7 +556,7 @@ class Guard:
             model_dir, config, fast, deep, tokenizer, policy, frontend,
             max_text_chars=max_text_chars, early_exit_threshold=early_exit_threshold,
             batch_rows=batch_rows, batch_tokens=batch_tokens, max_windows=max_windows,
-            window_overlap=window_overlap, threads=threads, files=used, chars=chars,
+            window_overlap=window_overlap, threads=threads, files=used, chars=chars, skip_decided=skip_decided,
         )
 
     # ----------------------------------------------------------------------------------------------- public API
@@ -611,6 +639,7 @@ class Guard:
             "window_overlap": self.window_overlap,
             "max_text_chars": self.max_text_chars,
             "early_exit_threshold": self.early_exit_threshold,
+            "skip_decided": self.skip_decided,
             "policy": self.policy.to_dict(),
         }
 
@@ -738,7 +767,8 @@ class Guard:
                 return out[0], out[1]
 
             p, s, b = combine_probs(fast_logits, fast_sev, router, self.early_exit_threshold,
-                                    run_deep if self._deep is not None else None)
+                                    run_deep if self._deep is not None else None,
+                                    decided_bound(self.policy) if self.skip_decided else None)
             probs[chunk], severity[chunk], branch[chunk] = p, s, b
             early += int((b == 0).sum())
         with self._stats_lock:
