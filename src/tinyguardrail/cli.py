@@ -14,6 +14,7 @@ from typing import NoReturn
 #: subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("tinyguardrail.runtime.cli_check", "classify text (argument, file or stdin) with the shipped model"),
+    "scan": ("tinyguardrail.runtime.scan", "classify every text of a JSONL/CSV/Parquet corpus (local processes or Ray)"),
     "serve": ("tinyguardrail.server.cli_serve", "run the HTTP server (needs the [serve] extra)"),
     "data build": ("tinyguardrail.data.build", "build the unified train/validation/test/eval sets and stats report"),
     "train": ("tinyguardrail.train.cli_train", "train a model from a config file (needs the [train] extra)"),
