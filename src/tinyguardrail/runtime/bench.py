@@ -163,7 +163,7 @@ def _configs(args: argparse.Namespace, model_dir: Path) -> list[dict[str, Any]]:
     configs = [{"name": "shipped", "model": str(model_dir), "providers": ["CPUExecutionProvider"]}]
     if not args.no_baselines:
         configs.append({"name": "shipped, no early exit", "model": str(model_dir),
-                        "providers": ["CPUExecutionProvider"], "early_exit_threshold": 1.01})
+                        "providers": ["CPUExecutionProvider"], "early_exit_threshold": 1.01, "skip_decided": False})
         if (model_dir / "fast.fp32.onnx").is_file() and (model_dir / "deep.fp32.onnx").is_file():
             configs.append({"name": "fp32", "model": str(model_dir), "providers": ["CPUExecutionProvider"],
                             "fast_file": "fast.fp32.onnx", "deep_file": "deep.fp32.onnx"})
@@ -303,7 +303,8 @@ def format_markdown(report: dict[str, Any]) -> str:
         f"in the last column). Throughput: `check_batch()` of {report['settings']['throughput_batch']} texts from "
         f"{report['settings'].get('throughput_workers', 1)} concurrent callers, each ONNX Runtime call on "
         f"{report['settings']['throughput_threads']} intra-op thread(s), {t['n_throughput']} texts. Early exit: share of rows "
-        "answered by the fast branch alone. Peak RSS: the worker process's maximum resident set.",
+        "answered by the fast branch alone (confident, or the deep branch could not change the decision: "
+        "`skip_decided`; *no early exit* turns both off). Peak RSS: the worker process's maximum resident set.",
         "",
         "| configuration | provider | p50 ms | p95 ms | p99 ms | mean ms | texts/s | early exit | peak RSS MB | model MB "
         "| p95 per run |",
@@ -356,7 +357,8 @@ def _worker(spec: dict[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
     guard = Guard.load(
         spec["model"], threads=spec["threads"], providers=spec["providers"],
-        early_exit_threshold=spec.get("early_exit_threshold"), fast_file=spec.get("fast_file"),
+        early_exit_threshold=spec.get("early_exit_threshold"), skip_decided=spec.get("skip_decided", True),
+        fast_file=spec.get("fast_file"),
         deep_file=spec.get("deep_file"), frontend=_load_frontend(spec.get("frontend")),
     )
     load_s = time.perf_counter() - start
