@@ -20,6 +20,17 @@ import numpy as np
 CHAR_VOCAB = 1024
 
 
+def sanitize(text: str) -> str:
+    """Lone surrogates (which no UTF-8 encoder or tokenizer accepts) -> U+FFFD, valid pairs kept, length preserved:
+    the first step of the front end, for training, export, evaluation, the runtime and the explainer alike. A text
+    that needs no change is returned as the same object (``sanitize(t) is not t`` tells that one was replaced)."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def char_id(ch: str) -> int:
     """Map one character to [1, CHAR_VOCAB). Latin-1 keeps exact ids; other code points share hashed buckets."""
     cp = ord(ch)

@@ -34,6 +34,18 @@ def test_read_split_subset_and_bad_labels(tmp_path):
     assert D.sanitize("a\ud800b") == "a\ufffdb"
 
 
+def test_one_sanitize_for_every_front_end():
+    """Training, the runtime and the explainer use the same function; an unchanged text is the same object (the
+    guard tells a replaced surrogate by identity)."""
+    from tinyguardrail import features
+    from tinyguardrail.runtime import guard
+    from tinyguardrail.server import explain
+
+    assert D.sanitize is features.sanitize is guard.sanitize is explain.sanitize
+    text = "caf\u00e9 \U0001f600"
+    assert features.sanitize(text) is text and features.sanitize("\udfff") == "\ufffd"
+
+
 def test_features_match_encode_batch_and_pad_per_batch(tok):
     from tinyguardrail.features import encode_batch
 

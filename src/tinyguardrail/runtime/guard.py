@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from tinyguardrail.codes import encode, level
-from tinyguardrail.features import CHAR_VOCAB, encode_batch, tokenize
+from tinyguardrail.features import CHAR_VOCAB, encode_batch, sanitize, tokenize
 from tinyguardrail.hashing import file_sha256
 from tinyguardrail.labels import LABELS
 from tinyguardrail.runtime.charcache import DEFAULT_CAPACITY as DEFAULT_CHAR_CACHE
@@ -339,15 +339,6 @@ class _Item:
     rows: list[int] = field(default_factory=list)
 
 
-def _sanitize(text: str) -> tuple[str, bool]:
-    """Replace lone surrogates (which no UTF-8 encoder or tokenizer accepts) with U+FFFD; keep valid pairs."""
-    try:
-        text.encode("utf-8")
-        return text, False
-    except UnicodeEncodeError:
-        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace"), True
-
-
 def decided_bound(policy: Policy) -> float:
     """``benign_below`` for :func:`combine_probs` that leaves every verdict's decision as it is: ``2 t - 1`` with
     ``t`` the lowest ``P(attack)`` at which ``policy`` answers anything but benign (the attack threshold or any
@@ -649,7 +640,8 @@ class Guard:
         """normalize -> views -> windows; append this input's rows. None for empty input."""
         if not text.strip():
             return None
-        clean, replaced = _sanitize(text)
+        clean = sanitize(text)
+        replaced = clean is not text
         fe = self.frontend
         normalized = fe.normalize(clean)
         ntext = normalized.text

@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from tinyguardrail.features import sanitize
 from tinyguardrail.runtime.windows import max_tokens_bound, spans_at, window_starts
 
 
@@ -30,15 +31,6 @@ class Explanation:
 
     def to_dict(self) -> dict[str, Any]:
         return {"view_text": self.view_text, "span": [self.start, self.end]}
-
-
-def _sanitize(text: str) -> str:
-    """Lone surrogates -> U+FFFD, as the guard does before normalizing (length preserved)."""
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 class Explainer:
@@ -63,7 +55,7 @@ class Explainer:
     def view_text(self, text: str, view: str) -> str | None:
         """The text of the view named ``view`` for the input ``text`` (``original``: the normalized input)."""
         frontend = self._guard.frontend
-        normalized = frontend.normalize(_sanitize(text)).text
+        normalized = frontend.normalize(sanitize(text)).text
         if view == "original":
             return normalized
         seen = {normalized}

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyguardrail.data.io import SPLIT_FILES
-from tinyguardrail.features import encode_batch
+from tinyguardrail.features import encode_batch, sanitize  # noqa: F401 (sanitize: re-exported)
 from tinyguardrail.hashing import file_sha256
 from tinyguardrail.labels import LABEL2ID, LABELS
 
@@ -36,15 +36,6 @@ _CHUNK = 256  # texts per worker task
 
 
 # ----------------------------------------------------------------------------------------------- reading
-
-
-def sanitize(text: str) -> str:
-    """Replace lone surrogates with U+FFFD, as the runtime does before normalizing."""
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def split_path(data_dir: str | Path, split: str) -> Path:
