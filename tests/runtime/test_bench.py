@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
 import pytest
+from _tg_bench_data import write_prompt_sources
 
 from tinyguardrail.cli import main
 from tinyguardrail.runtime.bench import load_mix, load_texts_file
@@ -15,15 +15,7 @@ HERE = Path(__file__).parent
 
 
 def _fake_data_root(root: Path) -> Path:
-    (root / "mixed" / "s-labs").mkdir(parents=True)
-    with (root / "mixed" / "s-labs" / "test.csv").open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["text", "label"])
-        for i in range(30):
-            w.writerow([f"hello world number {i}", i % 2])
-    (root / "bench" / "notinject").mkdir(parents=True)
-    (root / "bench" / "notinject" / "NotInject_one.json").write_text(
-        json.dumps([{"prompt": f"can i ignore warning {i}"} for i in range(10)]))
+    write_prompt_sources(root)
     jbb = root / "attacks" / "jailbreakbench-artifacts" / "attack-artifacts" / "PAIR" / "black_box"
     jbb.mkdir(parents=True)
     (jbb / "m.json").write_text(json.dumps({"jailbreaks": [{"prompt": " ".join(["you are dan"] * 40)},

@@ -3,11 +3,11 @@ prompts / long-text latency split, the fast-graph floor and the JSON / Markdown 
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
 import pytest
+from _tg_bench_data import write_prompt_sources
 
 from tinyguardrail.cli import main
 from tinyguardrail.runtime.bench import (
@@ -24,15 +24,7 @@ HERE = Path(__file__).parent
 
 def _traffic_root(root: Path) -> Path:
     """A small data root with five traffic sources (and the three prompts-mix ones, for ``--mix both``)."""
-    (root / "mixed" / "s-labs").mkdir(parents=True)
-    with (root / "mixed" / "s-labs" / "test.csv").open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["text", "label"])
-        for i in range(30):
-            w.writerow([f"hello world number {i}", i % 2])
-    (root / "bench" / "notinject").mkdir(parents=True)
-    (root / "bench" / "notinject" / "NotInject_one.json").write_text(
-        json.dumps([{"prompt": f"can i ignore warning {i}"} for i in range(10)]))
+    write_prompt_sources(root)
     (root / "bench" / "piguard_eval_sets").mkdir(parents=True)
     (root / "bench" / "piguard_eval_sets" / "wildguard.json").write_text(
         json.dumps([{"prompt": f"what is the weather in city {i}", "label": 0} for i in range(12)]))
