@@ -31,16 +31,9 @@ def sanitize(text: str) -> str:
         return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
-def char_id(ch: str) -> int:
-    """Map one character to [1, CHAR_VOCAB). Latin-1 keeps exact ids; other code points share hashed buckets."""
-    cp = ord(ch)
-    if cp < 255:
-        return cp + 1
-    return 256 + (cp * 2654435761 % (CHAR_VOCAB - 256))
-
-
 def text_char_ids(text: str) -> np.ndarray:
-    """``char_id`` of every character of ``text`` (vectorised; lone surrogates included). Shape [len(text)]."""
+    """Character id of every character of ``text`` in [1, CHAR_VOCAB): Latin-1 keeps exact ids (code point + 1), other
+    code points share hashed buckets (lone surrogates included). Shape [len(text)]."""
     cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
     return np.where(cps < 255, cps + 1, 256 + (cps * 2654435761) % (CHAR_VOCAB - 256))
 

@@ -164,11 +164,3 @@ class GuardrailModel(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
-
-    def combine(self, out: dict[str, torch.Tensor]) -> torch.Tensor:
-        """``combine_probs`` on a ``forward`` output dict, with the config's early-exit threshold (= the runtime)."""
-        return combine_probs(out["fast_logits"], out["deep_logits"], out["router_logits"],
-                             self.config.early_exit_threshold)  # fmt: skip
-
-
-ROUTE_IDS = {"fast": ROUTE_FAST, "deep": ROUTE_DEEP, "both": ROUTE_BOTH}

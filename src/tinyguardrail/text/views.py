@@ -409,10 +409,6 @@ _CORE_STRIP = ".,;:!?\"'()[]{}<>*_`~"
 _CONTRACTION_TAILS = frozenset(("t", "s", "d", "ll", "re", "ve", "m"))
 
 
-def _core(tok: str) -> str:
-    return tok.strip(_CORE_STRIP)
-
-
 def _core_is_word(tok: str) -> bool:
     """The token without edge punctuation is a dictionary word (contractions included)."""
     core = tok.strip(_CORE_STRIP)

@@ -282,11 +282,6 @@ def prepare_texts(
     return out, np.concatenate(det)
 
 
-def normalize_texts(texts: list[str], num_workers: int = 0, progress: bool = False) -> list[str]:
-    """``normalize(text).text`` for every text (identity while ``text.normalize`` is absent)."""
-    return prepare_texts(texts, 0, True, "raw", num_workers, progress)[0]
-
-
 def encode_texts(
     texts: list[str],
     labels: np.ndarray,
