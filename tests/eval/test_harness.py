@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
+import _tg_fake_model as fake
 import numpy as np
 import pytest
 
@@ -16,9 +16,6 @@ from tinyguardrail.eval import calibrate, cli_eval, harness, ood, report
 from tinyguardrail.eval.harness import Predictions
 from tinyguardrail.eval.metrics import recall_at_fpr, roc_auc
 from tinyguardrail.eval.ood import SuiteRow
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))  # the fake-model helper
-import _tg_fake_model as fake  # noqa: E402
 
 
 def _rows(cell: str, label: str, n: int, text: str = "t") -> list[SuiteRow]:

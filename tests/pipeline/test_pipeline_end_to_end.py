@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,15 +12,14 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
-from _tg_train_fixture import make_rows, write_fixture  # noqa: E402
+from _tg_train_fixture import make_rows, write_fixture
 
-from tinyguardrail.eval import cli_eval, harness, ood  # noqa: E402
-from tinyguardrail.eval.torch_eval import evaluate_checkpoint  # noqa: E402
-from tinyguardrail.export.cli_export import export_model  # noqa: E402
-from tinyguardrail.export.parity import parity  # noqa: E402
-from tinyguardrail.runtime.guard import Guard  # noqa: E402
-from tinyguardrail.train.loop import TrainConfig, load_run_config, setup  # noqa: E402
+from tinyguardrail.eval import cli_eval, harness, ood
+from tinyguardrail.eval.torch_eval import evaluate_checkpoint
+from tinyguardrail.export.cli_export import export_model
+from tinyguardrail.export.parity import parity
+from tinyguardrail.runtime.guard import Guard
+from tinyguardrail.train.loop import TrainConfig, load_run_config, setup
 
 TINY = Path(__file__).resolve().parents[2] / "configs" / "tiny.json"
 

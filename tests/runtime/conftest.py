@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+import _tg_fake_model as fake
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))  # the fake-model helper lives next to this file
-
-import _tg_fake_model as fake  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+import _tg_fake_model as fake
 import pytest
-
-RUNTIME_TESTS = Path(__file__).resolve().parents[1] / "runtime"
-sys.path.insert(0, str(RUNTIME_TESTS))
-
-import _tg_fake_model as fake  # noqa: E402
 
 API_KEY = "test-key-123"
 

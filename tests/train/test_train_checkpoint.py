@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 import torch
+from _tg_tiny_model import tiny_config, tiny_inputs
 
 from tinyguardrail.model.guardrail import GuardrailModel
 from tinyguardrail.train.checkpoint import INDEX_NAME, load_checkpoint, save_checkpoint
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "model"))
-from _tg_tiny_model import tiny_config, tiny_inputs  # noqa: E402
 
 
 def test_shards_respect_the_limit_and_reload_exactly(tmp_path):

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import torch
 import torch.nn.functional as F
+from _tg_tiny_model import tiny_config, tiny_inputs
 
 from tinyguardrail.model.guardrail import GuardrailModel
 from tinyguardrail.model.router import ROUTE_BOTH, ROUTE_DEEP, ROUTE_FAST
 from tinyguardrail.train.adversarial import fgsm_delta, fgsm_loss
 from tinyguardrail.train.losses import GuardrailLoss, consistency_loss, focal_loss, router_targets
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "model"))
-from _tg_tiny_model import tiny_config, tiny_inputs  # noqa: E402
 
 
 def test_focal_equals_cross_entropy_without_focusing():
