@@ -97,6 +97,9 @@ class BuildConfig:
     synth_per_transform: dict = field(default_factory=lambda: {"train": 700, "validation": 60, "test": 120})
     benign_synth_per_transform: dict = field(default_factory=lambda: {"train": 150, "validation": 20, "test": 60})
     indirect: dict = field(default_factory=lambda: {"train": 4000, "validation": 400, "test": 800, "eval": 600})
+    agent_channel: dict = field(default_factory=lambda: {"train": 5000, "validation": 500, "test": 800})
+    """Synthetic e-mails, tool outputs and web pages per split (``data.carriers``): this many injected (most with a
+    lead-in of ``data.lead_ins``) and as many clean."""
     multilingual: dict = field(default_factory=lambda: {"train": 3000, "validation": 300, "test": 600})
     hard_negatives: int = 8000
     max_base_chars: int = 1200
@@ -348,6 +351,7 @@ def drop_held_out_languages(records: list[Record], cfg: BuildConfig) -> tuple[li
 def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfig, rng: random.Random) -> tuple[list, dict]:
     """All synthetic rows; every generator sees only rows and materials of the split it writes."""
     from tinyguardrail.data import hard_negatives as hn
+    from tinyguardrail.data import carriers as agent_channel
     from tinyguardrail.data import indirect, multilingual, synth
 
     out: list[Record] = []
@@ -388,6 +392,12 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
             rows = [replace(r, split=split) for r in rows]
             out += rows
             info[f"{split}/indirect"] += len(rows)
+
+    for split, n in cfg.agent_channel.items():
+        texts = [r.text for r in rows_by[(split, "benign")] if 30 <= len(r.text) <= 600]
+        rows = agent_channel.agent_channel_rows(texts, mats_by[(split, "payload")], split, rng, n, seed=cfg.seed)
+        out += rows
+        info[f"{split}/agent_channel"] += len(rows)
 
     for split, n in cfg.multilingual.items():
         goals = [m for m in mats_by[(split, "goal")] if m.lang != "en"]

@@ -251,6 +251,13 @@ _COMPOSERS = {
 }
 
 
+def insert_plain(carrier: Material, text: str, rng: random.Random) -> str:
+    """``text`` placed into ``carrier`` where an injection would go (a field, a cell, a comment, a position), as is."""
+    if carrier.kind not in _COMPOSERS:
+        raise ValueError(f"unknown carrier kind {carrier.kind!r}; expected one of {CARRIER_KINDS}")
+    return _COMPOSERS[carrier.kind](carrier.text, text, rng)
+
+
 def compose_one(payload: Material, carrier: Material, rng: random.Random,
                 lead_ins: Sequence[Material] = ()) -> Record:
     """One carrier with one payload (and maybe a lead-in) embedded; see the module docstring for the fields."""
