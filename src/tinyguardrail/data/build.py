@@ -350,8 +350,8 @@ def drop_held_out_languages(records: list[Record], cfg: BuildConfig) -> tuple[li
 
 def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfig, rng: random.Random) -> tuple[list, dict]:
     """All synthetic rows; every generator sees only rows and materials of the split it writes."""
-    from tinyguardrail.data import hard_negatives as hn
     from tinyguardrail.data import carriers as agent_channel
+    from tinyguardrail.data import hard_negatives as hn
     from tinyguardrail.data import indirect, multilingual, synth
 
     out: list[Record] = []
