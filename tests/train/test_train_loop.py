@@ -112,6 +112,19 @@ def test_resume_continues_from_the_saved_epoch(data_dir, tmp_path):
         setup(*_tiny(data_dir, tmp_path / "nothing"), resume=True)
 
 
+def test_init_checkpoint_continues_from_a_trained_model(data_dir, tmp_path):
+    """Continued training starts from the checkpoint's weights and tokenizer (a data addition without a full run)."""
+    setup(*_tiny(data_dir, tmp_path / "base", epochs=1))
+    base = tmp_path / "base" / "last"
+    model, cfg = _tiny(data_dir, tmp_path / "cont", epochs=1, lr=1e-12, warmup_ratio=0.0, init_checkpoint=str(base))
+    setup(model, cfg)
+    a, b = load_state_dict_sharded(base), load_state_dict_sharded(tmp_path / "cont" / "last")
+    assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)  # lr ~0: where it started
+    assert (tmp_path / "cont" / "last" / "tokenizer.json").read_text() == (base / "tokenizer.json").read_text()
+    with pytest.raises(FileNotFoundError):
+        setup(*_tiny(data_dir, tmp_path / "none", epochs=1, init_checkpoint=str(tmp_path / "missing")))
+
+
 @pytest.mark.parametrize("overrides", [["model.use_moe=false", "model.use_router=false"],
                                        ["model.use_fast_branch=false", "train.balance=\"sampler\""],
                                        ["model.use_deep_branch=false", "train.fgsm_epsilon=0"]])  # fmt: skip

@@ -69,6 +69,9 @@ class TrainConfig:
     """Path of a tokenizer.json to use; None: the pretrained encoder's (init=pretrained) or a newly trained one."""
     tokenizer_vocab_size: int = 16000
     """Vocabulary size of the WordPiece tokenizer trained on the training texts (random init only)."""
+    init_checkpoint: str | None = None
+    """Start from this checkpoint (its weights, tokenizer and model config) instead of a pretrained base: continued
+    training on a data addition, where a full run is out of reach (one learning rate for every parameter)."""
     pretrained_dir: str | None = None
     """A compact pretrained base (model.pretrained.prepare_base / save_compact); None: load_pretrained(name)."""
     pretrained_max_vocab: int | None = None
@@ -313,6 +316,8 @@ def setup(
         if not (last / "checkpoint.json").is_file():
             raise FileNotFoundError(f"--resume: no checkpoint in {last}")
         model_dict = GuardrailConfig.load(last / "config.json").to_dict()
+    elif cfg.init_checkpoint:
+        model_dict = GuardrailConfig.load(Path(cfg.init_checkpoint) / "config.json").to_dict()
     names = D.detector_names()
     n_feats = model_dict.get("n_detector_feats", "auto")
     n_feats = (len(names) if names is not None else 0) if n_feats == "auto" else int(n_feats)
@@ -328,6 +333,8 @@ def setup(
 
     if resume:
         tokenizer = load_tokenizer(last)
+    elif cfg.init_checkpoint:
+        tokenizer = load_tokenizer(Path(cfg.init_checkpoint))
     elif cfg.tokenizer:
         tokenizer = load_tokenizer(cfg.tokenizer)
     elif model_dict.get("init") == "pretrained":
@@ -378,7 +385,11 @@ def setup(
         from tinyguardrail.model.init import init_from_pretrained
 
         pretrained = set(init_from_pretrained(model, enc))
-    if not resume:
+    if cfg.init_checkpoint and not resume:
+        model.load_state_dict(ckpt.load_state_dict_sharded(Path(cfg.init_checkpoint)), strict=True)
+        pretrained = {n for n, _ in model.named_parameters()}
+        log(f"initialised from {cfg.init_checkpoint}")
+    elif not resume:
         _seed_prototypes(model, tokenizer, cfg, log)
     model.to(device)
     cw = None
