@@ -9,7 +9,7 @@ Reads (every number in the outputs comes from one of these):
   docs/ablations/v07/      the GPU runs (scripts/summarize_runs.py summarises them in docs/ablations.md)
 Writes: models/<name>/MODEL_CARD.md and the block between the results markers of README.md.
 
-    python scripts/make_model_card.py --model models/tinyguardrail-v0.7
+    python scripts/make_model_card.py --model models/tinyguardrail-v0.8
 """
 
 from __future__ import annotations
@@ -76,10 +76,11 @@ def transform_minimum(result: dict) -> tuple[str, float] | None:
     return min(rates.items(), key=lambda kv: kv[1]) if rates else None
 
 
-def headline_table(results: dict, primary: str, baseline: str | None, bench: dict | None, cfg: dict,
+def headline_table(results: dict, primary: str, baselines: list[str], bench: dict | None, cfg: dict,
                    export: dict | None) -> list[str]:
     systems = results["systems"]
-    cols = [primary] + ([baseline] if baseline in systems else [])
+    cols = [primary] + [b for b in baselines if b in systems]
+    pad = " |" * (len(cols) - 1)
     out = ["| metric | " + " | ".join(cols) + " | target |", "|---" * (len(cols) + 2) + "|"]
     for suite, metric, title, target in HEADLINE:
         vals = [pct(systems[c]["suites"].get(suite, {}).get(metric)) for c in cols]
@@ -87,12 +88,12 @@ def headline_table(results: dict, primary: str, baseline: str | None, bench: dic
     mins = [transform_minimum(systems[c]["suites"].get("transforms", {})) for c in cols]
     out.append("| lowest independent transform detection | "
                + " | ".join(f"{pct(m[1])} ({m[0]})" if m else "–" for m in mins) + " | ≥ 95% |")
-    out.append(f"| parameters | {cfg.get('parameters', 0) / 1e6:.1f}M |" + (" |" if len(cols) > 1 else "") + " ≤ 60M |")
-    out.append(f"| INT8 ONNX on disk (all graphs) | {shipped_bytes(cfg, export) / 1e6:.1f} MB |"
-               + (" |" if len(cols) > 1 else "") + " ≤ 35 MB |")
+    out.append(f"| parameters | {cfg.get('parameters', 0) / 1e6:.1f}M |" + pad + " ≤ 60M |")
+    out.append(f"| INT8 ONNX on disk (all graphs) | {shipped_bytes(cfg, export) / 1e6:.1f} MB |" + pad + " ≤ 35 MB |")
     shipped, base = bench_row(bench, "shipped"), bench_row(bench, "baseline")
-    if shipped:
-        cells = [shipped] + ([base] if len(cols) > 1 else [])
+    if shipped:  # the bench runs the shipped model and one baseline (--baseline-model): the others get "–"
+        base_name = str((base or {}).get("config", "")).removeprefix("baseline: ")
+        cells = [shipped] + [base if c == base_name else None for c in cols[1:]]
         out.append("| CPU latency p50 / p95, batch 1, 1 thread (docs/bench.md) | "
                    + " | ".join(f"{num(r['latency_ms']['p50'])} / {num(r['latency_ms']['p95'])} ms" if r else "–"
                                 for r in cells) + " | p95 ≤ 15 ms (goal 8) |")
@@ -104,8 +105,9 @@ def headline_table(results: dict, primary: str, baseline: str | None, bench: dic
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", type=Path, default=Path("models/tinyguardrail-v0.7"))
-    p.add_argument("--baseline", default="tinyguardrail-v0.6", help="system name of the previous version in results")
+    p.add_argument("--model", type=Path, default=Path("models/tinyguardrail-v0.8"))
+    p.add_argument("--baseline", default="tinyguardrail-v0.7,tinyguardrail-v0.6",
+                   help="comma-separated system names of earlier versions in the results (columns of the headline)")
     p.add_argument("--docs", type=Path, default=Path("docs"))
     p.add_argument("--readme", type=Path, default=Path("README.md"))
     args = p.parse_args()
@@ -119,6 +121,7 @@ def main() -> int:
     stats = load(d / "data-stats.json")
     metrics = [json.loads(x) for x in (m / "training_metrics.jsonl").read_text().splitlines() if x.strip()]
     mc, cal = cfg["model"], cfg.get("calibration", {})
+    baselines = [b for b in args.baseline.split(",") if b]
     primary = results["primary"]
 
     card = [f"# Model card: {cfg['name']}", "",
@@ -141,9 +144,9 @@ def main() -> int:
             f"benign rows, and flag {pct(cal.get('ood_dev_flag_recall'))} of the attacks "
             f"(`tinyguardrail eval calibrate --attack-fpr {cal.get('attack_fpr_target')} --flag-fpr "
             f"{cal.get('flag_fpr_target')}`). No report set was used.", "",
-            f"## Headline (docs/eval/results.json, docs/bench.json, export_report.json; {args.baseline} in the same run)",
+            f"## Headline (docs/eval/results.json, docs/bench.json, export_report.json; {', '.join(baselines)} in the same run)",
             ""]
-    card += headline_table(results, primary, args.baseline, bench, cfg, export)
+    card += headline_table(results, primary, baselines, bench, cfg, export)
     card += [""] + provenance(results)
     card += ["", "Every suite, every cell and the offline peer detectors side by side: [docs/RESULTS.md]"
              "(../../docs/RESULTS.md). How the suites are built and kept apart from training: "
@@ -153,7 +156,8 @@ def main() -> int:
         card += ["", f"INT8 against PyTorch on {parity['n']} test rows: label agreement {pct(v.get('label_agreement'))}, "
                  f"accuracy drop {num(v.get('accuracy_drop_points'))} points (docs/parity.json)."]
     card += ["", "## Training (training.json, training_metrics.jsonl)", "",
-             f"- Recipe: `recipe.json` (= `configs/{cfg['name']}.json`); plan: {training.get('gpu_plan', '?')}.",
+             f"- Recipe: `recipe.json` (= `configs/{cfg['name']}.json`); trained: {training.get('gpu_plan') or training.get('where', '?')}"
+             + (f"; continued from {training['parent']['model']}" if training.get("parent") else "") + ".",
              f"- Data build: `{training.get('data_build', {}).get('command', '?')}`; train split sha256 "
              f"`{training.get('data_build', {}).get('train.jsonl.gz sha256', '?')[:16]}…`.",
              f"- Selection: {training.get('selection', '')}.",
@@ -202,7 +206,7 @@ def main() -> int:
 
     readme = args.readme.read_text()
     block = ["<!-- results:start (generated by scripts/make_model_card.py) -->", ""]
-    block += headline_table(results, primary, args.baseline, bench, cfg, export)
+    block += headline_table(results, primary, baselines, bench, cfg, export)
     block += [""] + provenance(results) + ["<!-- results:end -->"]
     args.readme.write_text(re.sub(r"<!-- results:start.*?<!-- results:end -->", "\n".join(block), readme, flags=re.S))
     print(f"wrote {m / 'MODEL_CARD.md'} and the README results block")

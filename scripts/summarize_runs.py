@@ -141,7 +141,10 @@ def main() -> int:
            "comparison above decided the shipped base (the per-cell table shows where each one wins).",
            "- **Epochs**: the OOD-dev score peaks at epoch 2 of 3 more often than not while validation keeps rising: "
            "in-distribution gains past that point are not generalisation."]
-    args.out.write_text("\n".join(md) + "\n")
+    # later versions' sections (written above this one, e.g. v0.8's) are kept: this script owns the v0.7 part only
+    old = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
+    keep = old[: old.index(md[0])] if md[0] in old else ""
+    args.out.write_text(keep + "\n".join(md) + "\n")
     print(f"wrote {args.out}")
     return 0
 

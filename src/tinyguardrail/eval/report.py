@@ -101,9 +101,9 @@ def provenance_lines(results: dict) -> list[str]:
         if same is True:
             out.append(f"- **{name}** was trained on this data build: the held-out units never reached its training.")
         elif same is False:
-            out.append(f"- **{name}** was trained on another data build, made before these hold-outs existed: the "
-                       "suites' sources, languages and goals may have been in its training data, so its numbers here "
-                       "are *not* out-of-distribution evidence (see docs/evaluation.md).")
+            out.append(f"- **{name}** was trained on another data build: this build's leak check does not cover its "
+                       "training data, so its numbers here are out-of-distribution evidence only as far as that build "
+                       "held the same units out (docs/evaluation.md says what is known of each earlier version).")
         else:
             out.append(f"- **{name}**: its `training.json` records no hash of its training split, so this run "
                        "cannot tell whether the suites' sources were in its training data (docs/evaluation.md says "
