@@ -401,5 +401,5 @@ def test_training_provenance_compares_the_recorded_train_hash(tmp_path):
                                                     "c": {"same_build": None}}})  # fmt: skip
     text = "\n".join(lines)
     assert "**a** was trained on this data build" in text and "**b** was trained on another" in text
-    assert "not* out-of-distribution evidence" in text and "**c**: its `training.json` records no hash" in text
+    assert "leak check does not cover its training data" in text and "**c**: its `training.json` records no hash" in text
     assert report.provenance_lines({}) == []
