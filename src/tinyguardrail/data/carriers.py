@@ -227,8 +227,8 @@ def agent_channel_rows(benign_texts: Sequence[str], payloads: Sequence[Material]
     for _ in range(n):
         c = carrier(rng, benign_texts)
         clean = c.text
-        if rng.random() < notice_share:
-            clean = indirect.insert_plain(c, lead_ins.benign_notice(split, rng, seed), rng)
+        if rng.random() < notice_share and (notice := lead_ins.benign_notice(split, rng, seed)):
+            clean = indirect.insert_plain(c, notice, rng)
         out.append(Record(clean, BENIGN, SOURCE, c.kind, "und", c.template_id, split))
         if payloads and rng.random() >= lone_share:
             payload = rng.choice(payloads)

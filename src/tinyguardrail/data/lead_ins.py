@@ -135,7 +135,7 @@ def _parts(split: str, seed: int) -> dict[str, tuple]:
     out = {}
     for kind, parts in kinds.items():
         mine = tuple(p for p in parts if group_split(f"{SOURCE}/{kind}/{p}", seed, _FRACTIONS) == split)
-        out[kind] = (mine or parts[:1]) if split == "train" else mine
+        out[kind] = mine  # no fallback to another split's part: a split without parts of a kind does without
     return out
 
 
@@ -173,11 +173,13 @@ def lead_in(split: str, rng: random.Random, seed: int = 0) -> str:
 
 
 def benign_notice(split: str, rng: random.Random, seed: int = 0) -> str:
-    """A decorated headline in front of an ordinary announcement (the benign twin of ``lead_in``)."""
+    """A decorated headline in front of an ordinary announcement (the benign twin of ``lead_in``); "" when the split
+    has no announcements of its own."""
     p = _parts(split, seed)
-    notices = p["notice"] or BENIGN_NOTICES[:1]
+    if not p["notice"]:
+        return ""
     head = _headline(p, rng)
-    return (head + rng.choice((" ", "\n")) if head else "") + rng.choice(notices)
+    return (head + rng.choice((" ", "\n")) if head else "") + rng.choice(p["notice"])
 
 
 def lead_in_materials(split: str, n: int, rng: random.Random, seed: int = 0) -> list[Material]:
