@@ -11,22 +11,18 @@
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import random
 import shutil
 from pathlib import Path
 
+from tinyguardrail.data.io import read_jsonl_gz, write_training_jsonl_gz
+
 
 def _reduce(src: Path, dst: Path, sample: int | None, seed: int) -> int:
-    with gzip.open(src, "rt", encoding="utf-8") as f:
-        rows = [json.loads(line) for line in f]
+    rows = list(read_jsonl_gz(src))
     if sample is not None and len(rows) > sample:
         rows = random.Random(seed).sample(rows, sample)
-    with gzip.open(dst, "wt", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps({"text": r["text"], "label": r["label"], "source": r["source"]}, ensure_ascii=False) + "\n")
-    return len(rows)
+    return write_training_jsonl_gz(dst, rows)
 
 
 def main() -> int:

@@ -20,21 +20,10 @@ from __future__ import annotations
 
 import argparse
 import collections
-import gzip
-import json
 import random
 from pathlib import Path
 
-
-def _read(path: Path) -> list[dict]:
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
-
-
-def _write(path: Path, rows: list[dict]) -> None:
-    with gzip.open(path, "wt", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps({"text": r["text"], "label": r["label"], "source": r["source"]}, ensure_ascii=False) + "\n")
+from tinyguardrail.data.io import read_jsonl_gz, write_training_jsonl_gz
 
 
 def main() -> int:
@@ -54,20 +43,20 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(a.seed)
     sources = tuple(a.sources.split(","))
-    rows = _read(data / "train.jsonl.gz")
-    addition = [r for r in rows if r["source"] in sources]
-    rest = [r for r in rows if r["source"] not in sources]
-    foreign = [r for r in rest if r["lang"] not in ("en", "und")]
-    ne_att = [r for r in foreign if r["label"] != "benign"]
-    ne_ben = [r for r in foreign if r["label"] == "benign"]
-    others = [r for r in rest if r["lang"] in ("en", "und")]
+    rows = list(read_jsonl_gz(data / "train.jsonl.gz"))
+    addition = [r for r in rows if r.source in sources]
+    rest = [r for r in rows if r.source not in sources]
+    foreign = [r for r in rest if r.lang not in ("en", "und")]
+    ne_att = [r for r in foreign if r.label != "benign"]
+    ne_ben = [r for r in foreign if r.label == "benign"]
+    others = [r for r in rest if r.lang in ("en", "und")]
     mix = (rng.sample(addition, a.addition) + rng.sample(ne_att, a.non_english_attacks)
            + rng.sample(ne_ben, a.non_english_benign) + rng.sample(others, a.others) + rng.sample(rest, a.replay))
     rng.shuffle(mix)
-    _write(out / "train.jsonl.gz", mix)
-    val = _read(data / "validation.jsonl.gz")
-    _write(out / "validation.jsonl.gz", random.Random(a.seed).sample(val, min(a.validation_rows, len(val))))
-    print(f"{out}: {len(mix)} rows {dict(collections.Counter(r['label'] for r in mix))}")
+    write_training_jsonl_gz(out / "train.jsonl.gz", mix)
+    val = list(read_jsonl_gz(data / "validation.jsonl.gz"))
+    write_training_jsonl_gz(out / "validation.jsonl.gz", random.Random(a.seed).sample(val, min(a.validation_rows, len(val))))
+    print(f"{out}: {len(mix)} rows {dict(collections.Counter(r.label for r in mix))}")
     return 0
 
 

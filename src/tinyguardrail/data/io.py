@@ -26,6 +26,19 @@ def write_jsonl_gz(path: Path, records: Iterable[Record | Material]) -> int:
     return n
 
 
+def write_training_jsonl_gz(path: Path, records: Iterable[Record]) -> int:
+    """Write only what training reads (text, label, source: the source lets a GPU plan's ``derive`` drop a data
+    addition) to ``path``: the compact files carried to a GPU or mixed for continued training."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+        for r in records:
+            row = {"text": r.text, "label": r.label, "source": r.source}
+            gz.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass"))
+            n += 1
+    return n
+
+
 def read_jsonl_gz(path: Path) -> Iterator[Record]:
     """Yield the records of a built data file."""
     with gzip.open(path, "rt", encoding="utf-8") as f:
