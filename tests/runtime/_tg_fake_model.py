@@ -282,3 +282,22 @@ def real_frontend_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+class CountingGuard:
+    """A guard with every ``check_batch`` call recorded (its texts, and the thread it ran on); the rest delegates."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.calls: list[list[str]] = []
+        self.threads: list[int] = []
+
+    def check_batch(self, texts):
+        import threading
+
+        self.calls.append(list(texts))
+        self.threads.append(threading.get_ident())
+        return self.inner.check_batch(texts)
+
+    def __getattr__(self, name: str):  # info, max_text_chars, check, ...
+        return getattr(self.inner, name)

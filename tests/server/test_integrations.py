@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import _tg_fake_model as fake
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -47,20 +48,6 @@ def litellm_body(texts, input_type="request", **extra):
     return body
 
 
-class CountingGuard:
-    """Records the texts of every ``check_batch`` call."""
-
-    def __init__(self, inner):
-        self.inner, self.calls = inner, []
-
-    def check_batch(self, texts):
-        self.calls.append(list(texts))
-        return self.inner.check_batch(texts)
-
-    def info(self):
-        return self.inner.info()
-
-
 # ------------------------------------------------------------------------------------------------ /v1/check/messages
 
 
@@ -83,7 +70,7 @@ def test_messages_happy_path(client):
 
 
 def test_messages_roles_documents_and_one_batch(make_client, server_guard):
-    guard = CountingGuard(server_guard)
+    guard = fake.CountingGuard(server_guard)
     c = make_client(guard=guard)
     r = c.post("/v1/check/messages", json={"messages": [{"role": "system", "content": ATTACK},
                                                         {"role": "user", "content": BENIGN}],
@@ -211,7 +198,7 @@ def test_litellm_response_hook(client):
 
 
 def test_litellm_every_text_is_scanned_in_one_call(make_client, server_guard):
-    guard = CountingGuard(server_guard)
+    guard = fake.CountingGuard(server_guard)
     c = make_client(guard=guard, max_batch=4)
     texts = ["you are a helpful assistant", BENIGN, "", JAILBREAK, BENIGN, BENIGN]
     r = c.post(LITELLM, json=litellm_body(texts))
@@ -221,7 +208,7 @@ def test_litellm_every_text_is_scanned_in_one_call(make_client, server_guard):
 
 def test_litellm_structured_messages(make_client, server_guard):
     # LiteLLM's chat handler sends the texts of every message AND the messages themselves
-    guard = CountingGuard(server_guard)
+    guard = fake.CountingGuard(server_guard)
     c = make_client(guard=guard)
     messages = [
         {"role": "system", "content": "you are a helpful assistant"},

@@ -53,7 +53,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from tinyguardrail import __version__
-from tinyguardrail.runtime.guard import DEFAULT_SCAN_ROLES, MessagesVerdict, MessageText, message_texts, severity_key
+from tinyguardrail.integrations.generic_guardrail import block_reason, distinct_texts
+from tinyguardrail.runtime.guard import DEFAULT_SCAN_ROLES, MessagesVerdict, MessageText, message_texts
 from tinyguardrail.server.batcher import MicroBatcher, NotRunning, Overloaded
 from tinyguardrail.server.body import BodyError, parse_json
 from tinyguardrail.server.demo import add_demo_routes
@@ -338,28 +339,15 @@ def create_app(settings: Settings | None = None, guard: Any = None) -> FastAPI:
     async def litellm_guardrail(request: Request):
         authorize(request)
         req = await parse(request, LiteLLMRequest)
-        items: list[tuple[str, str]] = []
         messages = req.structured_messages if req.structured_messages is not None else req.messages
-        if messages:  # the conversation, when LiteLLM sends it: its texts are mostly in ``texts`` too
-            items += [(f"{m.where} ({m.role}, {m.channel})", m.text) for m in scan_messages(messages)]
-        items += [(f"texts[{i}]", text) for i, text in enumerate(req.texts or ())]
-        first: dict[str, str] = {}  # text -> where it first appears: a text sent twice is scanned once
-        for where, text in items:
-            first.setdefault(text, where)
+        # the conversation, when LiteLLM sends it (its texts are mostly in ``texts`` too); a text sent twice once
+        first = distinct_texts(scan_messages(messages) if messages else (), req.texts)
         check_scanned([(where, text) for text, where in first.items()])
         if not first:
             return {"action": "NONE", "blocked_reason": ""}
-        verdicts = await infer(list(first), "/beta/litellm_basic_guardrail_api")
-        flagged = [(where, v) for (_, where), v in zip(first.items(), verdicts, strict=True) if not v.is_safe]
-        if not flagged:
+        reason = block_reason(first, await infer(list(first), "/beta/litellm_basic_guardrail_api"))
+        if reason is None:
             return {"action": "NONE", "blocked_reason": ""}
-        where, worst = flagged[0]
-        for candidate in flagged[1:]:  # strict: ties keep the earlier one
-            if severity_key(candidate[1]) > severity_key(worst):
-                where, worst = candidate
-        p_attack = 1.0 - float(worst.scores["benign"])
-        reason = (f"TinyGuardrail: {where} is {worst.label} (P(attack)={p_attack:.3f}, action={worst.action}, "
-                  f"code=0x{worst.code:04X}); {len(flagged)} of {len(first)} distinct texts flagged")
         return {"action": "BLOCKED", "blocked_reason": reason}
 
     @app.get("/healthz", response_model=HealthResponse, summary="Process is up (HEAD too)")
