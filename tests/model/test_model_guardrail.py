@@ -147,3 +147,35 @@ def test_char_cnn_equals_per_kernel_convolutions():
         feats.append(F.gelu(F.conv1d(F.pad(x, (0, k - 1)), w, conv.bias)).amax(-1))
     ref = cnn.proj(torch.cat(feats, -1)).reshape(2, 5, -1)
     torch.testing.assert_close(cnn(chars), ref, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.5, 0.9, 1.1])
+def test_combine_rule_torch_equals_runtime_numpy(threshold):
+    """The branch-combine rule is written twice, in torch (training-time validation, export checks) and in NumPy
+    (the ONNX runtime): on random logits, with and without early exit, both give the same probabilities and
+    severities, and the runtime asks the deep branch for exactly the rows the torch rule does not answer fast."""
+    import numpy as np
+
+    from tinyguardrail.model.router import ROUTE_FAST, route_decision
+    from tinyguardrail.runtime.guard import combine_probs as runtime_combine
+
+    gen = torch.Generator().manual_seed(int(threshold * 10) + 7)
+    n = 512
+    fast = torch.randn(n, 4, generator=gen) * 3
+    deep = torch.randn(n, 4, generator=gen) * 3
+    router = torch.randn(n, 3, generator=gen) * 2
+    fast_sev, deep_sev = torch.rand(n, generator=gen), torch.rand(n, generator=gen)
+    want_p = combine_probs(fast, deep, router, early_exit_threshold=threshold)
+    want_s = combine_severity(fast, fast_sev, deep_sev, router, early_exit_threshold=threshold)
+    asked = {}
+
+    def run_deep(rows):
+        asked["rows"] = rows
+        return deep.numpy()[rows], deep_sev.numpy()[rows]
+
+    probs, sev, branch = runtime_combine(fast.numpy(), fast_sev.numpy(), router.numpy(), threshold, run_deep)
+    np.testing.assert_allclose(probs, want_p.numpy(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(sev, want_s.numpy(), rtol=0, atol=1e-6)
+    route = route_decision(fast, router, threshold).numpy()
+    assert branch.tolist() == route.tolist()
+    assert asked.get("rows", np.array([], int)).tolist() == np.flatnonzero(route != ROUTE_FAST).tolist()
