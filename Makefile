@@ -3,10 +3,11 @@
 #   make test   adds what the tests need (torch, the data/train/serve extras) and runs the test suite
 PYTHON ?= python3
 VENV ?= .venv
+NEMO_VENV ?= .venv-nemo
 PY := $(VENV)/bin/python
 DATA_ROOT ?= ../shared/data
 
-.PHONY: venv dev demo test data suites leakcheck lint clean
+.PHONY: venv dev nemo demo test data suites leakcheck lint clean
 
 # The runtime only: numpy, tokenizers, onnxruntime and the text front end (pip install -e .).
 $(VENV)/.runtime: pyproject.toml setup.py
@@ -22,7 +23,16 @@ $(VENV)/.dev: $(VENV)/.runtime
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
+# NeMo Guardrails for tests/integrations/test_nemo.py (its jailbreak rail against our server), in an environment of
+# its own: its fastembed dependency pins huggingface-hub < 2, which the transformers 5 of [train] cannot share.
+$(NEMO_VENV)/.ok:
+	$(PYTHON) -m venv $(NEMO_VENV)
+	$(NEMO_VENV)/bin/python -m pip install -q 'nemoguardrails>=0.24,<1'
+	touch $@
+
 venv: $(VENV)/.runtime
+
+nemo: $(NEMO_VENV)/.ok
 
 dev: $(VENV)/.dev
 
@@ -35,7 +45,7 @@ demo: venv
 # The leak check on the real data build is part of the tests: it fails on any evaluation text (or near-copy, or
 # synthesis material holding one) on the training side. Without a data root (a clone without ../shared/data) it is
 # skipped with a note; CI has the data.
-test: dev leakcheck lint
+test: dev nemo leakcheck lint
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
 
 # The data build is redone when its code, its config or the bank changes (a few minutes on 2 cores).
@@ -60,4 +70,4 @@ lint: dev
 	$(VENV)/bin/ruff check src tests
 
 clean:
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf $(VENV) $(NEMO_VENV) build .pytest_cache
