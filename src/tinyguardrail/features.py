@@ -1,8 +1,8 @@
-"""The one preprocessing function shared by training, export, evaluation and the runtime.
+"""The last step of the front end, shared by training, export, evaluation and the runtime.
 
 text -> (normalized text) -> tokenizer ids + per-token character ids + pattern-detector features.
-Callers normalize first (``tinyguardrail.text.normalize``); this module turns already-normalized texts into
-fixed-shape NumPy arrays, the exact inputs of the model and of its ONNX graphs:
+``preprocess.py`` puts the steps in order (sanitize, normalize, detector scores); this module turns
+already-normalized texts into fixed-shape NumPy arrays, the exact inputs of the model and of its ONNX graphs:
 
     input_ids       int64   [B, T]     token ids (T <= max_len), padded with pad_id
     attention_mask  int64   [B, T]     1 for real tokens

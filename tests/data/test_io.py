@@ -5,9 +5,8 @@ from __future__ import annotations
 import gzip
 import json
 
-from tinyguardrail.data.io import write_training_jsonl_gz
+from tinyguardrail.data.io import read_labelled_texts, write_training_jsonl_gz
 from tinyguardrail.data.record import Record
-from tinyguardrail.train.data import read_split
 
 
 def test_training_file_keeps_text_label_source_and_reads_back(tmp_path):
@@ -18,7 +17,7 @@ def test_training_file_keeps_text_label_source_and_reads_back(tmp_path):
     with gzip.open(path, "rt", encoding="utf-8") as f:
         back = [json.loads(line) for line in f]
     assert back == [{"text": r.text, "label": r.label, "source": r.source} for r in rows]
-    texts, labels = read_split(path)
+    texts, labels = read_labelled_texts(path)
     assert texts == [r.text for r in rows] and len(labels) == 2
     first = path.read_bytes()
     write_training_jsonl_gz(path, rows)

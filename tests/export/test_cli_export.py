@@ -76,6 +76,7 @@ def test_export_cli_writes_a_runtime_model_dir(ckpt, tmp_path):
     for f, digest in config["sha256"].items():
         assert _sha256(out / f) == digest
     assert len(config["detector_names"]) == config["model"]["n_detector_feats"]
+    assert config["front_end"] == {"normalize": True, "detector_input": "raw"}  # no train_config.json: defaults
 
     report = json.loads((out / "export_report.json").read_text())
     assert report["chosen"] == "int8-dynamic"
@@ -138,6 +139,24 @@ def test_export_cli_default_variant_is_batch_invariant(ckpt, tmp_path):
         pytest.skip("tinyguardrail.text not available")
     r = batch_invariance(guard, probe_texts(40, seed=2), batch_size=8, seed=0, rounds=2)
     assert r["max_abs_diff"] <= 1e-4 and r["label_flips"] == 0, r
+
+
+def test_export_records_the_checkpoints_front_end_and_the_runtime_refuses_another(ckpt, tmp_path):
+    """A run trained with other front-end switches exports them into config.json; Guard.load then refuses it."""
+    import shutil
+
+    from tinyguardrail.runtime.guard import Guard
+
+    ckpt_dir, _ = ckpt
+    other = tmp_path / "ckpt"
+    shutil.copytree(ckpt_dir, other)
+    (other / "train_config.json").write_text(json.dumps({"train": {"normalize": True, "detector_input": "normalized"}}))
+    out = tmp_path / "m"
+    assert main(["export", "--checkpoint", str(other), "--out", str(out), "--quant", "int8-dynamic"]) == 0
+    assert json.loads((out / "config.json").read_text())["front_end"] == {"normalize": True,
+                                                                          "detector_input": "normalized"}
+    with pytest.raises(ValueError, match="front end"):
+        Guard.load(out, threads=1)
 
 
 def test_export_cli_errors(ckpt, tmp_path, capsys):

@@ -325,6 +325,8 @@ def _edit_config(model_dir: Path, **changes) -> None:
         ({"files": {"fast": "missing.onnx", "deep": "deep.onnx", "tokenizer": "tokenizer.json"}}, "not found"),
         ({"policy": {"no_such_knob": 1}}, "unknown keys"),
         ({"thresholds": {"attack": 1.5}}, "attack_threshold"),
+        ({"front_end": {"normalize": False, "detector_input": "raw"}}, "front end"),
+        ({"front_end": {"normalize": True, "detector_input": "normalized"}}, "front end"),
     ],
 )
 def test_loading_fails_loudly(tmp_path, changes, match):
@@ -332,6 +334,16 @@ def test_loading_fails_loudly(tmp_path, changes, match):
     _edit_config(model, **changes)
     with pytest.raises((ValueError, FileNotFoundError), match=match):
         load(model)
+
+
+def test_front_end_as_served_loads_and_older_folders_without_it_too(tmp_path):
+    model = fake.build_fake_model(tmp_path / "m", fp32_copies=False)
+    _edit_config(model, front_end={"normalize": True, "detector_input": "raw"})
+    assert load(model).check("hello world").is_safe
+    config = json.loads((model / "config.json").read_text())
+    del config["front_end"]
+    (model / "config.json").write_text(json.dumps(config))
+    assert load(model).check("hello world").is_safe
 
 
 def test_not_a_model_directory(tmp_path):

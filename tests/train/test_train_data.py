@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from _tg_train_fixture import make_rows, write_fixture
 
+from tinyguardrail import preprocess
 from tinyguardrail.model.tokenizer import train_tokenizer
 from tinyguardrail.train import data as D
 
@@ -22,26 +23,26 @@ def tok():
 
 def test_read_split_subset_and_bad_labels(tmp_path):
     write_fixture(tmp_path)
-    texts, labels = D.read_split(tmp_path / "train.jsonl.gz")
+    texts, labels = D.read_labelled_texts(tmp_path / "train.jsonl.gz")
     assert len(texts) == 160 and set(labels.tolist()) == {0, 1, 2, 3}
-    sub, sub_y = D.read_split(tmp_path / "train.jsonl.gz", max_rows=50, seed=1)
-    assert len(sub) == 50 and sub == D.read_split(tmp_path / "train.jsonl.gz", max_rows=50, seed=1)[0]
+    sub, sub_y = D.read_labelled_texts(tmp_path / "train.jsonl.gz", max_rows=50, seed=1)
+    assert len(sub) == 50 and sub == D.read_labelled_texts(tmp_path / "train.jsonl.gz", max_rows=50, seed=1)[0]
     bad = tmp_path / "bad.jsonl.gz"
     with gzip.open(bad, "wt") as f:
         f.write(json.dumps({"text": "x", "label": "spam"}) + "\n")
     with pytest.raises(ValueError, match="spam"):
-        D.read_split(bad)
-    assert D.sanitize("a\ud800b") == "a\ufffdb"
+        D.read_labelled_texts(bad)
+    assert preprocess.sanitize("a\ud800b") == "a\ufffdb"
 
 
 def test_one_sanitize_for_every_front_end():
-    """Training, the runtime and the explainer use the same function; an unchanged text is the same object (the
+    """Training (through preprocess), the runtime and the explainer use the same function; an unchanged text is the same object (the
     guard tells a replaced surrogate by identity)."""
     from tinyguardrail import features
     from tinyguardrail.runtime import guard
     from tinyguardrail.server import explain
 
-    assert D.sanitize is features.sanitize is guard.sanitize is explain.sanitize
+    assert preprocess.sanitize is features.sanitize is guard.sanitize is explain.sanitize
     text = "caf\u00e9 \U0001f600"
     assert features.sanitize(text) is text and features.sanitize("\udfff") == "\ufffd"
 
@@ -100,7 +101,7 @@ def test_feature_cache_is_reused_and_keyed(tmp_path, tok, monkeypatch):
     # a fresh source with a warm cache reads no text at all
     calls = []
     monkeypatch.setattr(D, "encode_texts", lambda *a, **k: calls.append("encode"))
-    monkeypatch.setattr(D, "read_split", lambda *a, **k: calls.append("read"))
+    monkeypatch.setattr(D, "read_labelled_texts", lambda *a, **k: calls.append("read"))
     again = D.SplitSource(path, tmp_path / "c", NF).features(tok, **shapes)
     assert not calls
     np.testing.assert_array_equal(first.ids, again.ids)

@@ -55,7 +55,7 @@ def test_tiny_config_trains_end_to_end(data_dir, tmp_path):
     # the reloaded best model reproduces its recorded validation metrics, and re-saving is lossless
     model = load_checkpoint(best)
     tok = load_tokenizer(best)
-    raw, labels = D.read_split(data_dir / "validation.jsonl.gz")
+    raw, labels = D.read_labelled_texts(data_dir / "validation.jsonl.gz")
     c = model.config
     texts, det = D.prepare_texts(raw, c.n_detector_feats)  # the same text stage, built independently
     feats = D.encode_texts(texts, labels, det, tok, c.max_len, c.max_chars, c.pad_id)
@@ -77,7 +77,7 @@ def test_checkpoint_is_chosen_on_the_selection_suite(data_dir, tmp_path):
     and best/ is the epoch with the best suite score (the OOD-dev suite in the shipped recipe)."""
     from tinyguardrail.eval.ood import SuiteRow, write_suites
 
-    raw, labels = D.read_split(data_dir / "validation.jsonl.gz")
+    raw, labels = D.read_labelled_texts(data_dir / "validation.jsonl.gz")
     names = ["benign", "direct_injection", "jailbreak", "obfuscation"]
     rows = [SuiteRow(t, names[y], f"cell{i % 2}", "fixture", "en", str(i)) for i, (t, y) in enumerate(zip(raw, labels, strict=True))]
     write_suites({"ood_dev": rows}, tmp_path / "suites")

@@ -8,7 +8,11 @@ import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import numpy as np
+
 from tinyguardrail.data.record import Material, Record
+from tinyguardrail.features import sanitize
+from tinyguardrail.labels import LABEL2ID, LABELS
 
 SPLIT_FILES = {s: f"{s}.jsonl.gz" for s in ("train", "validation", "test", "ood_dev", "eval")}
 #: Every building block (``Material``) of a build with its split: what synthesis could draw from.
@@ -62,3 +66,26 @@ def read_materials(data_dir: Path) -> list[Material]:
         raise FileNotFoundError(f"{path} not found: run `tinyguardrail data build` first")
     with gzip.open(path, "rt", encoding="utf-8") as f:
         return [Material(**json.loads(line)) for line in f if line.strip()]
+
+
+def read_labelled_texts(path: str | Path, max_rows: int | None = None, seed: int = 0) -> tuple[list[str], np.ndarray]:
+    """Texts (sanitized) and label ids of a ``*.jsonl.gz`` split, what training, export calibration and parity read;
+    ``max_rows`` keeps a seeded random subset (in file order)."""
+    texts: list[str] = []
+    labels: list[int] = []
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            label = rec.get("label")
+            if label not in LABEL2ID:
+                raise ValueError(f"{path}:{n}: unknown label {label!r}; expected one of {LABELS}")
+            texts.append(sanitize(str(rec["text"])))
+            labels.append(LABEL2ID[label])
+    y = np.asarray(labels, dtype=np.int64)
+    if max_rows is not None and len(texts) > max_rows:
+        keep = np.sort(np.random.default_rng(seed).choice(len(texts), size=max_rows, replace=False))
+        texts = [texts[i] for i in keep]
+        y = y[keep]
+    return texts, y

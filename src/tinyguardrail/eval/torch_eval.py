@@ -21,24 +21,21 @@ import torch
 from tinyguardrail.eval.calibrate import operating_point
 from tinyguardrail.eval.harness import Predictions, score_suite
 from tinyguardrail.eval.ood import load_suites
-from tinyguardrail.features import encode_batch
 
 
-def torch_predictor(model, tokenizer, device: torch.device, bf16: bool = False):
-    """texts -> (pred ids, probs) for a ``GuardrailModel`` in eval mode."""
+def torch_predictor(model, tokenizer, device: torch.device, bf16: bool = False,
+                    front_end: dict | None = None):
+    """texts -> (pred ids, probs) for a ``GuardrailModel`` in eval mode (``front_end``: the checkpoint's switches,
+    ``preprocess.front_end_config``; default the runtime's)."""
     from tinyguardrail.model.router import combine_probs
-    from tinyguardrail.train import data as D
+    from tinyguardrail.preprocess import encode_texts
 
     cfg = model.config
-    norm = D.get_normalize() or (lambda t: t)
-    det = D.get_detector_fn(cfg.n_detector_feats)
+    switches = front_end or {}
 
     @torch.no_grad()
     def predict(texts):
-        raw = [D.sanitize(t) for t in texts]
-        feats = np.stack([det(t) for t in raw])  # detector scores on the raw text, as in training
-        enc = encode_batch(tokenizer, [norm(t) for t in raw], cfg.max_len, cfg.max_chars, None, cfg.pad_id,
-                           detector_feats=feats)  # fmt: skip
+        enc = encode_texts(texts, tokenizer, cfg, **switches)
         b = {k: torch.from_numpy(v).to(device) for k, v in enc.items()}
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
             out = model(b["input_ids"], b["attention_mask"], b["char_ids"], b["detector_feats"])
@@ -54,12 +51,13 @@ def evaluate_checkpoint(ckpt: Path, data: Path, device: str = "auto", suites: tu
     """Each suite scored at P(attack) >= 0.5, and the OOD-dev suite also at its ``select_fpr`` operating point."""
     from tokenizers import Tokenizer
 
-    from tinyguardrail.train.checkpoint import load_checkpoint
+    from tinyguardrail.model.checkpoint import checkpoint_front_end
+    from tinyguardrail.model.guardrail import GuardrailModel
 
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
-    model = load_checkpoint(ckpt, device=dev).eval()
+    model = GuardrailModel.from_checkpoint(ckpt, device=dev)
     tok = Tokenizer.from_file(str(Path(ckpt) / "tokenizer.json"))
-    predict = torch_predictor(model, tok, dev, bf16=dev.type == "cuda")
+    predict = torch_predictor(model, tok, dev, bf16=dev.type == "cuda", front_end=checkpoint_front_end(ckpt))
     result: dict = {"model": str(ckpt), "data": str(data), "date": time.strftime("%Y-%m-%d"), "suites": {}}
     t0 = time.perf_counter()
     for name, rows in load_suites(Path(data) / "suites", suites).items():

@@ -8,7 +8,7 @@ writes into ``--out``::
     fast.onnx, deep.onnx      the chosen variant (deep.onnx absent for a model without a deep branch)
     tokenizer.json            copied from the checkpoint
     config.json               runtime fields (format_version 1, labels, max_len, max_chars, char_vocab, detector_names,
-                              pad_id, early_exit_threshold, files, sha256 of every file) + the model config
+                              pad_id, early_exit_threshold, front_end, files, sha256 of every file) + the model config
     export_report.json        every variant's size, batch-1 latency on one thread, agreement with the PyTorch fp32
                               model, accuracy on the --calib rows held out from calibration, and batch invariance
                               (each text alone vs inside padded batches of other texts)
@@ -18,7 +18,9 @@ writes into ``--out``::
 and the static variants (``int8-static``, ``int8-static-nomask``) cannot be built. The default variant,
 ``int8-rowwise``, quantizes activations per token, so a text's verdict does not depend on its batch
 (``export.quantize``; ``int8-dynamic``'s per-call activation scales do not have that property). Texts go through
-the runtime's front end (normalize, ``features.encode_batch``, detector features), truncated to ``max_len`` tokens.
+the front end the checkpoint was trained with (``preprocess.py``: its ``train_config.json`` switches ``normalize``
+and ``detector_input``, also written to ``config.json``'s ``front_end``, which ``Guard.load`` checks against the
+runtime's), truncated to ``max_len`` tokens.
 """
 
 from __future__ import annotations
@@ -90,17 +92,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def load_model(checkpoint: str | Path):
-    """The PyTorch model of a checkpoint directory (``train.checkpoint.load_checkpoint``), in eval mode."""
-    from tinyguardrail.train.checkpoint import load_checkpoint
+    """The PyTorch model of a checkpoint directory (``GuardrailModel.from_checkpoint``), in eval mode."""
+    from tinyguardrail.model.guardrail import GuardrailModel
 
-    return load_checkpoint(checkpoint)
+    return GuardrailModel.from_checkpoint(checkpoint)
 
 
 def resolve_detector_names(n_feats: int) -> list[str]:
     """Names of the model's detector features as the runtime front end provides them."""
     if n_feats == 0:
         return []
-    from tinyguardrail.train.data import detector_names
+    from tinyguardrail.preprocess import detector_names
 
     names = detector_names()
     if names is None:
@@ -112,38 +114,19 @@ def resolve_detector_names(n_feats: int) -> list[str]:
     return list(names)
 
 
-def encode_texts_batch1(texts: list[str], tokenizer, cfg) -> list[dict[str, np.ndarray]]:
-    """One batch-1 feed per text through the runtime's front end: sanitize, detector scores of the raw text,
-    normalize, ``encode_batch``."""
-    from tinyguardrail.features import encode_batch
-    from tinyguardrail.train.data import get_detector_fn, get_normalize, sanitize
-
-    norm = get_normalize() or (lambda t: t)
-    n_feats = int(cfg.n_detector_feats)
-    det = get_detector_fn(n_feats) if n_feats else (lambda _t: np.zeros(0, dtype=np.float32))
-    feeds = []
-    for text in texts:
-        raw = sanitize(text)
-        feats = np.asarray(det(raw), dtype=np.float32)[None, :]
-        if feats.shape[1] != n_feats:
-            raise ValueError(f"detector features have {feats.shape[1]} columns, the model reads {n_feats}")
-        f = encode_batch(tokenizer, [norm(raw)], int(cfg.max_len), int(cfg.max_chars), None, int(cfg.pad_id),
-                         detector_feats=feats)  # fmt: skip
-        feeds.append(f)
-    return feeds
-
-
 def batch_feeds(feeds: list[dict[str, np.ndarray]], size: int, pad_id: int) -> list[dict[str, np.ndarray]]:
     """Group batch-1 feeds into padded batches of ``size`` (calibration runs faster on batches)."""
     return [pad_batch(feeds[i : i + size], pad_id) for i in range(0, len(feeds), size)]
 
 
 def runtime_config(
-    model, name: str, files: dict[str, str | None], out: Path, variant: str, info: dict[str, Any]
+    model, name: str, files: dict[str, str | None], out: Path, variant: str, info: dict[str, Any],
+    front_end: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``config.json`` of a model directory (what ``runtime.guard.ModelConfig`` reads), sha256 of every file."""
     from tinyguardrail.features import CHAR_VOCAB
     from tinyguardrail.labels import LABELS
+    from tinyguardrail.preprocess import front_end_config
 
     cfg = model.config
     if int(cfg.char_vocab) != CHAR_VOCAB:
@@ -158,6 +141,7 @@ def runtime_config(
         "detector_names": resolve_detector_names(int(cfg.n_detector_feats)),
         "pad_id": int(cfg.pad_id),
         "early_exit_threshold": float(cfg.early_exit_threshold),
+        "front_end": front_end if front_end is not None else front_end_config(),
         "files": files,
         "sha256": {f: file_sha256(out / f) for f in files.values() if f is not None},
         "quantization": variant,
@@ -210,11 +194,14 @@ def export_model(
     from tinyguardrail.export.onnx import FAST_INPUTS, FAST_OUTPUTS, example_inputs, export_onnx
     from tinyguardrail.export.quantize import build_variants, choose_variant, evaluate_variants, split_batch1
     from tinyguardrail.export.split import split_fast_graph
+    from tinyguardrail.model.checkpoint import checkpoint_front_end
+    from tinyguardrail.preprocess import encode_texts_batch1
 
     out = Path(out)
     checkpoint = Path(checkpoint)
     model = model if model is not None else load_model(checkpoint)
     cfg = model.config
+    front_end = checkpoint_front_end(checkpoint)
     tok_src = Path(tokenizer_path) if tokenizer_path is not None else checkpoint / "tokenizer.json"
     if not tok_src.is_file():
         raise FileNotFoundError(f"{tok_src} not found: the checkpoint must carry its tokenizer.json")
@@ -231,13 +218,13 @@ def export_model(
 
     calib_feeds, eval_feeds, labels, data_info = None, None, None, {"source": "random inputs"}
     if calib is not None:
-        from tinyguardrail.train.data import read_split
+        from tinyguardrail.data.io import read_labelled_texts
 
-        texts, y = read_split(calib, max_rows=calib_size + eval_size, seed=seed)
+        texts, y = read_labelled_texts(calib, max_rows=calib_size + eval_size, seed=seed)
         order = np.random.default_rng(seed).permutation(len(texts))
         texts, y = [texts[i] for i in order], y[order]
         n_cal = min(calib_size, max(1, len(texts) // 2))
-        feeds = encode_texts_batch1(texts, tokenizer, cfg)
+        feeds = encode_texts_batch1(texts, tokenizer, cfg, **front_end)
         calib_feeds = batch_feeds(feeds[:n_cal], 8, int(cfg.pad_id))
         eval_feeds, labels = feeds[n_cal:] or feeds, (y[n_cal:] if len(feeds) > n_cal else y)
         data_info = {"source": str(calib), "calibration_rows": n_cal, "evaluation_rows": len(eval_feeds)}
@@ -288,7 +275,7 @@ def export_model(
             info["onnxruntime"] = onnxruntime.__version__
         except ImportError:  # pragma: no cover
             pass
-        config = runtime_config(model, name or out.name, files, out, chosen, info)
+        config = runtime_config(model, name or out.name, files, out, chosen, info, front_end)
         (out / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
     shipped = sum((out / f).stat().st_size for k, f in files.items() if f is not None and k != "tokenizer")

@@ -16,9 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyguardrail.export.cli_export import encode_texts_batch1, load_model
+from tinyguardrail.export.cli_export import load_model
 from tinyguardrail.export.onnx import make_session, run_deep, run_fast, torch_outputs
 from tinyguardrail.export.quantize import _combine
+from tinyguardrail.model.checkpoint import checkpoint_front_end
+from tinyguardrail.preprocess import encode_texts_batch1
 
 
 def parity(checkpoint: Path, model_dir: Path, data: Path, split: str = "test", limit: int | None = None,
@@ -28,14 +30,13 @@ def parity(checkpoint: Path, model_dir: Path, data: Path, split: str = "test", l
     graph that takes ``char_vecs`` gets them from ``char.onnx``, once per distinct token of each input."""
     from tokenizers import Tokenizer
 
-    from tinyguardrail.data.io import SPLIT_FILES
-    from tinyguardrail.train.data import read_split
+    from tinyguardrail.data.io import SPLIT_FILES, read_labelled_texts
 
     model = load_model(checkpoint)
     cfg = model.config
     tok = Tokenizer.from_file(str(Path(model_dir) / "tokenizer.json"))
-    texts, labels = read_split(Path(data) / SPLIT_FILES[split], max_rows=limit, seed=seed)
-    feeds = encode_texts_batch1(texts, tok, cfg)
+    texts, labels = read_labelled_texts(Path(data) / SPLIT_FILES[split], max_rows=limit, seed=seed)
+    feeds = encode_texts_batch1(texts, tok, cfg, **checkpoint_front_end(checkpoint))
     thr = float(cfg.early_exit_threshold)
     has_deep = (Path(model_dir) / "deep.onnx").exists()
     t0 = time.perf_counter()

@@ -18,6 +18,8 @@ inside ``forward_deep`` (a masked mean: cheap), so deep.onnx needs only (hidden,
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 
@@ -53,6 +55,13 @@ class GuardrailModel(nn.Module):
         self.router = Router(config) if config.router_active else None
         self.deep = DeepBranch(config) if config.use_deep_branch else None
         self.apply(self._init_weights)
+
+    @classmethod
+    def from_checkpoint(cls, ckpt_dir: str | Path, device: str | torch.device = "cpu") -> GuardrailModel:
+        """The model of a checkpoint directory (``model/checkpoint.py``), weights loaded strictly, in eval mode."""
+        from tinyguardrail.model.checkpoint import load_checkpoint
+
+        return load_checkpoint(ckpt_dir, device)
 
     def _init_weights(self, module: nn.Module) -> None:
         std = self.config.init_std

@@ -32,6 +32,7 @@ from tinyguardrail.codes import encode, level
 from tinyguardrail.features import CHAR_VOCAB, encode_batch, sanitize, tokenize
 from tinyguardrail.hashing import file_sha256
 from tinyguardrail.labels import LABELS
+from tinyguardrail.preprocess import check_front_end
 from tinyguardrail.runtime.charcache import DEFAULT_CAPACITY as DEFAULT_CHAR_CACHE
 from tinyguardrail.runtime.charcache import CharVectors
 from tinyguardrail.runtime.policy import Policy
@@ -213,6 +214,7 @@ class ModelConfig:
             raise ValueError(f"{path}: labels {raw['labels']} differ from the runtime's {list(LABELS)}")
         if raw["char_vocab"] != CHAR_VOCAB:
             raise ValueError(f"{path}: char_vocab {raw['char_vocab']} differs from features.CHAR_VOCAB {CHAR_VOCAB}")
+        check_front_end(raw.get("front_end"), str(path))  # normalize / detector input as trained = as served
         files = dict(raw["files"])
         for role in ("fast", "tokenizer"):
             if not files.get(role):

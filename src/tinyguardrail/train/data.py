@@ -1,8 +1,8 @@
 """Training data: read the built splits, normalize, encode once (cached), batch with dynamic padding.
 
-The text front end is the runtime's: lone surrogates replaced, ``text.normalize.normalize(text).text``, detector
-scores ``text.detectors.feature_vector`` (on the raw text by default, ``detector_input``), then
-``features.encode_batch`` (tokens and per-token character ids of the normalized text). Features are computed once per (data file, tokenizer, front-end source) and cached as ``.npz`` (no pickle),
+The text front end is ``preprocess.py``'s (the runtime's): lone surrogates replaced, ``text.normalize``, detector
+scores on the raw text by default (``detector_input``), then ``features.encode_batch`` (tokens and per-token
+character ids of the normalized text). Features are computed once per (data file, tokenizer, front-end source) and cached as ``.npz`` (no pickle),
 so a GPU machine can reuse a cache built on a CPU machine (``tinyguardrail train --prepare-only``).
 
 Storage is ragged: token ids of all rows concatenated (``ids`` int32), their character ids (deduplicated: a table of
@@ -20,16 +20,24 @@ import hashlib
 import json
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from tinyguardrail.data.io import SPLIT_FILES
-from tinyguardrail.features import encode_batch, sanitize  # noqa: F401 (sanitize: re-exported)
+from tinyguardrail.data.io import SPLIT_FILES, read_labelled_texts
+from tinyguardrail.features import encode_batch
 from tinyguardrail.hashing import file_sha256
-from tinyguardrail.labels import LABEL2ID, LABELS
+from tinyguardrail.labels import LABELS
+from tinyguardrail.preprocess import (  # noqa: F401 (the front end's pieces, re-exported for the training loop's callers)
+    DETECTOR_INPUTS,
+    detector_names,
+    front_end_signature,
+    get_detector_fn,
+    get_normalize,
+    text_stage,
+)
 
 CACHE_VERSION = 2
 _CHUNK = 256  # texts per worker task
@@ -45,76 +53,6 @@ def split_path(data_dir: str | Path, split: str) -> Path:
     return path
 
 
-def read_split(path: str | Path, max_rows: int | None = None, seed: int = 0) -> tuple[list[str], np.ndarray]:
-    """Texts and label ids of a ``*.jsonl.gz`` split; ``max_rows`` keeps a seeded random subset (in file order)."""
-    texts: list[str] = []
-    labels: list[int] = []
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            rec = json.loads(line)
-            label = rec.get("label")
-            if label not in LABEL2ID:
-                raise ValueError(f"{path}:{n}: unknown label {label!r}; expected one of {LABELS}")
-            texts.append(sanitize(str(rec["text"])))
-            labels.append(LABEL2ID[label])
-    y = np.asarray(labels, dtype=np.int64)
-    if max_rows is not None and len(texts) > max_rows:
-        keep = np.sort(np.random.default_rng(seed).choice(len(texts), size=max_rows, replace=False))
-        texts = [texts[i] for i in keep]
-        y = y[keep]
-    return texts, y
-
-
-
-
-# ----------------------------------------------------------------------------------------------- front end
-
-
-def get_normalize() -> Callable[[str], str] | None:
-    """``text -> normalize(text).text`` or None while ``text.normalize`` is absent."""
-    try:
-        from tinyguardrail.text.normalize import normalize
-    except ImportError:
-        return None
-    return lambda t: normalize(t).text
-
-
-def detector_names() -> tuple[str, ...] | None:
-    """``DETECTOR_NAMES`` or None while ``text.detectors`` is absent."""
-    try:
-        from tinyguardrail.text.detectors import DETECTOR_NAMES
-    except ImportError:
-        return None
-    return tuple(DETECTOR_NAMES)
-
-
-def get_detector_fn(n_feats: int) -> Callable[[str], np.ndarray]:
-    """``text.detectors.feature_vector`` when present, else zeros of length ``n_feats``."""
-    try:
-        from tinyguardrail.text.detectors import feature_vector
-    except ImportError:
-        zeros = np.zeros(n_feats, dtype=np.float32)
-        return lambda _t: zeros
-    return feature_vector
-
-
-def front_end_signature(normalize: bool) -> dict[str, str]:
-    """What the encoded features depend on besides the data and tokenizer: a hash of the sources of the whole
-    ``tinyguardrail.text`` package (normalize, views, detectors) and of ``features.py``."""
-    import tinyguardrail.features as feats_mod
-    import tinyguardrail.text as text_pkg
-
-    h = hashlib.sha256()
-    for path in sorted(Path(text_pkg.__file__).parent.glob("*.py")):
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
-    return {
-        "normalize": "on" if normalize else "off",
-        "text": h.hexdigest()[:16],
-        "features": file_sha256(feats_mod.__file__)[:16],
-        "detectors": ",".join(detector_names() or ()),
-    }
 
 
 # ----------------------------------------------------------------------------------------------- features
@@ -205,9 +143,6 @@ class Features:
 # worker-process globals (set by _init_worker)
 _W: dict = {}
 
-DETECTOR_INPUTS = ("raw", "normalized")
-
-
 def _init_worker(tokenizer_json: str | None, max_len: int, max_chars: int, n_feats: int, pad_id: int,
                  normalize: bool = True, detector_input: str = "raw") -> None:  # fmt: skip
     if tokenizer_json is not None:
@@ -219,19 +154,8 @@ def _init_worker(tokenizer_json: str | None, max_len: int, max_chars: int, n_fea
 
 
 def front_end(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
-    """The text stage for one chunk (worker globals set): (normalized texts, detector scores [n, F]).
-
-    Detector scores come from the raw text (``detector_input="raw"``: normalizing removes the invisible characters,
-    homoglyphs and hidden markup some detectors look for) or from the normalized text; it must match the runtime.
-    """
-    norm, det = _W["norm"], _W["det"]
-    out = [norm(t) for t in texts] if norm is not None else list(texts)
-    src = texts if _W["detector_input"] == "raw" else out
-    feats = np.zeros((len(texts), _W["n_feats"]), dtype=np.float32)
-    if _W["n_feats"]:
-        for i, t in enumerate(src):
-            feats[i] = det(t)
-    return out, feats
+    """The text stage for one chunk (worker globals set): ``preprocess.text_stage``."""
+    return text_stage(texts, _W["n_feats"], _W["norm"], _W["det"], _W["detector_input"])
 
 
 def _encode_chunk(chunk: tuple[list[str], np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -352,7 +276,7 @@ def load_texts_cached(
             rows = [json.loads(line) for line in f]
         det = np.asarray([r[2] for r in rows], dtype=np.float32).reshape(len(rows), n_feats)
         return [r[0] for r in rows], np.asarray([r[1] for r in rows], dtype=np.int64), det, sha
-    raw, labels = read_split(path, max_rows, seed)
+    raw, labels = read_labelled_texts(path, max_rows, seed)
     texts, det = prepare_texts(raw, n_feats, normalize, detector_input, num_workers, progress)
     if cpath is not None:
         cpath.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,155 @@
+"""The text front end of the model, assembled once: training, export, evaluation of checkpoints and the runtime's
+contract all take it from here.
+
+    text --sanitize--> raw --normalize--> normalized --features.encode_batch--> model inputs
+                        \\--detectors (on the raw text by default)--------------^ detector_feats
+
+Two switches change it, and both are recorded with the model: ``normalize`` (``text.normalize`` before encoding;
+the runtime always normalizes) and ``detector_input`` (detector scores of the ``raw`` text, as the runtime computes
+them, or of the ``normalized`` one). Training reads them from ``TrainConfig``; export writes them into the model
+folder's ``config.json`` (``front_end``); ``Guard.load`` refuses a model whose front end is not the runtime's
+(:func:`check_front_end`), so a run that changed them cannot ship a silent train/serve mismatch.
+
+The runtime adds views (decoders) and windows on top of this (``runtime/guard.py``); each view's text goes through
+the same steps. ``features.py`` is the last step (tokens and character ids); this module puts the steps in order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinyguardrail.features import encode_batch, sanitize
+from tinyguardrail.hashing import file_sha256
+
+__all__ = [
+    "DETECTOR_INPUTS",
+    "RUNTIME_FRONT_END",
+    "check_front_end",
+    "detector_names",
+    "encode_texts",
+    "encode_texts_batch1",
+    "front_end_config",
+    "front_end_signature",
+    "get_detector_fn",
+    "get_normalize",
+    "sanitize",
+    "text_stage",
+]
+
+DETECTOR_INPUTS = ("raw", "normalized")
+#: The front end the ONNX runtime implements: what every shipped model must have been trained with.
+RUNTIME_FRONT_END: dict[str, Any] = {"normalize": True, "detector_input": "raw"}
+
+
+def get_normalize() -> Callable[[str], str] | None:
+    """``text -> normalize(text).text`` or None while ``text.normalize`` is absent."""
+    try:
+        from tinyguardrail.text.normalize import normalize
+    except ImportError:
+        return None
+    return lambda t: normalize(t).text
+
+
+def detector_names() -> tuple[str, ...] | None:
+    """``DETECTOR_NAMES`` or None while ``text.detectors`` is absent."""
+    try:
+        from tinyguardrail.text.detectors import DETECTOR_NAMES
+    except ImportError:
+        return None
+    return tuple(DETECTOR_NAMES)
+
+
+def get_detector_fn(n_feats: int) -> Callable[[str], np.ndarray]:
+    """``text.detectors.feature_vector`` when present, else zeros of length ``n_feats``."""
+    try:
+        from tinyguardrail.text.detectors import feature_vector
+    except ImportError:
+        zeros = np.zeros(n_feats, dtype=np.float32)
+        return lambda _t: zeros
+    return feature_vector
+
+
+def front_end_config(normalize: bool = True, detector_input: str = "raw") -> dict[str, Any]:
+    """The ``front_end`` entry of a model folder's ``config.json``."""
+    if detector_input not in DETECTOR_INPUTS:
+        raise ValueError(f"detector_input must be one of {DETECTOR_INPUTS}, got {detector_input!r}")
+    return {"normalize": bool(normalize), "detector_input": detector_input}
+
+
+def check_front_end(recorded: Mapping[str, Any] | None, where: str = "config.json") -> None:
+    """Raise ``ValueError`` unless ``recorded`` (a model's ``front_end``; None for folders written before it was
+    recorded, which all used the runtime's) is :data:`RUNTIME_FRONT_END`."""
+    if recorded is None:
+        return
+    if dict(recorded) != RUNTIME_FRONT_END:
+        raise ValueError(f"{where}: the model was trained with front end {dict(recorded)}, the runtime implements "
+                         f"{RUNTIME_FRONT_END}; retrain with the runtime's (TrainConfig.normalize / detector_input)")
+
+
+def front_end_signature(normalize: bool) -> dict[str, str]:
+    """What encoded features depend on besides the data and tokenizer: a hash of the sources of the whole
+    ``tinyguardrail.text`` package (normalize, views, detectors) and of ``features.py`` (feature-cache keys)."""
+    import tinyguardrail.features as feats_mod
+    import tinyguardrail.text as text_pkg
+
+    h = hashlib.sha256()
+    for path in sorted(Path(text_pkg.__file__).parent.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return {
+        "normalize": "on" if normalize else "off",
+        "text": h.hexdigest()[:16],
+        "features": file_sha256(feats_mod.__file__)[:16],
+        "detectors": ",".join(detector_names() or ()),
+    }
+
+
+def text_stage(texts: Sequence[str], n_feats: int, normalize: Callable[[str], str] | None,
+               detect: Callable[[str], np.ndarray], detector_input: str = "raw") -> tuple[list[str], np.ndarray]:
+    """(normalized texts, detector scores [n, F]) of already sanitized ``texts``.
+
+    Detector scores come from the raw text (``detector_input="raw"``: normalizing removes the invisible characters,
+    homoglyphs and hidden markup some detectors look for) or from the normalized text; it must match the runtime.
+    """
+    out = [normalize(t) for t in texts] if normalize is not None else list(texts)
+    src = texts if detector_input == "raw" else out
+    feats = np.zeros((len(texts), n_feats), dtype=np.float32)
+    if n_feats:
+        for i, t in enumerate(src):
+            feats[i] = detect(t)
+    return out, feats
+
+
+def _stage_for(cfg: Any, normalize: bool, detector_input: str) -> Callable[[Sequence[str]], tuple[list[str], np.ndarray]]:
+    n_feats = int(cfg.n_detector_feats)
+    norm = get_normalize() if normalize else None
+    det = get_detector_fn(n_feats)
+    front_end_config(normalize, detector_input)  # validates detector_input
+    return lambda texts: text_stage([sanitize(t) for t in texts], n_feats, norm, det, detector_input)
+
+
+def encode_texts(texts: Sequence[str], tokenizer: Any, cfg: Any, *, normalize: bool = True,
+                 detector_input: str = "raw") -> dict[str, np.ndarray]:
+    """One padded batch of model inputs for ``texts`` (``cfg``: the model's config: max_len, max_chars, pad_id,
+    n_detector_feats)."""
+    out, feats = _stage_for(cfg, normalize, detector_input)(texts)
+    return encode_batch(tokenizer, out, int(cfg.max_len), int(cfg.max_chars), None, int(cfg.pad_id),
+                        detector_feats=feats)  # fmt: skip
+
+
+def encode_texts_batch1(texts: Sequence[str], tokenizer: Any, cfg: Any, *, normalize: bool = True,
+                        detector_input: str = "raw") -> list[dict[str, np.ndarray]]:
+    """One batch-1 feed per text (export calibration and parity compare graphs text by text)."""
+    stage = _stage_for(cfg, normalize, detector_input)
+    feeds = []
+    for text in texts:
+        out, feats = stage([text])
+        if feats.shape[1] != int(cfg.n_detector_feats):
+            raise ValueError(f"detector features have {feats.shape[1]} columns, the model reads {cfg.n_detector_feats}")
+        feeds.append(encode_batch(tokenizer, out, int(cfg.max_len), int(cfg.max_chars), None, int(cfg.pad_id),
+                                  detector_feats=feats))  # fmt: skip
+    return feeds
