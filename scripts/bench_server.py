@@ -4,9 +4,13 @@
     python scripts/bench_server.py --concurrency 1 8 32 --requests 400 --json out.json
     python scripts/bench_server.py --src /tmp/old/src --model models/<name>   # another source tree (before/after)
     python scripts/bench_server.py --url http://127.0.0.1:8000                  # a server that is already running
+    python scripts/bench_server.py --mix traffic --requests 600 --warmup 60     # the realistic mix, documents too
 
 Each client holds one keep-alive connection and sends ``POST /v1/check`` requests one after the other (a closed
-loop), cycling through a fixed mix of short benign and attack prompts; after ``--warmup`` requests per level, ``--requests`` requests are timed. The
+loop), cycling through the texts of ``--mix``: ``short`` (default), a fixed set of eight short benign and attack
+prompts; ``traffic``, ``tinyguardrail bench``'s realistic mix (chats, documents over 4,000 characters, tool outputs,
+injections, multilingual prompts, from the public sets; ``runtime.bench.load_traffic_mix``), so that long texts
+share the server with short ones. After ``--warmup`` requests per level, ``--requests`` requests are timed. The
 report gives, per concurrency level, the client-side p50 / p95 / p99 latency and the throughput. Only loopback
 traffic; the run is bounded by the request counts and stops the server when done.
 """
@@ -51,7 +55,7 @@ def _percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[index]
 
 
-async def _client(base: httpx.URL, counter, results: list[tuple[float, int]]) -> None:
+async def _client(base: httpx.URL, texts: list[str], counter, results: list[tuple[float, int]]) -> None:
     """One keep-alive connection sending requests one after the other (closed loop) over asyncio streams.
 
     A hand-rolled HTTP/1.1 client: on a 2-core machine httpx's own CPU cost at 32 connections (about 6 ms per
@@ -60,7 +64,7 @@ async def _client(base: httpx.URL, counter, results: list[tuple[float, int]]) ->
     reader, writer = await asyncio.open_connection(base.host, base.port)
     try:
         for i in counter:
-            body = json.dumps({"text": TEXTS[i % len(TEXTS)]}).encode()
+            body = json.dumps({"text": texts[i % len(texts)]}).encode()
             start = time.perf_counter()
             writer.write(b"POST /v1/check HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
                          b"Content-Length: %d\r\n\r\n%s" % (base.host.encode(), len(body), body))
@@ -75,13 +79,13 @@ async def _client(base: httpx.URL, counter, results: list[tuple[float, int]]) ->
         writer.close()
 
 
-async def _level(base: str, concurrency: int, requests: int, warmup: int) -> dict:
+async def _level(base: str, texts: list[str], concurrency: int, requests: int, warmup: int) -> dict:
     url = httpx.URL(base)
 
     async def run(total: int) -> list[tuple[float, int]]:
         counter = iter(range(total))  # shared: each client takes the next request number
         results: list[tuple[float, int]] = []
-        await asyncio.gather(*(_client(url, counter, results) for _ in range(concurrency)))
+        await asyncio.gather(*(_client(url, texts, counter, results) for _ in range(concurrency)))
         return results
 
     await run(warmup)
@@ -140,9 +144,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="extra environment for the server, e.g. TINYGUARDRAIL_INFERENCE_WORKERS=1")
     parser.add_argument("--url", help="measure this running server (loopback only) instead of starting one")
     parser.add_argument("--label", default="", help="a name for this run in the report")
+    parser.add_argument("--mix", choices=("short", "traffic"), default="short",
+                        help="short: eight short prompts (default); traffic: the realistic mix of tinyguardrail bench")
+    parser.add_argument("--n-texts", type=int, default=600, help="texts drawn for --mix traffic (default 600)")
+    parser.add_argument("--data-root", type=Path, help="public data for --mix traffic (default: ../shared/data)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the --mix traffic sample")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the report as JSON")
     args = parser.parse_args(argv)
 
+    texts, mix = list(TEXTS), {"short": len(TEXTS)}
+    if args.mix == "traffic":
+        from tinyguardrail.runtime.bench import default_data_root, length_stats, load_traffic_mix
+
+        texts, mix = load_traffic_mix(args.data_root or default_data_root(), args.n_texts, args.seed)
+        mix = {"sources": mix, "lengths": length_stats(texts)}
     if args.url:
         host = httpx.URL(args.url).host
         if host not in {"127.0.0.1", "localhost", "::1"}:
@@ -155,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if proc is not None:
             _wait_ready(proc, base)
-        levels = [asyncio.run(_level(base, c, args.requests, args.warmup)) for c in args.concurrency]
+        levels = [asyncio.run(_level(base, texts, c, args.requests, args.warmup)) for c in args.concurrency]
         metrics = httpx.get(f"{base}/metrics", timeout=10).text
     finally:
         if proc is not None:
@@ -165,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-    report = {"label": args.label, "cpus": os.cpu_count(), "levels": levels,
+    report = {"label": args.label, "cpus": os.cpu_count(), "mix": args.mix, "texts": mix, "levels": levels,
               "batch_metrics": [line for line in metrics.splitlines()
                                 if line.startswith(("tinyguardrail_batch_texts_sum", "tinyguardrail_batch_texts_count"))]}
     print(f"{'concurrency':>11} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8}  statuses  {args.label}")
