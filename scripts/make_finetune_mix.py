@@ -10,7 +10,10 @@ lost on OOD-dev) over-weighted non-English rows: ``--addition 2800 --non-english
 - ``--addition`` rows of the sources named by ``--sources`` (default: ``agentsynth``, the agent channel);
 - ``--non-english-attacks`` / ``--non-english-benign`` rows of other sources in a language other than en / und;
 - ``--others`` rows of other sources in en / und;
-- ``--replay`` rows of any other source and language, uniformly.
+- ``--replay`` rows of any other source and language, uniformly;
+- with ``--hard SCORES`` (``scripts/mine_hard_rows.py``'s scores of the training split under the parent model):
+  ``--hard-benign`` benign rows the parent scores highest (false positives to be) and ``--hard-attacks`` attack rows
+  it scores lowest, at most ``--hard-cap`` of either per source, none drawn twice.
 
 Writes ``train.jsonl.gz`` (text, label, source) and a seeded ``--validation-rows`` sample of the validation split.
 Every row comes from the build's own train / validation split: nothing held out is touched.
@@ -20,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import collections
+import gzip
+import json
 import random
 from pathlib import Path
 
@@ -36,6 +41,10 @@ def main() -> int:
     p.add_argument("--non-english-benign", type=int, default=0)
     p.add_argument("--others", type=int, default=0)
     p.add_argument("--replay", type=int, default=1600)
+    p.add_argument("--hard", type=Path, default=None, help="scores of the training split (mine_hard_rows.py)")
+    p.add_argument("--hard-benign", type=int, default=0)
+    p.add_argument("--hard-attacks", type=int, default=0)
+    p.add_argument("--hard-cap", type=int, default=400, help="at most this many hard rows per source and side")
     p.add_argument("--validation-rows", type=int, default=2000)
     p.add_argument("--seed", type=int, default=1)
     a = p.parse_args()
@@ -44,6 +53,11 @@ def main() -> int:
     rng = random.Random(a.seed)
     sources = tuple(a.sources.split(","))
     rows = list(read_jsonl_gz(data / "train.jsonl.gz"))
+    hard: list = []
+    if a.hard is not None:
+        hard = _hardest(rows, a.hard, a.hard_benign, a.hard_attacks, a.hard_cap)
+        taken = {id(r) for r in hard}
+        rows = [r for r in rows if id(r) not in taken]
     addition = [r for r in rows if r.source in sources]
     rest = [r for r in rows if r.source not in sources]
     foreign = [r for r in rest if r.lang not in ("en", "und")]
@@ -51,13 +65,39 @@ def main() -> int:
     ne_ben = [r for r in foreign if r.label == "benign"]
     others = [r for r in rest if r.lang in ("en", "und")]
     mix = (rng.sample(addition, a.addition) + rng.sample(ne_att, a.non_english_attacks)
-           + rng.sample(ne_ben, a.non_english_benign) + rng.sample(others, a.others) + rng.sample(rest, a.replay))
+           + rng.sample(ne_ben, a.non_english_benign) + rng.sample(others, a.others) + rng.sample(rest, a.replay)
+           + hard)
     rng.shuffle(mix)
     write_training_jsonl_gz(out / "train.jsonl.gz", mix)
     val = list(read_jsonl_gz(data / "validation.jsonl.gz"))
     write_training_jsonl_gz(out / "validation.jsonl.gz", random.Random(a.seed).sample(val, min(a.validation_rows, len(val))))
     print(f"{out}: {len(mix)} rows {dict(collections.Counter(r.label for r in mix))}")
     return 0
+
+
+def _hardest(rows: list, scores_path: Path, n_benign: int, n_attacks: int, cap: int) -> list:
+    """The benign rows scored highest and the attack rows scored lowest, at most ``cap`` per source and side."""
+    with gzip.open(scores_path, "rt", encoding="utf-8") as f:
+        scores = {s["index"]: s for s in map(json.loads, f)}
+    if len(scores) != len(rows) or any(scores[i]["label"] != r.label for i, r in enumerate(rows)):
+        raise SystemExit(f"{scores_path} does not score this training split (rows or labels differ)")
+    picked = []
+    for want, benign in ((n_benign, True), (n_attacks, False)):
+        side = [i for i, r in enumerate(rows) if (r.label == "benign") == benign]
+        side.sort(key=lambda i: (-scores[i]["p_attack"] if benign else scores[i]["p_attack"], i))
+        per_source: collections.Counter = collections.Counter()
+        chosen = []
+        for i in side:
+            if len(chosen) == want:
+                break
+            if per_source[rows[i].source] < cap:
+                per_source[rows[i].source] += 1
+                chosen.append(i)
+        if chosen:
+            print(f"hard {'benign' if benign else 'attack'} rows: {len(chosen)}, P(attack) from "
+                  f"{scores[chosen[0]]['p_attack']} to {scores[chosen[-1]]['p_attack']}; {dict(per_source)}")
+        picked += [rows[i] for i in chosen]
+    return picked
 
 
 if __name__ == "__main__":
