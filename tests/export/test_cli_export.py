@@ -86,7 +86,7 @@ def test_export_cli_writes_a_runtime_model_dir(ckpt, tmp_path):
     assert report["data"]["calibration_rows"] == 16 and report["data"]["evaluation_rows"] == 32
 
     # the runtime accepts the directory: config + both graphs with the expected inputs and outputs
-    from tinyguardrail.runtime.guard import DEEP_INPUTS, FAST_INPUTS, FAST_INPUTS_SPLIT, ModelConfig, _check_io
+    from tinyguardrail.artifact import DEEP_INPUTS, FAST_INPUTS, FAST_INPUTS_SPLIT, ModelConfig, check_io
 
     mc = ModelConfig.read(out)
     assert mc.max_len == 32
@@ -99,10 +99,10 @@ def test_export_cli_writes_a_runtime_model_dir(ckpt, tmp_path):
 
     fast, char, deep, fast32 = session("fast.onnx"), session("char.onnx"), session("deep.onnx"), session("fast.fp32.onnx")
     outputs = ("fast_logits", "fast_severity", "router_logits", "hidden")
-    _check_io(fast, FAST_INPUTS_SPLIT, outputs, out / "fast.onnx")  # the character CNN is in char.onnx
-    _check_io(char, ("char_ids",), ("char_vecs",), out / "char.onnx")
-    _check_io(fast32, FAST_INPUTS, outputs, out / "fast.fp32.onnx")  # the fp32 copy keeps it inside
-    _check_io(deep, DEEP_INPUTS, ("deep_logits", "severity"), out / "deep.onnx")
+    check_io(fast, FAST_INPUTS_SPLIT, outputs, out / "fast.onnx")  # the character CNN is in char.onnx
+    check_io(char, ("char_ids",), ("char_vecs",), out / "char.onnx")
+    check_io(fast32, FAST_INPUTS, outputs, out / "fast.fp32.onnx")  # the fp32 copy keeps it inside
+    check_io(deep, DEEP_INPUTS, ("deep_logits", "severity"), out / "deep.onnx")
     chars = np.zeros((2, 4, 16), dtype=np.int64)
     chars[:, 1:3, :3] = [[5, 6, 7], [8, 9, 0]]
     feeds = {

@@ -156,8 +156,8 @@ def test_combine_rule_torch_equals_runtime_numpy(threshold):
     severities, and the runtime asks the deep branch for exactly the rows the torch rule does not answer fast."""
     import numpy as np
 
+    from tinyguardrail.artifact import combine_probs as runtime_combine
     from tinyguardrail.model.router import ROUTE_FAST, route_decision
-    from tinyguardrail.runtime.guard import combine_probs as runtime_combine
 
     gen = torch.Generator().manual_seed(int(threshold * 10) + 7)
     n = 512

@@ -35,9 +35,6 @@ from typing import Any
 import numpy as np
 
 from tinyguardrail.export.quantize import QUANT_CHOICES, STATIC_VARIANTS, VARIANTS, pad_batch
-from tinyguardrail.hashing import file_sha256
-
-FORMAT_VERSION = 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -123,32 +120,12 @@ def runtime_config(
     model, name: str, files: dict[str, str | None], out: Path, variant: str, info: dict[str, Any],
     front_end: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """``config.json`` of a model directory (what ``runtime.guard.ModelConfig`` reads), sha256 of every file."""
-    from tinyguardrail.features import CHAR_VOCAB
-    from tinyguardrail.labels import LABELS
-    from tinyguardrail.preprocess import front_end_config
+    """``config.json`` of a model directory (``artifact.build_config``, what ``artifact.ModelConfig`` reads)."""
+    from tinyguardrail.artifact import build_config
 
-    cfg = model.config
-    if int(cfg.char_vocab) != CHAR_VOCAB:
-        raise ValueError(f"the model's char_vocab {cfg.char_vocab} differs from features.CHAR_VOCAB {CHAR_VOCAB}")
-    return {
-        "format_version": FORMAT_VERSION,
-        "name": name,
-        "labels": list(LABELS),
-        "max_len": int(cfg.max_len),
-        "max_chars": int(cfg.max_chars),
-        "char_vocab": int(cfg.char_vocab),
-        "detector_names": resolve_detector_names(int(cfg.n_detector_feats)),
-        "pad_id": int(cfg.pad_id),
-        "early_exit_threshold": float(cfg.early_exit_threshold),
-        "front_end": front_end if front_end is not None else front_end_config(),
-        "files": files,
-        "sha256": {f: file_sha256(out / f) for f in files.values() if f is not None},
-        "quantization": variant,
-        "parameters": int(sum(p.numel() for p in model.parameters())),
-        "model": cfg.to_dict() if hasattr(cfg, "to_dict") else dict(vars(cfg)),
-        "export": info,
-    }
+    return build_config(model.config, name=name, detector_names=resolve_detector_names(int(model.config.n_detector_feats)),
+                        files=files, folder=out, quantization=variant,
+                        parameters=sum(p.numel() for p in model.parameters()), export_info=info, front_end=front_end)
 
 
 def export_model(
@@ -288,7 +265,7 @@ def export_model(
         "variants": report,
         "notes": {
             "latency_ms": "mean over batch-1 inputs, fast + deep graph always run (no early exit), one thread",
-            "label_agreement": "final label under runtime.guard.combine_probs vs the PyTorch fp32 model",
+            "label_agreement": "final label under artifact.combine_probs vs the PyTorch fp32 model",
         },
     }
     (out / "export_report.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -29,10 +29,8 @@ from typing import Any
 
 import numpy as np
 
-FAST_INPUTS = ("input_ids", "attention_mask", "char_ids", "detector_feats")
-FAST_OUTPUTS = ("fast_logits", "fast_severity", "router_logits", "hidden")
-DEEP_INPUTS = ("hidden", "attention_mask")
-DEEP_OUTPUTS = ("deep_logits", "severity")
+from tinyguardrail.artifact import DEEP_INPUTS, DEEP_OUTPUTS, FAST_INPUTS, FAST_OUTPUTS  # noqa: F401 (re-exported)
+
 OPSET = 17
 
 _FAST_AXES = {

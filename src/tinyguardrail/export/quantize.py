@@ -29,7 +29,7 @@ Variants (each applied to both graphs, ``fast`` and ``deep``):
   (LayerNorms, biases, the character CNN's Conv) stays fp32.
 
 :func:`evaluate_variants` measures each: file size, mean latency at batch 1 on one thread, label agreement with the
-PyTorch fp32 model under the runtime's combine rule (``runtime.guard.combine_probs``), accuracy when labels are
+PyTorch fp32 model under the runtime's combine rule (``artifact.combine_probs``), accuracy when labels are
 known, and batch invariance (each text alone vs inside padded batches of other texts). :func:`choose_variant` picks
 the smallest-and-fastest batch-invariant one that agrees enough.
 """
@@ -443,8 +443,8 @@ def initializer_bytes(path: str | Path) -> dict[str, int]:
 
 
 def _combine(out: dict[str, np.ndarray], early_exit_threshold: float, deep: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Final probabilities and branch under the runtime's rule (one place: ``runtime.guard.combine_probs``)."""
-    from tinyguardrail.runtime.guard import combine_probs
+    """Final probabilities and branch under the runtime's rule (one place: ``artifact.combine_probs``)."""
+    from tinyguardrail.artifact import combine_probs
 
     run = (lambda rows: (out["deep_logits"][rows], out["severity"][rows])) if deep else None
     probs, _, branch = combine_probs(

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-CHAR_INPUT = "char_ids"
-CHAR_OUTPUT = "char_vecs"
+from tinyguardrail.artifact import CHAR_INPUT, CHAR_OUTPUT
 
 
 def char_boundary(model) -> tuple[str, str, str]:

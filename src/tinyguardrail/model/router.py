@@ -67,7 +67,7 @@ def combine_probs(
     2 -> mean of both softmaxes.
 
     ``early_exit_threshold`` 0 is the pure router rule; pass ``config.early_exit_threshold`` to get exactly what the
-    ONNX runtime (``runtime.guard.combine_probs``) answers. Branch switches are expressed as constant router
+    ONNX runtime (``artifact.combine_probs``) answers. Branch switches are expressed as constant router
     logits, so this rule covers every ablation (without a deep branch, deep_logits equal fast_logits).
     """
     route = route_decision(fast_logits, router_logits, early_exit_threshold)[:, None]

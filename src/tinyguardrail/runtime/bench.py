@@ -400,8 +400,9 @@ class FastFloor:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
+        from tinyguardrail.artifact import ModelConfig
         from tinyguardrail.runtime.charcache import CharVectors
-        from tinyguardrail.runtime.guard import DISABLED_OPTIMIZERS, ModelConfig
+        from tinyguardrail.runtime.guard import DISABLED_OPTIMIZERS
 
         model_dir = Path(model_dir)
         self.config = cfg = ModelConfig.read(model_dir)

@@ -12,12 +12,11 @@ view x window of every input -> early exit per row -> the most severe *reliable*
 Model directory (written by ``tinyguardrail export``): ``config.json`` (format_version 1), ``tokenizer.json``,
 ``fast.onnx``, ``deep.onnx`` and, when the character CNN was cut out of the fast graph (``export.split``),
 ``char.onnx``: the fast graph then takes ``char_vecs`` and the guard computes them per distinct token, cached across
-calls (``runtime.charcache``). See :class:`ModelConfig` and :func:`combine_probs` for the contract.
+calls (``runtime.charcache``). The contract (``config.json``, graph names, the combine rule) is ``tinyguardrail.artifact``'s.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 import time
@@ -28,17 +27,27 @@ from typing import Any
 
 import numpy as np
 
+from tinyguardrail.artifact import (  # noqa: F401 (the contract's names, re-exported: runtime.guard was their home)
+    DEEP_INPUTS,
+    DEEP_OUTPUTS,
+    FAST_INPUTS,
+    FAST_INPUTS_SPLIT,
+    FAST_OUTPUTS,
+    FORMAT_VERSION,
+    ModelConfig,
+    check_io,
+    combine_probs,
+    softmax,
+)
 from tinyguardrail.codes import encode, level
-from tinyguardrail.features import CHAR_VOCAB, encode_batch, sanitize, tokenize
+from tinyguardrail.features import encode_batch, sanitize, tokenize
 from tinyguardrail.hashing import file_sha256
 from tinyguardrail.labels import LABELS
-from tinyguardrail.preprocess import check_front_end
 from tinyguardrail.runtime.charcache import DEFAULT_CAPACITY as DEFAULT_CHAR_CACHE
 from tinyguardrail.runtime.charcache import CharVectors
 from tinyguardrail.runtime.policy import Policy
 from tinyguardrail.runtime.windows import max_tokens_bound, spans_at, window_starts
 
-FORMAT_VERSION = 1
 DEFAULT_MAX_TEXT_CHARS = 100_000
 SCORING_REVISION = 2
 """Bumped whenever a runtime change can move the scores a model folder gives (caches of predictions key on it):
@@ -51,12 +60,7 @@ DISABLED_OPTIMIZERS = ("SkipLayerNormFusion",)
 """ONNX Runtime fusions left off: its fused skip + LayerNorm CPU kernel made the fast graph ~13% slower here
 (onnxruntime 1.32, AVX-512 EPYC; ``tinyguardrail bench`` compares)."""
 BRANCHES = ("fast", "deep", "both")
-FAST_INPUTS = ("input_ids", "attention_mask", "char_ids", "detector_feats")
-FAST_INPUTS_SPLIT = ("input_ids", "attention_mask", "char_vecs", "detector_feats")
-"""Inputs of a fast graph whose character CNN was cut out into ``char.onnx`` (``export.split``)."""
-FAST_OUTPUTS = ("fast_logits", "fast_severity", "router_logits", "hidden")
-DEEP_INPUTS = ("hidden", "attention_mask")
-DEEP_OUTPUTS = ("deep_logits", "severity")
+
 
 MESSAGE_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 """Roles of OpenAI-style chat messages that :func:`message_texts` accepts (``function`` is the legacy tool role)."""
@@ -180,66 +184,6 @@ class FrontEnd:
 # --------------------------------------------------------------------------------------------------- model config
 
 
-@dataclass(frozen=True)
-class ModelConfig:
-    """``config.json`` of a model directory (format_version 1), validated strictly on load."""
-
-    name: str
-    max_len: int
-    max_chars: int
-    detector_names: tuple[str, ...]
-    pad_id: int
-    early_exit_threshold: float
-    files: dict[str, str]
-    sha256: dict[str, str] = field(default_factory=dict)
-    window_overlap: int | None = None
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def read(cls, model_dir: Path) -> ModelConfig:
-        path = model_dir / "config.json"
-        if not path.is_file():
-            raise FileNotFoundError(f"{model_dir} is not a model directory: no config.json")
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: invalid JSON ({exc})") from exc
-        if raw.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"{path}: format_version {raw.get('format_version')!r}, this runtime reads {FORMAT_VERSION}")
-        missing = [k for k in ("name", "labels", "max_len", "max_chars", "char_vocab", "detector_names", "pad_id",
-                               "early_exit_threshold", "files") if k not in raw]
-        if missing:
-            raise ValueError(f"{path}: missing keys {missing}")
-        if tuple(raw["labels"]) != LABELS:
-            raise ValueError(f"{path}: labels {raw['labels']} differ from the runtime's {list(LABELS)}")
-        if raw["char_vocab"] != CHAR_VOCAB:
-            raise ValueError(f"{path}: char_vocab {raw['char_vocab']} differs from features.CHAR_VOCAB {CHAR_VOCAB}")
-        check_front_end(raw.get("front_end"), str(path))  # normalize / detector input as trained = as served
-        files = dict(raw["files"])
-        for role in ("fast", "tokenizer"):
-            if not files.get(role):
-                raise ValueError(f"{path}: files.{role} missing")
-        if "deep" not in files:  # null is allowed (a model exported without a deep branch); absent is not
-            raise ValueError(f"{path}: files.deep missing (use null for a model without a deep branch)")
-        max_len, overlap = int(raw["max_len"]), raw.get("window_overlap")
-        if max_len < 3:
-            raise ValueError(f"{path}: max_len {max_len} is too small")
-        return cls(
-            name=str(raw["name"]),
-            max_len=max_len,
-            max_chars=int(raw["max_chars"]),
-            detector_names=tuple(raw["detector_names"]),
-            pad_id=int(raw["pad_id"]),
-            early_exit_threshold=float(raw["early_exit_threshold"]),
-            files=files,
-            sha256=dict(raw.get("sha256") or {}),
-            window_overlap=int(overlap) if overlap is not None else None,
-            raw=raw,
-        )
-
-
-
-
 def _verify(model_dir: Path, config: ModelConfig, used: dict[str, str]) -> None:
     """Check the sha256 of every file we load that ``config.json`` lists (keyed by file name or by role)."""
     for role, name in used.items():
@@ -249,66 +193,6 @@ def _verify(model_dir: Path, config: ModelConfig, used: dict[str, str]) -> None:
         actual = file_sha256(model_dir / name)
         if actual != expected.lower():
             raise ValueError(f"{model_dir / name}: sha256 {actual[:16]}... does not match config.json ({expected[:16]}...)")
-
-
-# --------------------------------------------------------------------------------------------------- the combine rule
-
-
-def softmax(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    z = np.exp(x - x.max(axis=-1, keepdims=True))
-    return z / z.sum(axis=-1, keepdims=True)
-
-
-def combine_probs(
-    fast_logits: np.ndarray,
-    fast_severity: np.ndarray,
-    router_logits: np.ndarray,
-    early_exit_threshold: float,
-    run_deep: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None,
-    benign_below: float | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The runtime mirror of the model's ``combine_probs`` / ``combine_severity``: the only place the rule lives.
-
-    A row exits early (deep branch skipped) when the fast branch's max probability is at least
-    ``early_exit_threshold`` *and* the router's argmax is 0 (fast only): probabilities ``softmax(fast_logits)``,
-    severity ``fast_severity``. Every other row runs the deep branch: router argmax 1 -> ``softmax(deep_logits)``
-    and the deep severity; otherwise (argmax 2, or argmax 0 without enough confidence) -> the mean of both
-    softmaxes and of both severities (as ``model.router.combine_severity`` does for route 2).
-
-    Args:
-        fast_logits: [N, 4]; fast_severity: [N]; router_logits: [N, 3].
-        early_exit_threshold: > 1 disables early exit.
-        benign_below: a runtime-only shortcut (not in the training-time rule): a row that would average both
-            branches (router argmax not 1) and whose fast ``P(attack) = 1 - P(benign)`` is below this also answers
-            from the fast branch. With ``benign_below = 2 t - 1`` the averaged ``P(attack)``, at most
-            ``(fast + 1) / 2``, could not have reached ``t``: the deep branch could not have changed a decision
-            taken at ``t`` or above (:func:`decided_bound`). None: off.
-        run_deep: ``row indices [M] -> (deep_logits [M, 4], severity [M])``, called at most once, only with the
-            rows that need it; None for a model exported without a deep branch (every row answers from fast).
-
-    Returns:
-        probs [N, 4] float32, severity [N] float32, branch [N] int8 (0 fast, 1 deep, 2 both).
-    """
-    fast_p = softmax(fast_logits)
-    fast_sev = np.asarray(fast_severity, dtype=np.float32).reshape(-1)
-    route = np.asarray(router_logits).argmax(axis=-1)
-    early = (fast_p.max(axis=-1) >= early_exit_threshold) & (route == 0)
-    if benign_below is not None:
-        early |= (route != 1) & (1.0 - fast_p[:, 0] < benign_below)
-    probs = fast_p.copy()
-    severity = fast_sev.copy()
-    branch = np.zeros(len(probs), dtype=np.int8)
-    rows = np.flatnonzero(~early)
-    if rows.size and run_deep is not None:
-        deep_logits, deep_severity = run_deep(rows)
-        deep_p = softmax(deep_logits)
-        deep_sev = np.asarray(deep_severity, dtype=np.float32).reshape(-1)
-        deep_only = route[rows] == 1
-        probs[rows] = np.where(deep_only[:, None], deep_p, (fast_p[rows] + deep_p) / 2)
-        severity[rows] = np.where(deep_only, deep_sev, (fast_sev[rows] + deep_sev) / 2)
-        branch[rows] = np.where(deep_only, 1, 2)
-    return probs, severity, branch
 
 
 # --------------------------------------------------------------------------------------------------- the guard
@@ -526,20 +410,20 @@ class Guard:
 
         fast = session(used["fast"])
         split = "char_vecs" in {i.name for i in fast.get_inputs()}
-        _check_io(fast, FAST_INPUTS_SPLIT if split else FAST_INPUTS, FAST_OUTPUTS, model_dir / used["fast"])
+        check_io(fast, FAST_INPUTS_SPLIT if split else FAST_INPUTS, FAST_OUTPUTS, model_dir / used["fast"])
         chars = None
         if split:
             if "char" not in used:
                 raise ValueError(f"{model_dir / used['fast']} takes char_vecs, but config.json lists no files.char")
             char_session = session(used["char"])
-            _check_io(char_session, ("char_ids",), ("char_vecs",), model_dir / used["char"])
+            check_io(char_session, ("char_ids",), ("char_vecs",), model_dir / used["char"])
             chars = CharVectors(char_session, config.max_chars, char_cache_size)
         else:
             used.pop("char", None)  # e.g. fast.fp32.onnx, which still holds its character CNN
         deep = None
         if "deep" in used:
             deep = session(used["deep"])
-            _check_io(deep, DEEP_INPUTS, DEEP_OUTPUTS, model_dir / used["deep"])
+            check_io(deep, DEEP_INPUTS, DEEP_OUTPUTS, model_dir / used["deep"])
         tokenizer = Tokenizer.from_file(str(model_dir / used["tokenizer"]))
         if policy is not None and not isinstance(policy, Policy):
             raise TypeError(f"policy must be a Policy, got {type(policy).__name__}")
@@ -1004,13 +888,3 @@ class MessagesVerdict:
             "documents": [d.to_dict() for d in self.documents],
             "latency_ms": self.latency_ms,
         }
-
-
-def _check_io(session: Any, inputs: Sequence[str], outputs: Sequence[str], path: Path) -> None:
-    got_in = {i.name for i in session.get_inputs()}
-    got_out = {o.name for o in session.get_outputs()}
-    if got_in != set(inputs) or not set(outputs) <= got_out:
-        raise ValueError(
-            f"{path}: inputs {sorted(got_in)} / outputs {sorted(got_out)}; expected inputs {list(inputs)} and outputs "
-            f"{list(outputs)} (format_version {FORMAT_VERSION})"
-        )

@@ -664,7 +664,7 @@ def scan(
 
 def _check_model(spec: GuardSpec) -> None:
     """Fail early, with the runtime's message, on a missing or malformed model directory (not in N workers)."""
-    from tinyguardrail.runtime.guard import ModelConfig
+    from tinyguardrail.artifact import ModelConfig
 
     if spec.model is None:
         from tinyguardrail._model_path import default_model_dir
@@ -732,7 +732,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _model_name(spec: GuardSpec) -> str:
-    from tinyguardrail.runtime.guard import ModelConfig
+    from tinyguardrail.artifact import ModelConfig
 
     if spec.model is None:
         from tinyguardrail._model_path import default_model_dir
