@@ -3,7 +3,8 @@
 A model folder holds ``config.json`` (:data:`FORMAT_VERSION`), ``tokenizer.json``, ``fast.onnx``, ``deep.onnx``
 (or none: ``files.deep`` null) and, when the character CNN was cut out of the fast graph (``export.split``),
 ``char.onnx``. This module owns both ends of ``config.json`` (:func:`build_config` writes it, :class:`ModelConfig`
-reads and validates it), the ONNX graphs' input and output names, the check that a graph has them
+reads and validates it; :func:`verify_files` checks the sha256 it lists), the ONNX graphs' input and output names, the
+check that a graph has them
 (:func:`check_io`), and the rule that combines the two branches' outputs (:func:`combine_probs`, the NumPy twin of
 ``model.router.combine_probs``; ``tests/model/test_model_guardrail.py`` holds them equal on random logits).
 """
@@ -91,6 +92,17 @@ class ModelConfig:
             window_overlap=int(overlap) if overlap is not None else None,
             raw=raw,
         )
+
+
+def verify_files(model_dir: Path, config: ModelConfig, used: dict[str, str]) -> None:
+    """Check the sha256 of every file we load that ``config.json`` lists (keyed by file name or by role)."""
+    for role, name in used.items():
+        expected = config.sha256.get(name) or config.sha256.get(role)
+        if expected is None:
+            continue
+        actual = file_sha256(model_dir / name)
+        if actual != expected.lower():
+            raise ValueError(f"{model_dir / name}: sha256 {actual[:16]}... does not match config.json ({expected[:16]}...)")
 
 
 def build_config(model_config: Any, *, name: str, detector_names: Sequence[str], files: Mapping[str, str | None],

@@ -38,10 +38,10 @@ from tinyguardrail.artifact import (  # noqa: F401 (the contract's names, re-exp
     check_io,
     combine_probs,
     softmax,
+    verify_files,
 )
 from tinyguardrail.codes import encode, level
 from tinyguardrail.features import encode_batch, sanitize, tokenize
-from tinyguardrail.hashing import file_sha256
 from tinyguardrail.labels import LABELS
 from tinyguardrail.runtime.charcache import DEFAULT_CAPACITY as DEFAULT_CHAR_CACHE
 from tinyguardrail.runtime.charcache import CharVectors
@@ -179,20 +179,6 @@ class FrontEnd:
             raise ImportError(f"the text front end (tinyguardrail.text) is not available: {exc}") from exc
         return cls(normalize, make_views, detect, feature_vector, tuple(DETECTOR_NAMES),
                    feature_vector_with=feature_vector, warm_up=warm_up, features_are_scores=True)
-
-
-# --------------------------------------------------------------------------------------------------- model config
-
-
-def _verify(model_dir: Path, config: ModelConfig, used: dict[str, str]) -> None:
-    """Check the sha256 of every file we load that ``config.json`` lists (keyed by file name or by role)."""
-    for role, name in used.items():
-        expected = config.sha256.get(name) or config.sha256.get(role)
-        if expected is None:
-            continue
-        actual = file_sha256(model_dir / name)
-        if actual != expected.lower():
-            raise ValueError(f"{model_dir / name}: sha256 {actual[:16]}... does not match config.json ({expected[:16]}...)")
 
 
 # --------------------------------------------------------------------------------------------------- the guard
@@ -386,7 +372,7 @@ class Guard:
             if not (model_dir / name).is_file():
                 raise FileNotFoundError(f"{model_dir / name} not found (listed in config.json or asked for)")
         if verify:
-            _verify(model_dir, config, used)
+            verify_files(model_dir, config, used)
         frontend = frontend or FrontEnd.default()
         if frontend.warm_up is not None:
             frontend.warm_up()
