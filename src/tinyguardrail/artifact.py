@@ -3,10 +3,10 @@
 A model folder holds ``config.json`` (:data:`FORMAT_VERSION`), ``tokenizer.json``, ``fast.onnx``, ``deep.onnx``
 (or none: ``files.deep`` null) and, when the character CNN was cut out of the fast graph (``export.split``),
 ``char.onnx``. This module owns both ends of ``config.json`` (:func:`build_config` writes it, :class:`ModelConfig`
-reads and validates it; :func:`verify_files` checks the sha256 it lists), the ONNX graphs' input and output names, the
-check that a graph has them
-(:func:`check_io`), and the rule that combines the two branches' outputs (:func:`combine_probs`, the NumPy twin of
-``model.router.combine_probs``; ``tests/model/test_model_guardrail.py`` holds them equal on random logits).
+reads and validates it, :func:`verify_files` checks the sha256 it lists), the ONNX graphs' input and output names
+and the check that a graph has them (:func:`check_io`), and the rule that combines the two branches' outputs
+(:func:`combine_probs`, the NumPy twin of ``model.router.combine_probs``; ``tests/model/test_model_guardrail.py``
+holds them equal on random logits).
 """
 
 from __future__ import annotations
