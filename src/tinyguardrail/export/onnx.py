@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from tinyguardrail.artifact import DEEP_INPUTS, DEEP_OUTPUTS, FAST_INPUTS, FAST_OUTPUTS  # noqa: F401 (re-exported)
+from tinyguardrail.artifact import DEEP_INPUTS, DEEP_OUTPUTS, FAST_INPUTS, FAST_OUTPUTS
 
 OPSET = 17
 
