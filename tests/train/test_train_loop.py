@@ -125,6 +125,19 @@ def test_init_checkpoint_continues_from_a_trained_model(data_dir, tmp_path):
         setup(*_tiny(data_dir, tmp_path / "none", epochs=1, init_checkpoint=str(tmp_path / "missing")))
 
 
+
+def test_frozen_parameters_keep_their_initial_values(data_dir, tmp_path):
+    """``train.freeze`` keeps the named parameters where they started while the rest trains; a typo is an error."""
+    setup(*_tiny(data_dir, tmp_path / "base", epochs=1))
+    base = tmp_path / "base" / "last"
+    model, cfg = _tiny(data_dir, tmp_path / "frozen", epochs=1, init_checkpoint=str(base), freeze=["embed.word"])
+    setup(model, cfg)
+    a, b = load_state_dict_sharded(base), load_state_dict_sharded(tmp_path / "frozen" / "last")
+    assert torch.equal(a["embed.word.weight"], b["embed.word.weight"])
+    assert not all(torch.equal(a[k], b[k]) for k in a)  # everything else trained
+    with pytest.raises(ValueError, match="embed.wrod"):
+        setup(*_tiny(data_dir, tmp_path / "typo", epochs=1, freeze=["embed.wrod"]))
+
 @pytest.mark.parametrize("overrides", [["model.use_moe=false", "model.use_router=false"],
                                        ["model.use_fast_branch=false", "train.balance=\"sampler\""],
                                        ["model.use_deep_branch=false", "train.fgsm_epsilon=0"]])  # fmt: skip

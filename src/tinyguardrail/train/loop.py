@@ -145,6 +145,9 @@ class TrainConfig:
     """tqdm progress bars."""
     cpu_threads: int = 0
     """torch intra-op threads on CPU (0: torch's default); tiny models run fastest on 1."""
+    freeze: list[str] | None = None
+    """Parameters kept at their initial values: names starting with one of these prefixes (e.g. ["embed.word"], the
+    pretrained token embeddings, so pieces the training texts use often do not drift away from the rare ones)."""
 
     def __post_init__(self) -> None:
         errors = []
@@ -214,6 +217,20 @@ def lr_at(step: int, total: int, warmup: int, min_ratio: float) -> float:
         return 1.0
     progress = min(1.0, (step - warmup) / max(1, total - warmup))
     return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def freeze_parameters(model: torch.nn.Module, prefixes: list[str]) -> int:
+    """Turn off the gradient of every parameter whose name starts with one of ``prefixes``; returns how many values
+    that freezes. A prefix that matches nothing is an error (a typo would otherwise train everything)."""
+    n = 0
+    for prefix in prefixes:
+        hits = [p for name, p in model.named_parameters() if name.startswith(prefix)]
+        if not hits:
+            raise ValueError(f"train.freeze: no parameter name starts with {prefix!r}")
+        for p in hits:
+            p.requires_grad_(False)
+            n += p.numel()
+    return n
 
 
 def make_optimizer(model: GuardrailModel, cfg: TrainConfig, pretrained: set[str], fused: bool) -> torch.optim.AdamW:
@@ -399,6 +416,9 @@ def setup(
         cw = torch.tensor(weights)
     elif cfg.balance == "sampler":
         sample_weights = weights[train_feats.labels]
+    frozen = freeze_parameters(model, cfg.freeze or [])
+    if frozen:
+        log(f"frozen: {frozen:,} parameters ({', '.join(cfg.freeze or [])})")
     optimizer = make_optimizer(model, cfg, pretrained, fused=device.type == "cuda")
     run = Run(model=model, optimizer=optimizer, loss_fn=GuardrailLoss(mcfg, cw), train=train_feats, val=val_feats,
               cfg=cfg, run_config=run_config, tokenizer=tokenizer, device=device, bf16=bf16, out_dir=out,
