@@ -93,7 +93,7 @@ class Features:
         """Compressed ``.npz`` (no pickle); ``meta`` is stored as a JSON string."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")
         np.savez_compressed(tmp, ids=self.ids, char_idx=self.char_idx, char_table=self.char_table,
                             offsets=self.offsets, det=self.det, labels=self.labels,
                             meta=np.array(json.dumps(meta or {}, sort_keys=True)))  # fmt: skip
@@ -268,7 +268,7 @@ def load_texts_cached(
 ) -> tuple[list[str], np.ndarray, np.ndarray, str]:
     """Read a split and run the text stage on it (cached): (normalized texts, labels, detector scores, file sha256)."""
     sha = sha or file_sha256(path)
-    key = cache_key(kind="texts", data=sha, max_rows=max_rows, seed=seed, n_feats=n_feats,
+    key = cache_key(kind="texts", data=sha, max_rows=max_rows, seed=seed if max_rows is not None else None, n_feats=n_feats,
                     detector_input=detector_input, front=front_end_signature(normalize))  # fmt: skip
     cpath = cache_dir / f"{path.name.split('.')[0]}-texts-{key}.jsonl.gz" if cache_dir else None
     if cpath is not None and cpath.is_file():
@@ -280,7 +280,7 @@ def load_texts_cached(
     texts, det = prepare_texts(raw, n_feats, normalize, detector_input, num_workers, progress)
     if cpath is not None:
         cpath.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cpath.with_name(cpath.name + ".tmp")
+        tmp = cpath.with_name(f"{cpath.name}.{os.getpid()}.tmp")  # runs side by side may write the same entry
         with gzip.open(tmp, "wt", encoding="utf-8") as f:
             for t, y, d in zip(texts, labels.tolist(), det.tolist(), strict=True):
                 f.write(json.dumps([t, y, d], ensure_ascii=False) + "\n")
@@ -331,7 +331,7 @@ class SplitSource:
         unchanged (or ``allow_stale_front_end``: reuse it anyway, e.g. on a machine without the front end's
         packages; the mismatch is reported in ``self.stale``)."""
         key = cache_key(
-            kind="features", data=self.sha, rows=self.max_rows, seed=self.seed,
+            kind="features", data=self.sha, rows=self.max_rows, seed=self.seed if self.max_rows is not None else None,
             tokenizer=tokenizer_fingerprint(tokenizer), max_len=max_len, max_chars=max_chars, n_feats=self.n_feats,
             pad_id=pad_id, normalize=self.normalize, detector_input=self.detector_input,
         )  # fmt: skip
