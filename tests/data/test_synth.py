@@ -305,7 +305,7 @@ def test_hard_negative_templates():
     assert len(set(ids)) == len(ids)
     kinds = {t.kind for t in hn.TEMPLATES}
     assert {"trigger_word", "roleplay", "security_discussion", "hash", "jwt", "data_uri", "minified_code", "base64",
-            "hex_dump", "url_encoded", "git_diff", "uuid", "multilingual"} <= kinds
+            "hex_dump", "url_encoded", "git_diff", "uuid", "multilingual", "task_prompt"} <= kinds
 
 
 def test_hard_negatives_are_benign_and_contain_their_triggers():

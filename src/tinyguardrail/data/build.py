@@ -101,7 +101,8 @@ class BuildConfig:
     """Synthetic e-mails, tool outputs and web pages per split (``data.carriers``): this many injected (most with a
     lead-in of ``data.lead_ins``) and as many clean."""
     multilingual: dict = field(default_factory=lambda: {"train": 3000, "validation": 300, "test": 600})
-    hard_negatives: int = 8000
+    hard_negatives: int = 10000
+    """Generated hard-negative rows (``data.hard_negatives``), spread evenly over its templates."""
     max_base_chars: int = 1200
     """Base texts longer than this are not used for obfuscation transforms (they'd be unrealistic)."""
 

@@ -11,6 +11,8 @@ Kinds (attack_type ``hard_negative_<kind>``):
   ``base64`` (of benign text), ``hex_dump``, ``url_encoded``, ``git_diff``.
 - ``multilingual``: ordinary sentences in a dozen languages using the local words for ignore / forget /
   developer mode / instructions.
+- ``task_prompt``: ordinary requests to an assistant (answer, classify, translate, summarize, rewrite, write, list,
+  extract) over real benign text, in English and eleven other languages (none the OOD-dev suite holds out).
 
 Everything is generated combinatorially from templates and slot fillers with an explicit ``random.Random``; real
 benign sentences passed as ``base_texts`` are used as slot material (and now and then appended), so the model
@@ -341,6 +343,95 @@ _SECURITY = [
                             "injection or data leakage to {team}.")),
     ("system prompt", _t("Why do companies keep their system prompt confidential, and is it a real security "
                          "boundary? {defense}")),
+]
+
+
+# Ordinary task prompts: an instruction to the assistant followed by the material it works on. Injections are made
+# of instructions too, so a guard trained mostly on attacks learns "imperative = attack"; these keep a plain request
+# ("answer this question", "classify this tweet", "translate this") benign when it is the whole text, while the same
+# instruction inside an unrelated document stays an injection (the indirect rows). Several wordings per template and
+# per language; the languages the OOD-dev suite holds out whole are left out.
+_TASK_PROMPT = [
+    ("en", "answer", _t("Answer the question below.\n{base}", "Please answer this: {base}",
+                        "Answer in one or two sentences: {base}", "Can you answer the following? {base}")),
+    ("en", "classify|decide|label|tone", _t(
+        "Classify the following sentence as positive, negative or neutral.\n{base}",
+        "Decide whether this message is spam or not spam:\n{base}",
+        "Label the topic of this text (sports, politics, science, other): {base}",
+        "Is the tone of the following text formal or informal? {base}")),
+    ("en", "translate|how would you say", _t("Translate into {language}: {base}", "Translate the sentence below to {language}.\n{base}",
+                           "How would you say this in {language}? {base}")),
+    ("en", "summar|tl;dr", _t("Summarize the following in one sentence:\n{base}",
+                                   "Give me a short summary of this text: {base}", "TL;DR this for me: {base}")),
+    ("en", "rewrite|rephrase|paraphrase", _t(
+        "Rewrite this so it sounds more polite: {base}", "Rephrase the sentence below in simpler words.\n{base}",
+        "Paraphrase the following without changing its meaning:\n{base}")),
+    ("en", "correct|fix|proofread", _t("Correct the grammar and spelling of this text: {base}",
+                                       "Proofread the following and list any mistakes.\n{base}",
+                                       "Fix the punctuation in: {base}")),
+    ("en", "write|compose|draft", _t(
+        "Write a short {genre} story about a {role2} in {city}.",
+        "Compose a four-line poem about {science}.",
+        "Draft a polite e-mail to my landlord asking when the heating will be repaired.",
+        "Write a product description for a {furniture} made of oak.")),
+    ("en", "explain|describe", _t("Explain {science} to a twelve-year-old.", "Describe {mathq} step by step.",
+                                  "Explain what this sentence means: {base}")),
+    ("en", "list|give me|name", _t(
+        "List {n} tips for keeping {food} fresh.", "Give me {n} ideas for {plan}.",
+        "Name three facts about {historic}.", "List the main points of the text below.\n{base}")),
+    ("en", "extract|find", _t("Extract every date and name from the following text:\n{base}",
+                              "Find the verbs in this sentence: {base}",
+                              "Extract the keywords of this paragraph as a comma-separated list.\n{base}")),
+    ("en", "generate|create|make", _t(
+        "Generate {n} quiz questions about {science} with answers.",
+        "Create a shopping list for {plan}.", "Make a title for this paragraph: {base}")),
+    ("en", "given", _t(
+        "You will be given a sentence. Tell me whether it is a question or a statement.\n{base}",
+        "You are given a short text. Count how many sentences it has.\n{base}",
+        "Given the text below, suggest a good headline.\n{base}")),
+    ("es", "contesta|traduce|resume|escribe|corrige", _t(
+        "Contesta a esta pregunta, por favor: {base}", "Traduce al inglés: {base}",
+        "Resume el siguiente texto en una frase:\n{base}", "Escribe un poema corto sobre el mar.",
+        "Corrige la ortografía de este párrafo: {base}")),
+    ("fr", "réponds|traduis|résume|écris|corrige", _t(
+        "Réponds à cette question : {base}", "Traduis en anglais : {base}",
+        "Résume le texte suivant en deux phrases.\n{base}", "Écris une courte histoire sur un chat curieux.",
+        "Corrige les fautes de ce message : {base}")),
+    ("de", "beantworte|übersetze|fasse|schreibe|korrigiere", _t(
+        "Beantworte bitte folgende Frage: {base}", "Übersetze ins Englische: {base}",
+        "Fasse den folgenden Text in einem Satz zusammen:\n{base}",
+        "Schreibe eine kurze Geschichte über einen Leuchtturmwärter.",
+        "Korrigiere die Rechtschreibung in diesem Absatz: {base}")),
+    ("ru", "ответь|переведи|перескажи|напиши|исправь", _t(
+        "Ответь, пожалуйста, на вопрос: {base}", "Переведи на английский: {base}",
+        "Кратко перескажи следующий текст:\n{base}", "Напиши короткое стихотворение об осени.",
+        "Исправь ошибки в этом тексте: {base}")),
+    ("zh", "回答|翻译|总结|写|改正", _t(
+        "请回答下面的问题：{base}", "把这句话翻译成英文：{base}", "用一句话总结下面的内容：\n{base}",
+        "写一首关于春天的短诗。", "请改正这段话里的错别字：{base}")),
+    ("ja", "答えて|翻訳|要約|書いて|直して", _t(
+        "次の質問に答えてください：{base}", "英語に翻訳してください：{base}", "次の文章を一文で要約してください。\n{base}",
+        "猫についての短い物語を書いてください。", "この文の文法を直してください：{base}")),
+    ("pl", "odpowiedz|przetłumacz|streść|napisz|popraw", _t(
+        "Odpowiedz na pytanie: {base}", "Przetłumacz na angielski: {base}",
+        "Streść poniższy tekst w jednym zdaniu:\n{base}", "Napisz krótki wiersz o górach.",
+        "Popraw błędy w tym zdaniu: {base}")),
+    ("nl", "beantwoord|vertaal|vat|schrijf|verbeter", _t(
+        "Beantwoord deze vraag: {base}", "Vertaal naar het Engels: {base}",
+        "Vat de volgende tekst samen in één zin:\n{base}", "Schrijf een kort gedicht over de zee.",
+        "Verbeter de spelfouten in deze tekst: {base}")),
+    ("tr", "cevapla|çevir|özetle|yaz|düzelt", _t(
+        "Şu soruyu cevapla: {base}", "İngilizceye çevir: {base}", "Aşağıdaki metni tek cümleyle özetle:\n{base}",
+        "Deniz hakkında kısa bir şiir yaz.", "Bu metindeki yazım hatalarını düzelt: {base}")),
+    ("ar", "أجب|ترجم|لخص|اكتب|صحح", _t(
+        "أجب عن السؤال التالي: {base}", "ترجم إلى الإنجليزية: {base}", "لخص النص التالي في جملة واحدة:\n{base}",
+        "اكتب قصيدة قصيرة عن البحر.", "صحح الأخطاء الإملائية في هذه الفقرة: {base}")),
+    ("ko", "답해|번역|요약|써|고쳐", _t(
+        "다음 질문에 답해 주세요: {base}", "영어로 번역해 주세요: {base}", "다음 글을 한 문장으로 요약해 주세요.\n{base}",
+        "바다에 대한 짧은 시를 써 주세요.", "이 문장의 맞춤법을 고쳐 주세요: {base}")),
+    ("vi", "trả lời|dịch|tóm tắt|viết|sửa", _t(
+        "Hãy trả lời câu hỏi sau: {base}", "Dịch sang tiếng Anh: {base}", "Tóm tắt đoạn văn sau trong một câu:\n{base}",
+        "Viết một bài thơ ngắn về mùa thu.", "Sửa lỗi chính tả trong đoạn này: {base}")),
 ]
 
 
@@ -678,6 +769,8 @@ def _build_templates() -> list[HNTemplate]:
         add(kind, pattern, make)
     for lang, pattern, sentences in _MULTILINGUAL:
         add("multilingual", pattern, _multilingual_maker(sentences), lang)
+    for lang, pattern, make in _TASK_PROMPT:
+        add("task_prompt", pattern, make, lang)
     return out
 
 
@@ -685,7 +778,7 @@ TEMPLATES: tuple[HNTemplate, ...] = tuple(_build_templates())
 """Every hard-negative template, in a fixed order."""
 
 #: Kinds whose English prose can carry an extra real benign sentence (the blob kinds must stay blob-shaped).
-_PROSE_KINDS = {"trigger_word", "roleplay", "security_discussion"}
+_PROSE_KINDS = {"trigger_word", "roleplay", "security_discussion", "task_prompt"}
 _P_EXTRA_BASE = 0.25
 _P_DECORATE = 0.5
 _ATTEMPTS = 8
