@@ -7,7 +7,8 @@ of the training split. The defaults are the shipped model's mix; the second cand
 lost on OOD-dev) over-weighted non-English rows: ``--addition 2800 --non-english-attacks 700 --non-english-benign 500
 --others 2400 --replay 0 --seed 2``.
 
-- ``--addition`` rows of the sources named by ``--sources`` (default: ``agentsynth``, the agent channel);
+- ``--addition`` rows of the sources named by ``--sources`` (default: ``agentsynth``, the agent channel) or of the
+  attack types named by ``--attack-types``;
 - ``--non-english-attacks`` / ``--non-english-benign`` rows of other sources in a language other than en / und;
 - ``--others`` rows of other sources in en / und;
 - ``--replay`` rows of any other source and language, uniformly;
@@ -36,6 +37,8 @@ def main() -> int:
     p.add_argument("--data", default="build/data")
     p.add_argument("--out", default="build/data_ft")
     p.add_argument("--sources", default="agentsynth", help="comma-separated sources of the addition")
+    p.add_argument("--attack-types", default="",
+                   help="comma-separated attack types whose rows join the addition (e.g. hard_negative_task_prompt)")
     p.add_argument("--addition", type=int, default=1600)
     p.add_argument("--non-english-attacks", type=int, default=0)
     p.add_argument("--non-english-benign", type=int, default=0)
@@ -51,15 +54,16 @@ def main() -> int:
     data, out = Path(a.data), Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(a.seed)
-    sources = tuple(a.sources.split(","))
+    sources = tuple(x for x in a.sources.split(",") if x)
+    types = tuple(x for x in a.attack_types.split(",") if x)
     rows = list(read_jsonl_gz(data / "train.jsonl.gz"))
     hard: list = []
     if a.hard is not None:
         hard = _hardest(rows, a.hard, a.hard_benign, a.hard_attacks, a.hard_cap)
         taken = {id(r) for r in hard}
         rows = [r for r in rows if id(r) not in taken]
-    addition = [r for r in rows if r.source in sources]
-    rest = [r for r in rows if r.source not in sources]
+    addition = [r for r in rows if r.source in sources or r.attack_type in types]
+    rest = [r for r in rows if not (r.source in sources or r.attack_type in types)]
     foreign = [r for r in rest if r.lang not in ("en", "und")]
     ne_att = [r for r in foreign if r.label != "benign"]
     ne_ben = [r for r in foreign if r.label == "benign"]

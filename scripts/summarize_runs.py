@@ -7,6 +7,7 @@ is its best epoch's OOD-dev score at the 3 % false-positive operating point (``t
 training loop kept as best/. No report set is read.
 
     python scripts/summarize_runs.py
+    python scripts/summarize_runs.py --v09      # the full retrains of 2026-12-05 (docs/ablations/v09/), to stdout
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ SEEDS = {
 }
 
 
-def best_epoch(name: str) -> dict:
-    hist = [json.loads(x) for x in (RUNS / f"{name}.metrics.jsonl").read_text().splitlines() if x.strip()]
+def best_epoch(name: str, runs: Path = RUNS) -> dict:
+    hist = [json.loads(x) for x in (runs / f"{name}.metrics.jsonl").read_text().splitlines() if x.strip()]
     best = max(hist, key=lambda h: (h["select"]["pint_score"], -h["epoch"]))
     return {"epoch": best["epoch"], "epochs": len(hist), **best["select"], "val_bal": best["val"]["balanced_accuracy"],
             "val_fpr": best["val"]["benign_fpr"], "early_exit": best["val"]["early_exit_share"]}
@@ -67,6 +68,36 @@ def score_candidates(specs: list[str], data: Path) -> None:
     (RUNS / "encoder_runtime.json").write_text(json.dumps(out, indent=2) + "\n")
 
 
+V09_RUNS = Path("docs/ablations/v09")
+#: recipe -> (plan, runs): the full retrains of 2026-12-05, each recipe with its seeds
+V09 = {
+    "v0.9-full recipe (q4 base), build with the agent channel": ("plans/v09_full.json", ["v09", "v09_s2", "v09_s3"]),
+    "the same, agent channel left out of train and validation": ("plans/v09_full.json", ["v09_no_agent"]),
+    "base stored 8-bit (q8), vocabulary re-pruned on the current train split": ("plans/v10_q8.json", ["q8"]),
+    "q8 base, pretrained token embeddings frozen (train.freeze)": ("plans/v10_q8.json", ["q8_frz", "q8_frz_s2"]),
+    "q8 base, lr 5e-5": ("plans/v10_q8.json", ["q8_lr5"]),
+    "v0.9-full recipe on the build with the task_prompt hard negatives": (
+        "plans/v10_task.json", ["v10", "v10_s2", "v10_s3", "v10_s4"]),
+}
+
+
+def v09_section() -> str:
+    """The table of docs/ablations.md's section on the full retrains of 2026-12-05 (runs present on disk only)."""
+    md = ["| recipe | plan | runs (seeds) | OOD-dev score of each run | mean ± std | recall @1% FPR (mean) | "
+          "ROC AUC (mean) |", "|---|---|---|---|---|---|---|"]
+    for label, (plan, names) in V09.items():
+        names = [n for n in names if (V09_RUNS / f"{n}.metrics.jsonl").exists()]
+        if not names:
+            continue
+        rs = [best_epoch(n, V09_RUNS) for n in names]
+        vals = [r["pint_score"] for r in rs]
+        spread = f" ± {pct(statistics.stdev(vals))}" if len(vals) > 1 else ""
+        md.append(f"| {label} | [{Path(plan).name}](../{plan}) | {len(names)} | {', '.join(pct(v) for v in vals)} | "
+                  f"{pct(statistics.mean(vals))}{spread} | {pct(statistics.mean(r['recall_at_1pct_fpr'] for r in rs))} | "
+                  f"{statistics.mean(r['roc_auc'] for r in rs):.3f} |")
+    return "\n".join(md)
+
+
 def pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f}"
 
@@ -78,7 +109,11 @@ def main() -> int:
                    help="first score these exported candidates through the runtime on the OOD-dev suite of --data "
                         "and write docs/ablations/v07/encoder_runtime.json (a few minutes per model on 2 cores)")
     p.add_argument("--data", type=Path, default=Path("build/data"))
+    p.add_argument("--v09", action="store_true", help="print the table of the full retrains of 2026-12-05 and stop")
     args = p.parse_args()
+    if args.v09:
+        print(v09_section())
+        return 0
     if args.runtime:
         score_candidates(args.runtime, args.data)
     rows = {name: best_epoch(name) for name in ROWS}
