@@ -10,14 +10,15 @@ them, or of the ``normalized`` one). Training reads them from ``TrainConfig``; e
 folder's ``config.json`` (``front_end``); ``Guard.load`` refuses a model whose front end is not the runtime's
 (:func:`check_front_end`), so a run that changed them cannot ship a silent train/serve mismatch.
 
-The runtime adds views (decoders) and windows on top of this (``runtime/guard.py``); each view's text goes through
-the same steps. ``features.py`` is the last step (tokens and character ids); this module puts the steps in order.
+The runtime adds views (decoders) and windows on top of this; :class:`FrontEnd` holds the text functions it calls
+(normalize, views, detectors, features), and each view's text goes through the same steps. ``features.py`` is the last step (tokens and character ids); this module puts the steps in order.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from tinyguardrail.hashing import file_sha256
 
 __all__ = [
     "DETECTOR_INPUTS",
+    "FrontEnd",
     "RUNTIME_FRONT_END",
     "check_front_end",
     "detector_names",
@@ -153,3 +155,43 @@ def encode_texts_batch1(texts: Sequence[str], tokenizer: Any, cfg: Any, *, norma
         feeds.append(encode_batch(tokenizer, out, int(cfg.max_len), int(cfg.max_chars), None, int(cfg.pad_id),
                                   detector_feats=feats))  # fmt: skip
     return feeds
+
+
+@dataclass(frozen=True)
+class FrontEnd:
+    """The text front end the guard calls (``tinyguardrail.text``); injectable so tests can use stand-ins.
+
+    Attributes:
+        normalize: ``text -> Normalized`` with ``.text`` and ``.changes``.
+        make_views: ``text -> list[View]`` with ``.name``, ``.text`` and optionally ``.confidence`` (0..1, default 1).
+        detect: ``detect(text, normalized=..., views=...) -> dict[name, score]``.
+        feature_vector: ``text -> float32[F]``, the model's detector features (``features.encode_batch``'s
+            ``detector_fn``), computed on the raw text of the original reading (as in training) and on each view's text.
+        detector_names: names of the ``F`` features, checked against the model's ``config.json``.
+        feature_vector_with: optional ``(text, normalized, views) -> float32[F]`` giving the same result as
+            ``feature_vector(text)`` from already computed ``normalize(text)`` / ``make_views`` results (saves
+            one round of decoding per input).
+        warm_up: optional, called once at load so the first request does not build lexicons.
+        features_are_scores: the features of a text are ``detect``'s scores in ``detector_names`` order (true of
+            ``tinyguardrail.text``), so the guard reuses the scores it already has instead of detecting twice.
+    """
+
+    normalize: Callable[[str], Any]
+    make_views: Callable[[str], Sequence[Any]]
+    detect: Callable[..., dict[str, float]]
+    feature_vector: Callable[[str], np.ndarray]
+    detector_names: tuple[str, ...]
+    feature_vector_with: Callable[[str, Any, Any], np.ndarray] | None = None
+    warm_up: Callable[[], None] | None = None
+    features_are_scores: bool = False
+
+    @classmethod
+    def default(cls) -> FrontEnd:
+        try:
+            from tinyguardrail.text.detectors import DETECTOR_NAMES, detect, feature_vector
+            from tinyguardrail.text.normalize import normalize
+            from tinyguardrail.text.views import make_views, warm_up
+        except ImportError as exc:  # pragma: no cover - only before the text package lands
+            raise ImportError(f"the text front end (tinyguardrail.text) is not available: {exc}") from exc
+        return cls(normalize, make_views, detect, feature_vector, tuple(DETECTOR_NAMES),
+                   feature_vector_with=feature_vector, warm_up=warm_up, features_are_scores=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ from tinyguardrail.artifact import (  # noqa: F401 (the contract's names, re-exp
 from tinyguardrail.codes import encode, level
 from tinyguardrail.features import encode_batch, sanitize, tokenize
 from tinyguardrail.labels import LABELS
+from tinyguardrail.preprocess import FrontEnd
 from tinyguardrail.runtime.charcache import DEFAULT_CAPACITY as DEFAULT_CHAR_CACHE
 from tinyguardrail.runtime.charcache import CharVectors
 from tinyguardrail.runtime.policy import Policy
@@ -136,49 +137,6 @@ class Verdict:
             "code_hex": f"0x{self.code:04X}",
             "flags": list(self.flags),
         }
-
-
-# --------------------------------------------------------------------------------------------------- text front end
-
-
-@dataclass(frozen=True)
-class FrontEnd:
-    """The text front end the guard calls (``tinyguardrail.text``); injectable so tests can use stand-ins.
-
-    Attributes:
-        normalize: ``text -> Normalized`` with ``.text`` and ``.changes``.
-        make_views: ``text -> list[View]`` with ``.name``, ``.text`` and optionally ``.confidence`` (0..1, default 1).
-        detect: ``detect(text, normalized=..., views=...) -> dict[name, score]``.
-        feature_vector: ``text -> float32[F]``, the model's detector features (``features.encode_batch``'s
-            ``detector_fn``), computed on the raw text of the original reading (as in training) and on each view's text.
-        detector_names: names of the ``F`` features, checked against the model's ``config.json``.
-        feature_vector_with: optional ``(text, normalized, views) -> float32[F]`` giving the same result as
-            ``feature_vector(text)`` from already computed ``normalize(text)`` / ``make_views`` results (saves
-            one round of decoding per input).
-        warm_up: optional, called once at load so the first request does not build lexicons.
-        features_are_scores: the features of a text are ``detect``'s scores in ``detector_names`` order (true of
-            ``tinyguardrail.text``), so the guard reuses the scores it already has instead of detecting twice.
-    """
-
-    normalize: Callable[[str], Any]
-    make_views: Callable[[str], Sequence[Any]]
-    detect: Callable[..., dict[str, float]]
-    feature_vector: Callable[[str], np.ndarray]
-    detector_names: tuple[str, ...]
-    feature_vector_with: Callable[[str, Any, Any], np.ndarray] | None = None
-    warm_up: Callable[[], None] | None = None
-    features_are_scores: bool = False
-
-    @classmethod
-    def default(cls) -> FrontEnd:
-        try:
-            from tinyguardrail.text.detectors import DETECTOR_NAMES, detect, feature_vector
-            from tinyguardrail.text.normalize import normalize
-            from tinyguardrail.text.views import make_views, warm_up
-        except ImportError as exc:  # pragma: no cover - only before the text package lands
-            raise ImportError(f"the text front end (tinyguardrail.text) is not available: {exc}") from exc
-        return cls(normalize, make_views, detect, feature_vector, tuple(DETECTOR_NAMES),
-                   feature_vector_with=feature_vector, warm_up=warm_up, features_are_scores=True)
 
 
 # --------------------------------------------------------------------------------------------------- the guard
