@@ -12,7 +12,7 @@ Kinds (attack_type ``hard_negative_<kind>``):
 - ``multilingual``: ordinary sentences in a dozen languages using the local words for ignore / forget /
   developer mode / instructions.
 - ``task_prompt``: ordinary requests to an assistant (answer, classify, translate, summarize, rewrite, write, list,
-  extract) over real benign text, in English and eleven other languages (none the OOD-dev suite holds out).
+  extract) over real benign text, in English and twelve other languages (none the OOD-dev suite holds out).
 
 Everything is generated combinatorially from templates and slot fillers with an explicit ``random.Random``; real
 benign sentences passed as ``base_texts`` are used as slot material (and now and then appended), so the model
