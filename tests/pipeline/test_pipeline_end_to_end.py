@@ -19,7 +19,8 @@ from tinyguardrail.eval.torch_eval import evaluate_checkpoint
 from tinyguardrail.export.cli_export import export_model
 from tinyguardrail.export.parity import parity
 from tinyguardrail.runtime.guard import Guard
-from tinyguardrail.train.loop import TrainConfig, load_run_config, setup
+from tinyguardrail.train.config import TrainConfig, load_run_config
+from tinyguardrail.train.loop import setup
 
 TINY = Path(__file__).resolve().parents[2] / "configs" / "tiny.json"
 

@@ -12,7 +12,8 @@ from _tg_train_fixture import write_fixture
 from tinyguardrail.model.tokenizer import load_tokenizer
 from tinyguardrail.train import data as D
 from tinyguardrail.train.checkpoint import load_checkpoint, load_state_dict_sharded, save_checkpoint
-from tinyguardrail.train.loop import TrainConfig, load_run_config, setup, validate
+from tinyguardrail.train.config import TrainConfig, load_run_config
+from tinyguardrail.train.loop import setup, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "configs" / "tiny.json"
@@ -216,3 +217,19 @@ def test_resume_of_a_pretrained_run_rebuilds_the_same_optimizer_groups(data_dir,
     cfg2 = TrainConfig.from_dict({**cfg.to_dict(), "run_epochs": None})
     rest = setup(model, cfg2, resume=True)
     assert [h["epoch"] for h in rest["history"]] == [1, 2]
+
+
+def test_cli_flags_come_from_train_config_without_torch():
+    """Every shortcut flag is a TrainConfig field and carries its docstring; building the parser imports no torch."""
+    import subprocess
+    import sys
+
+    from tinyguardrail.train.cli_train import FLAGS, train_field_docs
+
+    docs = train_field_docs()
+    assert set(FLAGS.values()) <= set(docs) and all(docs[name] for name in FLAGS.values())
+    code = ("import sys\nfrom tinyguardrail.cli import main\ntry:\n    main(['train', '--help'])\nexcept SystemExit:\n"
+            "    pass\nprint('torch' in sys.modules)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "--max-train-rows" in out and "Seeded random subset" in out
+    assert out.strip().splitlines()[-1] == "False"

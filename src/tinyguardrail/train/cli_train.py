@@ -18,12 +18,20 @@ import inspect
 import json
 from typing import Any
 
+#: The train fields that also have a flag of their own (flag -> field); every field has ``--set train.NAME=VALUE``.
+FLAGS = {
+    "--out": "out_dir", "--data-dir": "data_dir", "--device": "device", "--epochs": "epochs",
+    "--run-epochs": "run_epochs", "--batch-size": "batch_size", "--lr": "lr", "--seed": "seed",
+    "--max-train-rows": "max_train_rows", "--max-val-rows": "max_val_rows", "--num-workers": "num_workers",
+}  # fmt: skip
+_TYPES = {"int": int, "float": float, "str": str}
+
 
 def train_field_docs() -> dict[str, str]:
     """``TrainConfig`` field -> its attribute docstring (litgpt style: the docstrings are the help)."""
-    from tinyguardrail.train import loop
+    from tinyguardrail.train import config
 
-    tree = ast.parse(inspect.getsource(loop.TrainConfig))
+    tree = ast.parse(inspect.getsource(config.TrainConfig))
     body = tree.body[0].body
     docs = {}
     for node, nxt in zip(body, body[1:], strict=False):
@@ -32,39 +40,19 @@ def train_field_docs() -> dict[str, str]:
     return docs
 
 
-def _epilog() -> str:
-    try:
-        from tinyguardrail.train.loop import TrainConfig
-    except ImportError:  # torch missing: --help still works
-        return "train options: install the [train] extra to list them"
-    docs = train_field_docs()
-    lines = ["train options (the 'train' section of --config, or --set train.NAME=VALUE):"]
-    for f in dataclasses.fields(TrainConfig):
-        default = f.default if f.default is not dataclasses.MISSING else None
-        lines.append(f"  {f.name} (default {default!r}): {docs.get(f.name, '')}")
-    return "\n".join(lines)
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from tinyguardrail.train.config import TrainConfig
+
+    docs = train_field_docs()
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    lines = ["train options (the 'train' section of --config, or --set train.NAME=VALUE):"]
+    lines += [f"  {f.name} (default {f.default!r}): {docs.get(f.name, '')}" for f in fields.values()]
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.epilog = _epilog()
+    parser.epilog = "\n".join(lines)
     parser.add_argument("--config", required=True, help="run config JSON with 'model' and 'train' sections")
-    parser.add_argument("--out", default=None, help="output directory (train.out_dir)")
-    parser.add_argument("--data-dir", default=None, help="built data folder (train.data_dir)")
-    parser.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N (train.device)")
-    parser.add_argument("--epochs", type=int, default=None, help="train.epochs")
-    parser.add_argument(
-        "--run-epochs",
-        type=int,
-        default=None,
-        help="stop after N epochs in this invocation; continue with --resume (train.run_epochs)",
-    )
-    parser.add_argument("--batch-size", type=int, default=None, help="train.batch_size")
-    parser.add_argument("--lr", type=float, default=None, help="train.lr")
-    parser.add_argument("--seed", type=int, default=None, help="train.seed")
-    parser.add_argument("--max-train-rows", type=int, default=None, help="train.max_train_rows (smoke runs)")
-    parser.add_argument("--max-val-rows", type=int, default=None, help="train.max_val_rows")
-    parser.add_argument("--num-workers", type=int, default=None, help="train.num_workers (feature encoding)")
+    for flag, name in FLAGS.items():
+        kind = _TYPES[str(fields[name].type).removesuffix(" | None")]
+        parser.add_argument(flag, dest=name, type=kind, default=None, help=f"{docs[name]} (train.{name})".replace("%", "%%"))
     parser.add_argument(
         "--set",
         action="append",
@@ -95,16 +83,14 @@ def run(args: argparse.Namespace) -> int:
     import json as _json
     from pathlib import Path
 
-    from tinyguardrail.train.loop import TrainConfig, setup
+    from tinyguardrail.train.config import TrainConfig
+    from tinyguardrail.train.loop import setup
 
     raw = _json.loads(Path(args.config).read_text(encoding="utf-8"))
     if "model" not in raw:
         raise ValueError(f"{args.config}: a run config needs a 'model' section")
     model, train = dict(raw["model"]), dict(raw.get("train", {}))
-    flags = {"out_dir": args.out, "data_dir": args.data_dir, "device": args.device, "epochs": args.epochs,
-             "run_epochs": args.run_epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "max_train_rows": args.max_train_rows,
-             "max_val_rows": args.max_val_rows, "num_workers": args.num_workers}  # fmt: skip
-    train.update({k: v for k, v in flags.items() if v is not None})
+    train.update({name: getattr(args, name) for name in FLAGS.values() if getattr(args, name) is not None})
     if args.no_progress:
         train["progress"] = False
     apply_overrides(model, train, args.set)
