@@ -21,6 +21,14 @@ start (``train --prepare-only``), so parallel runs never write the same cache. E
 and selection score; all of these travel back in ``$OUT/runs_meta.tgz`` (a call returns at most 8 files). The best
 ``candidate`` run's ``best/`` checkpoint is packed as ``$OUT/ckpt.tar.part-NN`` (``scripts/pack_checkpoint.py``).
 A run marked ``"reuse": true`` is not trained again: it is a run of an earlier call on the same, still warm machine. The text stage's pure-Python dependencies come from ``.carry/site.tgz``.
+
+``"init_from": "<run>"`` starts a run from another run's ``best/`` checkpoint once that run has finished (it must
+come earlier in the list): linear probing then fine-tuning (LP-FT) is two runs, the first with the body frozen.
+
+``"wise": {"base": ".carry/base_minilm", "alphas": "0.5,0.7,1", "suite": ".carry/data/ood_dev.jsonl.gz"}`` (on the
+plan, or on a run to override it) scores weight-space ensembles of each run's ``best/`` with its pretrained base
+(``tinyguardrail.train.wise``) on the suite after training. The packed checkpoint is then chosen at the recipe level: the
+alpha with the best mean score over the candidate runs, then the candidate run with the best score at that alpha.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import re
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -73,6 +82,34 @@ def _train(name: str, config: str, args: list[str], cap_s: float, log: Path, ext
         return proc.wait()
 
 
+def _wise(name: str, out: str, spec: dict) -> dict[str, float]:
+    """Score weight-space ensembles of ``out/best`` with its base; alpha (as text) -> suite score."""
+    cmd = [sys.executable, "-m", "tinyguardrail.train.wise", "--checkpoint", f"{out}/best", "--base", spec["base"],
+           "--alphas", spec["alphas"], "--suite", spec["suite"], "--out", f"{out}/wise"]
+    with open(OUT / f"{name}.log", "a", encoding="utf-8") as fh:
+        fh.write("$ " + " ".join(cmd) + "\n")
+        fh.flush()
+        if subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env=_env()).returncode != 0:
+            return {}
+    rows = json.loads(Path(f"{out}/wise/wise.json").read_text(encoding="utf-8"))["alphas"]
+    suite = Path(spec["suite"]).name.split(".")[0]
+    return {f"{row['alpha']:g}": row[suite]["pint_score"] for row in rows}
+
+
+def _choose(cands: list[dict]) -> tuple[str, dict]:
+    """The checkpoint to pack: the best candidate run's best/, or with weight-space ensembles, the alpha with the
+    best mean over the candidates that have them, then the best of those runs at that alpha."""
+    wised = [r for r in cands if r.get("wise")]
+    if not wised:
+        best = max(cands, key=lambda r: r["best_score"])
+        return f"{best['out']}/best", {"run": best["name"]}
+    alphas = set.intersection(*(set(r["wise"]) for r in wised))
+    mean = {a: sum(r["wise"][a] for r in wised) / len(wised) for a in alphas}
+    a = max(mean, key=lambda k: (mean[k], float(k)))  # a tie goes to the larger alpha (less interpolation)
+    best = max(wised, key=lambda r: r["wise"][a])
+    return f"{best['out']}/wise/a{a}", {"run": best["name"], "alpha": a, "mean_by_alpha": mean}
+
+
 def derive(spec: dict) -> None:
     import gzip
     import shutil
@@ -112,30 +149,45 @@ def main(plan_path: str) -> int:
                    ["--set", f'train.cache_dir="{caches[key]}"', "--out", f"runs/prep_{len(caches)}", "--prepare-only"])
         r["_cache"] = caches[key]
 
+    done = {r["name"]: threading.Event() for r in runs}
+
     def one(r: dict) -> dict:
+        try:
+            return _one(r)
+        finally:
+            done[r["name"]].set()
+
+    def _one(r: dict) -> dict:
         t0 = time.time()
         out = f"runs/{r['name']}"
         code = 0
+        extra = ["--set", f'train.cache_dir="{r["_cache"]}"', "--out", out]
+        if r.get("init_from"):
+            done[r["init_from"]].wait()
+            extra += ["--set", f'train.init_checkpoint="runs/{r["init_from"]}/best"']
         if not r.get("reuse"):  # "reuse": a run of an earlier call on this (still warm) machine
             code = _train(r["name"], r["config"], common + r.get("args", []), plan.get("cap_s", 480), OUT / f"{r['name']}.log",
-                          ["--set", f'train.cache_dir="{r["_cache"]}"', "--out", out])
+                          extra)
         metrics = Path(out) / "metrics.jsonl"
         history = [json.loads(x) for x in metrics.read_text().splitlines()] if metrics.exists() else []
         (OUT / f"{r['name']}.metrics.jsonl").write_text("".join(json.dumps(h) + "\n" for h in history))
         scored = [(h.get("select", {}).get("pint_score", h.get("val", {}).get("balanced_accuracy", -1)), h["epoch"])
                   for h in history if "val" in h]
         best = max(scored, default=(None, None))
-        return {"name": r["name"], "exit": code, "seconds": round(time.time() - t0, 1), "best_score": best[0],
-                "best_epoch": best[1], "candidate": bool(r.get("candidate")), "out": out}
+        res = {"name": r["name"], "exit": code, "seconds": round(time.time() - t0, 1), "best_score": best[0],
+               "best_epoch": best[1], "candidate": bool(r.get("candidate")), "out": out}
+        wise = r.get("wise", plan.get("wise"))
+        if wise and best[0] is not None:
+            res["wise"] = _wise(r["name"], out, wise)
+        return res
 
     with ThreadPoolExecutor(max_workers=int(plan.get("parallel", 2))) as pool:
         results = list(pool.map(one, runs))
     cands = [r for r in results if r["candidate"] and r["best_score"] is not None]
     summary = {"plan": plan_path, "runs": results}
     if cands:
-        best = max(cands, key=lambda r: r["best_score"])
-        summary["packed"] = best["name"]
-        subprocess.run([sys.executable, "scripts/pack_checkpoint.py", f"{best['out']}/best", str(OUT / "ckpt.tar.part-")],
+        best_dir, summary["packed"] = _choose(cands)
+        subprocess.run([sys.executable, "scripts/pack_checkpoint.py", best_dir, str(OUT / "ckpt.tar.part-")],
                        check=True, env=_env())
     (OUT / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     # at most 8 files come back from a call: logs and metrics travel in one archive beside the checkpoint parts

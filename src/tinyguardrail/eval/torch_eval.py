@@ -23,27 +23,33 @@ from tinyguardrail.eval.harness import Predictions, score_suite
 from tinyguardrail.eval.ood import load_suites
 
 
-def torch_predictor(model, tokenizer, device: torch.device, bf16: bool = False,
-                    front_end: dict | None = None):
-    """texts -> (pred ids, probs) for a ``GuardrailModel`` in eval mode (``front_end``: the checkpoint's switches,
-    ``preprocess.front_end_config``; default the runtime's)."""
-    from tinyguardrail.model.router import combine_probs
-    from tinyguardrail.preprocess import encode_texts
+class EncodedSuite:
+    """A list of texts encoded once by the training front end, in batches of similar length (dynamic padding then
+    costs little: on a CPU one 512-token row in a batch of short ones multiplies the batch's cost), so that several
+    weight sets of one architecture (epochs, seeds, weight-space ensembles) can be scored on the same rows."""
 
-    cfg = model.config
-    switches = front_end or {}
+    def __init__(self, texts: list[str], tokenizer, cfg, front_end: dict | None = None, batch_size: int = 128):
+        from tinyguardrail.preprocess import encode_texts
+
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        self.n = len(texts)
+        self.batches = [(order[i : i + batch_size],
+                         encode_texts([texts[j] for j in order[i : i + batch_size]], tokenizer, cfg, **(front_end or {})))
+                        for i in range(0, len(order), batch_size)]  # fmt: skip
 
     @torch.no_grad()
-    def predict(texts):
-        enc = encode_texts(texts, tokenizer, cfg, **switches)
-        b = {k: torch.from_numpy(v).to(device) for k, v in enc.items()}
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
-            out = model(b["input_ids"], b["attention_mask"], b["char_ids"], b["detector_feats"])
-        p = combine_probs(out["fast_logits"].float(), out["deep_logits"].float(), out["router_logits"].float(),
-                          cfg.early_exit_threshold).cpu().numpy()  # fmt: skip
-        return p.argmax(-1), p
+    def probs(self, model, device: torch.device, bf16: bool = False) -> np.ndarray:
+        """Class probabilities (rows in the input order) by the model's own combine rule."""
+        from tinyguardrail.model.router import combine_probs
 
-    return predict
+        out = np.empty((self.n, model.config.n_classes), dtype=np.float64)
+        for idx, enc in self.batches:
+            b = {k: torch.from_numpy(v).to(device) for k, v in enc.items()}
+            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
+                o = model(b["input_ids"], b["attention_mask"], b["char_ids"], b["detector_feats"])
+            out[idx] = combine_probs(o["fast_logits"].float(), o["deep_logits"].float(), o["router_logits"].float(),
+                                     model.config.early_exit_threshold).cpu().numpy()  # fmt: skip
+        return out
 
 
 def evaluate_checkpoint(ckpt: Path, data: Path, device: str = "auto", suites: tuple[str, ...] = ("ood_dev", "test"),
@@ -57,11 +63,11 @@ def evaluate_checkpoint(ckpt: Path, data: Path, device: str = "auto", suites: tu
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
     model = GuardrailModel.from_checkpoint(ckpt, device=dev)
     tok = Tokenizer.from_file(str(Path(ckpt) / "tokenizer.json"))
-    predict = torch_predictor(model, tok, dev, bf16=dev.type == "cuda", front_end=checkpoint_front_end(ckpt))
+    front_end = checkpoint_front_end(ckpt)
     result: dict = {"model": str(ckpt), "data": str(data), "date": time.strftime("%Y-%m-%d"), "suites": {}}
     t0 = time.perf_counter()
     for name, rows in load_suites(Path(data) / "suites", suites).items():
-        probs = np.concatenate([predict([r.text for r in rows[i : i + 128]])[1] for i in range(0, len(rows), 128)])
+        probs = EncodedSuite([r.text for r in rows], tok, model.config, front_end).probs(model, dev, dev.type == "cuda")
         scores = 1.0 - probs[:, 0]
         result["suites"][name] = score_suite(rows, Predictions(scores, scores >= 0.5))
         if name == "ood_dev":
