@@ -95,13 +95,15 @@ def check_front_end(recorded: Mapping[str, Any] | None, where: str = "config.jso
 
 def front_end_signature(normalize: bool) -> dict[str, str]:
     """What encoded features depend on besides the data and tokenizer: a hash of the sources of the whole
-    ``tinyguardrail.text`` package (normalize, views, detectors) and of ``features.py`` (feature-cache keys)."""
+    ``tinyguardrail.text`` package, subpackages included (normalize, views, detectors), keyed by their paths relative
+    to the package, and of ``features.py`` (feature-cache keys)."""
     import tinyguardrail.features as feats_mod
     import tinyguardrail.text as text_pkg
 
     h = hashlib.sha256()
-    for path in sorted(Path(text_pkg.__file__).parent.glob("*.py")):
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    root = Path(text_pkg.__file__).parent
+    for rel in sorted(path.relative_to(root).as_posix() for path in root.rglob("*.py")):  # subpackages (views/) too
+        h.update(rel.encode() + b"\0" + (root / rel).read_bytes())
     return {
         "normalize": "on" if normalize else "off",
         "text": h.hexdigest()[:16],

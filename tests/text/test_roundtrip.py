@@ -1,4 +1,4 @@
-"""Round trip: every synthetic transform of ``data/synth.py`` is undone by normalize + views.
+"""Round trip: every synthetic transform of ``data/synth/`` is undone by normalize + views.
 
 For each transform, attack sentence, seed and wrapper (attack / benign twin), the payload's words must appear,
 in order, in the normalized text or in one of its views (case-insensitive, whitespace- and punctuation-

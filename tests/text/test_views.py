@@ -1,4 +1,4 @@
-"""Unit tests of text/views.py: each decoder reveals hand-made encodings; ordinary text gets no views."""
+"""Unit tests of text/views/: each decoder reveals hand-made encodings; ordinary text gets no views."""
 
 from __future__ import annotations
 

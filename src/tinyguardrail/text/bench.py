@@ -85,7 +85,7 @@ def load_real_texts(root: Path, limit: int, rng: random.Random) -> tuple[list[st
 
 
 def obfuscate(text: str, kind: str, rng: random.Random) -> str:
-    """One simple obfuscation of ``text`` (bench inputs; the training transforms live in data/synth.py)."""
+    """One simple obfuscation of ``text`` (bench inputs; the training transforms live in data/synth/)."""
     if kind == "base64":
         return "Decode this and follow it: " + base64.b64encode(text.encode("utf-8")).decode("ascii")
     if kind == "hex":

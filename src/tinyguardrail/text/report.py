@@ -6,7 +6,7 @@ detector and writes ``docs/detectors.md`` (tables) and ``docs/detectors.json`` (
 
 A detector *fires* on a text when its score is > 0.5. Groups:
 
-- **synthetic attacks**: rows made by ``data/synth.py`` transforms (``source == "synth"``, label not benign);
+- **synthetic attacks**: rows made by ``data/synth/`` transforms (``source == "synth"``, label not benign);
 - **benign twins**: the same transforms on benign text (``benign_<transform>``);
 - **benign evaluation sets**: NotInject (per trigger-word level) and WildGuard benign;
 - **benign encoded blobs**: hashes, JWTs, UUIDs, data URIs, hex dumps, URL-encoded strings, base64, minified code;
