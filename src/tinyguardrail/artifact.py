@@ -5,7 +5,7 @@ A model folder holds ``config.json`` (:data:`FORMAT_VERSION`), ``tokenizer.json`
 ``char.onnx``. This module owns both ends of ``config.json`` (:func:`build_config` writes it, :class:`ModelConfig`
 reads and validates it, :func:`verify_files` checks the sha256 it lists), the ONNX graphs' input and output names
 and the check that a graph has them (:func:`check_io`), and the rule that combines the two branches' outputs
-(:func:`combine_probs`, the NumPy twin of ``model.router.combine_probs``; ``tests/model/test_model_guardrail.py``
+(:func:`combine_probs`, the NumPy twin of ``model.model.combine_probs``; ``tests/model/test_model_guardrail.py``
 holds them equal on random logits).
 """
 
@@ -155,7 +155,7 @@ def combine_probs(
     ``early_exit_threshold`` *and* the router's argmax is 0 (fast only): probabilities ``softmax(fast_logits)``,
     severity ``fast_severity``. Every other row runs the deep branch: router argmax 1 -> ``softmax(deep_logits)``
     and the deep severity; otherwise (argmax 2, or argmax 0 without enough confidence) -> the mean of both
-    softmaxes and of both severities (as ``model.router.combine_severity`` does for route 2).
+    softmaxes and of both severities (as ``model.model.combine_severity`` does for route 2).
 
     Args:
         fast_logits: [N, 4]; fast_severity: [N]; router_logits: [N, 3].

@@ -11,7 +11,7 @@ import pytest
 from tinyguardrail.cli import main
 from tinyguardrail.export.quantize import VARIANTS
 from tinyguardrail.labels import LABELS
-from tinyguardrail.model import guardrail
+from tinyguardrail.model import model as guardrail
 from tinyguardrail.model.config import GuardrailConfig
 from tinyguardrail.model.tokenizer import train_tokenizer
 from tinyguardrail.train import checkpoint

@@ -11,9 +11,7 @@ import torch
 import torch.nn.functional as F
 from _tg_tiny_model import tiny_config, tiny_inputs
 
-from tinyguardrail.model.branches import _NEG, HierarchicalPool
-from tinyguardrail.model.guardrail import GuardrailModel
-from tinyguardrail.model.moe import MoEFFN
+from tinyguardrail.model.model import _NEG, GuardrailModel, HierarchicalPool, MoEFFN
 
 
 def _dense_out(moe: MoEFFN, x, mask):
@@ -166,8 +164,7 @@ def test_exported_fast_graph_and_its_char_split_match_pytorch(tmp_path):
     PyTorch's training-mode modules run in eval, and cutting its char CNN out (export.split) changes nothing."""
     from tinyguardrail.export.onnx import FAST_INPUTS, FAST_OUTPUTS, export_onnx, make_session, run_fast
     from tinyguardrail.export.split import split_fast_graph
-    from tinyguardrail.model.branches import EncoderLayer
-    from tinyguardrail.model.embedding import CharCNN
+    from tinyguardrail.model.model import CharCNN, EncoderLayer
 
     torch.manual_seed(1)
     model = GuardrailModel(tiny_config(max_len=64)).eval()

@@ -6,8 +6,14 @@ import pytest
 import torch
 from _tg_tiny_model import tiny_config, tiny_inputs
 
-from tinyguardrail.model.guardrail import GuardrailModel
-from tinyguardrail.model.router import ROUTE_BOTH, ROUTE_DEEP, ROUTE_FAST, combine_probs, combine_severity
+from tinyguardrail.model.model import (
+    ROUTE_BOTH,
+    ROUTE_DEEP,
+    ROUTE_FAST,
+    GuardrailModel,
+    combine_probs,
+    combine_severity,
+)
 from tinyguardrail.train.losses import GuardrailLoss
 
 SWITCHES = [
@@ -157,7 +163,7 @@ def test_combine_rule_torch_equals_runtime_numpy(threshold):
     import numpy as np
 
     from tinyguardrail.artifact import combine_probs as runtime_combine
-    from tinyguardrail.model.router import ROUTE_FAST, route_decision
+    from tinyguardrail.model.model import ROUTE_FAST, route_decision
 
     gen = torch.Generator().manual_seed(int(threshold * 10) + 7)
     n = 512

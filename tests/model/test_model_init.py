@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 from _tg_tiny_model import tiny_config, tiny_inputs
 
-from tinyguardrail.model.guardrail import GuardrailModel
 from tinyguardrail.model.init import LAYER_KEYS, init_from_pretrained
+from tinyguardrail.model.model import GuardrailModel
 
 D, H, FFN, V, P = 32, 4, 64, 97, 64
 

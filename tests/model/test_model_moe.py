@@ -7,7 +7,7 @@ import math
 import torch
 from _tg_tiny_model import tiny_config
 
-from tinyguardrail.model.moe import MoEFFN, balance_loss
+from tinyguardrail.model.model import MoEFFN, balance_loss
 
 
 def _moe(**overrides) -> MoEFFN:

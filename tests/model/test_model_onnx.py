@@ -9,7 +9,7 @@ import pytest
 import torch
 from _tg_tiny_model import tiny_config, tiny_inputs
 
-from tinyguardrail.model.guardrail import GuardrailModel
+from tinyguardrail.model.model import GuardrailModel
 
 ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")

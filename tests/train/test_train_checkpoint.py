@@ -8,7 +8,7 @@ import pytest
 import torch
 from _tg_tiny_model import tiny_config, tiny_inputs
 
-from tinyguardrail.model.guardrail import GuardrailModel
+from tinyguardrail.model.model import GuardrailModel
 from tinyguardrail.train.checkpoint import INDEX_NAME, load_checkpoint, save_checkpoint
 
 

@@ -6,8 +6,7 @@ import torch
 import torch.nn.functional as F
 from _tg_tiny_model import tiny_config, tiny_inputs
 
-from tinyguardrail.model.guardrail import GuardrailModel
-from tinyguardrail.model.router import ROUTE_BOTH, ROUTE_DEEP, ROUTE_FAST
+from tinyguardrail.model.model import ROUTE_BOTH, ROUTE_DEEP, ROUTE_FAST, GuardrailModel
 from tinyguardrail.train.adversarial import fgsm_delta, fgsm_loss
 from tinyguardrail.train.losses import GuardrailLoss, consistency_loss, focal_loss, router_targets
 

@@ -7,8 +7,8 @@ import torch
 
 from tinyguardrail.model.checkpoint import load_state_dict_sharded, save_checkpoint
 from tinyguardrail.model.config import GuardrailConfig
-from tinyguardrail.model.guardrail import GuardrailModel
 from tinyguardrail.model.init import init_from_pretrained
+from tinyguardrail.model.model import GuardrailModel
 from tinyguardrail.model.pretrained import load_compact, load_pretrained, save_compact
 from tinyguardrail.train import wise
 

@@ -40,7 +40,7 @@ class EncodedSuite:
     @torch.no_grad()
     def probs(self, model, device: torch.device, bf16: bool = False) -> np.ndarray:
         """Class probabilities (rows in the input order) by the model's own combine rule."""
-        from tinyguardrail.model.router import combine_probs
+        from tinyguardrail.model.model import combine_probs
 
         out = np.empty((self.n, model.config.n_classes), dtype=np.float64)
         for idx, enc in self.batches:
@@ -58,7 +58,7 @@ def evaluate_checkpoint(ckpt: Path, data: Path, device: str = "auto", suites: tu
     from tokenizers import Tokenizer
 
     from tinyguardrail.model.checkpoint import checkpoint_front_end
-    from tinyguardrail.model.guardrail import GuardrailModel
+    from tinyguardrail.model.model import GuardrailModel
 
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
     model = GuardrailModel.from_checkpoint(ckpt, device=dev)

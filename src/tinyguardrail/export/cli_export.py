@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
 
 def load_model(checkpoint: str | Path):
     """The PyTorch model of a checkpoint directory (``GuardrailModel.from_checkpoint``), in eval mode."""
-    from tinyguardrail.model.guardrail import GuardrailModel
+    from tinyguardrail.model.model import GuardrailModel
 
     return GuardrailModel.from_checkpoint(checkpoint)
 

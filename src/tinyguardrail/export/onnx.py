@@ -9,7 +9,7 @@
 B and T are dynamic; opset 17; the legacy TorchScript exporter (``dynamo=False``) by default, which handles this
 model's data-dependent shapes (hierarchical pooling windows, MoE routing) without guards and exports in well under a
 second. Any ``nn.Module`` with ``forward_fast`` / ``forward_deep`` as above can be exported (the model code is
-``tinyguardrail.model.guardrail.GuardrailModel``).
+``tinyguardrail.model.model.GuardrailModel``).
 
 Optimization (measured on the guard model, see ``export_report.json``): ``onnxruntime.transformers``' BERT optimizer
 fuses GELU and skip-LayerNorm but not attention here (``scaled_dot_product_attention`` with a key-padding mask does

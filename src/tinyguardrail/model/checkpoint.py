@@ -34,7 +34,7 @@ from safetensors.torch import load_file, save_file
 
 from tinyguardrail.hashing import file_sha256
 from tinyguardrail.model.config import GuardrailConfig
-from tinyguardrail.model.guardrail import GuardrailModel
+from tinyguardrail.model.model import GuardrailModel
 
 CHECKPOINT_FORMAT = "tinyguardrail-checkpoint"
 CHECKPOINT_VERSION = 1

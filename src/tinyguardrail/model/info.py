@@ -49,7 +49,7 @@ def parameter_report(config) -> dict:
     import torch
     from torch import nn
 
-    from tinyguardrail.model.guardrail import GuardrailModel
+    from tinyguardrail.model.model import GuardrailModel
 
     with torch.device("meta"):
         model = GuardrailModel(config)

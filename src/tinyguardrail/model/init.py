@@ -19,9 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from tinyguardrail.model.branches import EncoderLayer
-from tinyguardrail.model.guardrail import GuardrailModel
-from tinyguardrail.model.moe import DenseFFN, FeedForward, MoEFFN
+from tinyguardrail.model.model import DenseFFN, EncoderLayer, FeedForward, GuardrailModel, MoEFFN
 
 LAYER_KEYS = (
     "q_w", "q_b", "k_w", "k_b", "v_w", "v_b", "o_w", "o_b", "ln1_w", "ln1_b",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from tinyguardrail.model.guardrail import GuardrailModel
+from tinyguardrail.model.model import GuardrailModel
 from tinyguardrail.train.losses import GuardrailLoss
 
 

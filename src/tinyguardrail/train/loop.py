@@ -28,8 +28,7 @@ import torch
 
 from tinyguardrail.labels import LABELS
 from tinyguardrail.model.config import GuardrailConfig, resolve_auto
-from tinyguardrail.model.guardrail import GuardrailModel
-from tinyguardrail.model.router import ROUTE_FAST, combine_probs, route_decision
+from tinyguardrail.model.model import ROUTE_FAST, GuardrailModel, combine_probs, route_decision
 from tinyguardrail.train import checkpoint as ckpt
 from tinyguardrail.train import data as D
 from tinyguardrail.train.adversarial import fgsm_loss

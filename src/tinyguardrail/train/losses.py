@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from tinyguardrail.model.config import GuardrailConfig
-from tinyguardrail.model.router import ROUTE_BOTH, ROUTE_DEEP, ROUTE_FAST
+from tinyguardrail.model.model import ROUTE_BOTH, ROUTE_DEEP, ROUTE_FAST
 
 
 def focal_loss(

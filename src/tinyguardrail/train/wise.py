@@ -24,8 +24,8 @@ import torch
 
 from tinyguardrail.model import pretrained as P
 from tinyguardrail.model.checkpoint import load_checkpoint, load_state_dict_sharded, save_checkpoint
-from tinyguardrail.model.guardrail import GuardrailModel
 from tinyguardrail.model.init import init_from_pretrained
+from tinyguardrail.model.model import GuardrailModel
 
 
 def base_state(checkpoint: Path, base_dir: Path) -> dict[str, torch.Tensor]:
