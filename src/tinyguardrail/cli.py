@@ -20,9 +20,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("tinyguardrail.train.cli_train", "train a model from a config file (needs the [train] extra)"),
     "export": ("tinyguardrail.export.cli_export", "export a checkpoint to INT8 ONNX (needs the [train] extra)"),
     "eval": ("tinyguardrail.eval.cli_eval", "evaluate a model on the evaluation suites and write reports"),
-    "bench": ("tinyguardrail.runtime.bench", "measure latency, throughput and memory of the runtime"),
-    "text-bench": ("tinyguardrail.text.bench", "measure normalize + views + detectors cost per input"),
-    "text-report": ("tinyguardrail.text.report", "write the pattern-detector firing-rate report"),
+    "bench": ("tinyguardrail.eval.bench", "measure latency, throughput and memory of the runtime"),
+    "text-bench": ("tinyguardrail.eval.text_bench", "measure normalize + views + detectors cost per input"),
+    "text-report": ("tinyguardrail.eval.detector_report", "write the pattern-detector firing-rate report"),
     "model-info": ("tinyguardrail.model.info", "print parameter count and INT8 size of a model config"),
 }
 

@@ -274,16 +274,6 @@ def standin_frontend():
     return FrontEnd(standin_normalize, standin_make_views, standin_detect, standin_feature_vector, STANDIN_DETECTORS)
 
 
-def real_frontend_available() -> bool:
-    try:
-        from tinyguardrail.runtime.guard import FrontEnd
-
-        FrontEnd.default()
-    except ImportError:
-        return False
-    return True
-
-
 class CountingGuard:
     """A guard with every ``check_batch`` call recorded (its texts, and the thread it ran on); the rest delegates."""
 

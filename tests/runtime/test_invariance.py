@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import _tg_fake_model as fake
 import pytest
 
 from tinyguardrail.labels import LABELS
@@ -69,8 +68,6 @@ def test_shipped_model_is_batch_invariant():
     long, several windows, decoded views): |dp| <= 1e-4 and the same label. A graph whose activation scales are
     computed per call over the whole batch (ONNX Runtime's quantize_dynamic) fails this; export with
     ``--quant int8-rowwise`` (per-token scales)."""
-    if not fake.real_frontend_available():
-        pytest.skip("tinyguardrail.text not available yet")
     guard = Guard.load(threads=1)
     r = batch_invariance(guard, probe_texts(64, seed=1), batch_size=16, seed=0, rounds=2)
     assert r["max_abs_diff"] <= 1e-4 and r["label_flips"] == 0, r

@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 
 import _tg_fake_model as fake
@@ -28,23 +27,10 @@ def _free_port() -> int:
 def test_serve_process(tmp_path):
     port = _free_port()
     serve_args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--threads", "1", "--log-level", "info"]
-    if fake.real_frontend_available():
-        from tinyguardrail.text.detectors import DETECTOR_NAMES
+    from tinyguardrail.text.detectors import DETECTOR_NAMES
 
-        model = fake.build_fake_model(tmp_path / "model", tuple(DETECTOR_NAMES), fp32_copies=False)
-        cmd = [sys.executable, "-m", "tinyguardrail.cli", *serve_args, "--model", str(model)]
-    else:  # until tinyguardrail.text lands: the same CLI entry point, with the stand-in front end patched in
-        model = fake.build_fake_model(tmp_path / "model", fp32_copies=False)
-        launcher = textwrap.dedent(f"""
-            import sys
-            sys.path.insert(0, {str(fake.__file__).rsplit('/', 1)[0]!r})
-            import _tg_fake_model as fake
-            from tinyguardrail.runtime.guard import FrontEnd
-            FrontEnd.default = classmethod(lambda cls: fake.standin_frontend())
-            from tinyguardrail.cli import main
-            sys.exit(main(sys.argv[1:]))
-        """)
-        cmd = [sys.executable, "-c", launcher, *serve_args, "--model", str(model)]
+    model = fake.build_fake_model(tmp_path / "model", tuple(DETECTOR_NAMES), fp32_copies=False)
+    cmd = [sys.executable, "-m", "tinyguardrail.cli", *serve_args, "--model", str(model)]
     env = {**os.environ, "TINYGUARDRAIL_API_KEY": API_KEY}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"

@@ -1,4 +1,6 @@
-"""Fixtures: a tiny fake model directory (built once per session) and guards over it."""
+"""Session fixtures shared by every test folder: a tiny fake model directory (``tests/runtime/_tg_fake_model.py``,
+built once per session) and guards over it. Helper modules (``_tg_*.py``) are on pytest's ``pythonpath``
+(pyproject.toml), so tests import them by name."""
 
 from __future__ import annotations
 
@@ -17,8 +19,6 @@ def fake_model_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def real_names_model_dir(tmp_path_factory) -> Path:
     """Fake model wired to the real text front end's detector names (for subprocess tests using the defaults)."""
-    if not fake.real_frontend_available():
-        pytest.skip("tinyguardrail.text (normalize/views/detectors) not available yet")
     from tinyguardrail.text.detectors import DETECTOR_NAMES
 
     return fake.build_fake_model(tmp_path_factory.mktemp("fake_real") / "model", tuple(DETECTOR_NAMES))

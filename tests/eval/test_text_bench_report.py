@@ -7,7 +7,7 @@ import gzip
 import json
 
 from tinyguardrail.cli import main
-from tinyguardrail.text import bench
+from tinyguardrail.eval import text_bench as bench
 
 
 def _write_jsonl_gz(path, rows):

@@ -503,7 +503,7 @@ def _configs(args: argparse.Namespace, model_dir: Path) -> list[dict[str, Any]]:
 
 
 def _run_worker(spec: dict[str, Any]) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "tinyguardrail.runtime.bench", "--worker", json.dumps(spec)]
+    cmd = [sys.executable, "-m", "tinyguardrail.eval.bench", "--worker", json.dumps(spec)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
     if proc.returncode != 0:
         raise RuntimeError(f"bench worker {spec['name']!r} ({spec['mode']}) failed:\n{proc.stderr[-4000:]}")
@@ -853,7 +853,7 @@ def _worker(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _worker_main(argv: list[str]) -> int:
     if len(argv) != 2 or argv[0] != "--worker":
-        print("usage: python -m tinyguardrail.runtime.bench --worker SPEC_JSON (internal; use `tinyguardrail bench`)",
+        print("usage: python -m tinyguardrail.eval.bench --worker SPEC_JSON (internal; use `tinyguardrail bench`)",
               file=sys.stderr)
         return 2
     print(json.dumps(_worker(json.loads(argv[1]))))

@@ -10,7 +10,7 @@ import pytest
 from _tg_bench_data import write_prompt_sources
 
 from tinyguardrail.cli import main
-from tinyguardrail.runtime.bench import (
+from tinyguardrail.eval.bench import (
     TRAFFIC_MAX_CHARS,
     FastFloor,
     length_stats,
@@ -19,7 +19,7 @@ from tinyguardrail.runtime.bench import (
     split_latency,
 )
 
-HERE = Path(__file__).parent
+HELPERS = Path(__file__).parents[1] / "runtime"  # _tg_fake_model.py, for the bench worker processes
 
 
 def _traffic_root(root: Path) -> Path:
@@ -102,7 +102,7 @@ def test_floor_reads_a_text_once_in_max_len_chunks(fake_model_dir):
 
 
 def test_bench_mix_both_json_and_markdown(fake_model_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("PYTHONPATH", str(HERE))  # the workers import the stand-in front end from here
+    monkeypatch.setenv("PYTHONPATH", str(HELPERS))  # the workers import the stand-in front end from here
     root = _traffic_root(tmp_path / "data")
     out_json, out_md = tmp_path / "bench.json", tmp_path / "bench.md"
     assert main(["bench", "--mix", "both", "--model", str(fake_model_dir), "--data-root", str(root),
@@ -133,7 +133,7 @@ def test_bench_mix_both_json_and_markdown(fake_model_dir, tmp_path, monkeypatch)
 
 
 def test_bench_traffic_only_and_usage_errors(fake_model_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("PYTHONPATH", str(HERE))
+    monkeypatch.setenv("PYTHONPATH", str(HELPERS))
     root = _traffic_root(tmp_path / "data")
     out_md = tmp_path / "t.md"
     assert main(["bench", "--mix", "traffic", "--model", str(fake_model_dir), "--data-root", str(root),
