@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -32,7 +34,7 @@ def tuned(tmp_path_factory):
     with torch.no_grad():
         for p in model.parameters():
             p.add_(0.01 * torch.randn_like(p))
-    save_checkpoint(root / "tuned", model, {"train": {}}, enc.tokenizer)
+    save_checkpoint(root / "tuned", model, {"train": {}}, enc.tokenizer, {"epoch": 2})
     return root, pretrained
 
 
@@ -72,6 +74,8 @@ def test_cli_writes_one_checkpoint_per_alpha(tuned, tmp_path):
     a05 = load_state_dict_sharded(tmp_path / "w" / "a0.5")
     assert not torch.equal(a05["embed.word.weight"], orig["embed.word.weight"])
     assert (tmp_path / "w" / "wise.json").is_file()
+    info = json.loads((tmp_path / "w" / "a0.5" / "checkpoint.json").read_text())
+    assert info["epoch"] == 2 and info["wise_ft"]["alpha"] == 0.5  # the source's record, plus the interpolation
 
 
 def test_a_base_with_another_vocabulary_is_refused(tuned, tmp_path):
@@ -80,3 +84,15 @@ def test_a_base_with_another_vocabulary_is_refused(tuned, tmp_path):
                  weight_format="fp32")  # fmt: skip
     with pytest.raises(ValueError, match="vocabulary"):
         wise.base_state(root / "tuned", tmp_path / "other")
+
+
+def test_only_limits_the_interpolation_to_some_parameters(tuned, tmp_path):
+    root, _ = tuned
+    argv = ["--checkpoint", str(root / "tuned"), "--base", str(root / "base"), "--alphas", "0.5", "--device", "cpu"]
+    assert wise.main([*argv, "--only", "deep.layers", "--out", str(tmp_path / "d")]) == 0
+    orig = load_state_dict_sharded(root / "tuned")
+    got = load_state_dict_sharded(tmp_path / "d" / "a0.5")
+    assert torch.equal(got["embed.word.weight"], orig["embed.word.weight"])  # the fast path is left as tuned
+    assert not torch.equal(got["deep.layers.0.q.weight"], orig["deep.layers.0.q.weight"])
+    with pytest.raises(ValueError, match="prefixes"):
+        wise.main([*argv, "--only", "no.such", "--out", str(tmp_path / "x")])

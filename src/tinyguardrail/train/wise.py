@@ -58,9 +58,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True, help="folder; one checkpoint per alpha goes to <out>/a<alpha>")
     p.add_argument("--suite", type=Path, default=None, help="score each alpha on this suite file (eval.ood rows)")
     p.add_argument("--fpr", type=float, default=0.03, help="operating point: share of the suite's benign rows flagged")
+    p.add_argument("--only", default="", help="comma-separated parameter-name prefixes: interpolate only these "
+                   "(e.g. deep.layers: the fast branch, and so the early exits, stay as fine-tuned)")
     p.add_argument("--device", default="auto")
     args = p.parse_args(argv)
     base = base_state(args.checkpoint, args.base)
+    if args.only:
+        prefixes = tuple(x for x in args.only.split(",") if x)
+        base = {k: v for k, v in base.items() if k.startswith(prefixes)}
+        if not base:
+            raise ValueError(f"--only {args.only!r}: no pretrained parameter name starts with these prefixes")
     tuned = load_state_dict_sharded(args.checkpoint)
     dev = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
                        else ("cpu" if args.device == "auto" else args.device))  # fmt: skip
@@ -79,10 +86,12 @@ def main(argv: list[str] | None = None) -> int:
         tok = Tokenizer.from_file(str(args.checkpoint / "tokenizer.json"))
         suite = EncodedSuite([r.text for r in rows], tok, model.config, checkpoint_front_end(args.checkpoint))
     summary: list[dict] = []
+    ck = json.loads((args.checkpoint / "checkpoint.json").read_text(encoding="utf-8"))
+    source_info = {k: v for k, v in ck.items() if k not in ("format", "version")}  # epoch, step, metrics
     for a in (float(x) for x in args.alphas.split(",")):
         model.load_state_dict(interpolate(tuned, base, a), strict=True)
-        info = {"wise_ft": {"checkpoint": str(args.checkpoint), "base": str(args.base), "alpha": a,
-                            "interpolated_params": len(base)}}
+        info = {**source_info, "wise_ft": {"checkpoint": str(args.checkpoint), "base": str(args.base), "alpha": a,
+                                           "only": args.only or None, "interpolated_params": len(base)}}  # fmt: skip
         dest = save_checkpoint(args.out / f"a{a:g}", model, run_config, args.checkpoint / "tokenizer.json", info)
         row = {"alpha": a, "checkpoint": str(dest)}
         if suite is not None:
