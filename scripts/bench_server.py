@@ -9,7 +9,7 @@
 Each client holds one keep-alive connection and sends ``POST /v1/check`` requests one after the other (a closed
 loop), cycling through the texts of ``--mix``: ``short`` (default), a fixed set of eight short benign and attack
 prompts; ``traffic``, ``tinyguardrail bench``'s realistic mix (chats, documents over 4,000 characters, tool outputs,
-injections, multilingual prompts, from the public sets; ``runtime.bench.load_traffic_mix``), so that long texts
+injections, multilingual prompts, from the public sets; ``eval.bench.load_traffic_mix``), so that long texts
 share the server with short ones. After ``--warmup`` requests per level, ``--requests`` requests are timed. The
 report gives, per concurrency level, the client-side p50 / p95 / p99 latency and the throughput. Only loopback
 traffic; the run is bounded by the request counts and stops the server when done.
