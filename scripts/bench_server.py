@@ -154,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
 
     texts, mix = list(TEXTS), {"short": len(TEXTS)}
     if args.mix == "traffic":
-        from tinyguardrail.eval.bench import default_data_root, length_stats, load_traffic_mix
+        from tinyguardrail.data.io import default_data_root
+        from tinyguardrail.eval.bench import length_stats, load_traffic_mix
 
         texts, mix = load_traffic_mix(args.data_root or default_data_root(), args.n_texts, args.seed)
         mix = {"sources": mix, "lengths": length_stats(texts)}

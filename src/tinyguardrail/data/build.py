@@ -30,7 +30,6 @@ import argparse
 import hashlib
 import json
 import logging
-import os
 import random
 import time
 from collections import Counter, defaultdict
@@ -43,7 +42,7 @@ from tqdm.auto import tqdm
 
 from tinyguardrail.data.dedup import ContainmentIndex, NearDupIndex, PassageIndex, canonical, surface_key
 from tinyguardrail.data.hard_negatives import TRIGGER_VOCABULARY
-from tinyguardrail.data.io import MATERIALS_FILE, SPLIT_FILES, write_jsonl_gz
+from tinyguardrail.data.io import DEFAULT_BUILD, MATERIALS_FILE, SPLIT_FILES, default_data_root, write_jsonl_gz
 from tinyguardrail.data.record import Material, Record
 from tinyguardrail.data.split import SplitFractions, group_split
 from tinyguardrail.data.stats import compute_stats, write_report
@@ -56,10 +55,6 @@ SPLIT_RANK = {"eval": 0, "ood_dev": 1, "test": 2, "validation": 3, "train": 4}
 HELD_OUT_SPLITS = ("eval", "ood_dev")
 DEFAULT_CONFIG = Path("configs/data.json")
 ATTACK_LABELS = ("direct_injection", "jailbreak", "obfuscation")
-
-
-def default_data_root() -> Path:
-    return Path(os.environ.get("TINYGUARDRAIL_DATA_ROOT", "../shared/data"))
 
 
 @dataclass
@@ -467,7 +462,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, default=DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None,
                    help="data config JSON: held-out units, caps, synthesis sizes (default %(default)s)")
     p.add_argument("--data-root", type=Path, default=default_data_root(), help="public data root (default %(default)s)")
-    p.add_argument("--out", type=Path, default=Path("build/data"), help="output directory (default %(default)s)")
+    p.add_argument("--out", type=Path, default=DEFAULT_BUILD, help="output directory (default %(default)s)")
     p.add_argument("--seed", type=int, default=None, help="override the config's seed")
     p.add_argument("--sources-off", nargs="*", default=None, help="leave these sources out (data ablations)")
 

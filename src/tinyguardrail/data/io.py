@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -13,6 +14,22 @@ import numpy as np
 from tinyguardrail.data.record import Material, Record
 from tinyguardrail.features import sanitize
 from tinyguardrail.labels import LABEL2ID, LABELS
+
+#: Where ``tinyguardrail data build`` writes, and where every tool that reads a build looks by default.
+DEFAULT_BUILD = Path("build/data")
+
+
+def default_data_root() -> Path:
+    """The public data (``../shared/data/SOURCES.md``): ``$TINYGUARDRAIL_DATA_ROOT``, else ``../shared/data`` from the
+    working directory or beside the checkout."""
+    env = os.environ.get("TINYGUARDRAIL_DATA_ROOT")
+    if env:
+        return Path(env)
+    for candidate in (Path("../shared/data"), Path(__file__).resolve().parents[3].parent / "shared" / "data"):
+        if candidate.is_dir():
+            return candidate
+    return Path("../shared/data")
+
 
 SPLIT_FILES = {s: f"{s}.jsonl.gz" for s in ("train", "validation", "test", "ood_dev", "eval")}
 #: Every building block (``Material``) of a build with its split: what synthesis could draw from.

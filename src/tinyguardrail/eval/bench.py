@@ -57,6 +57,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tinyguardrail.data.io import default_data_root
+
 #: share of each source in the default text mix
 MIX = {"s-labs": 0.6, "notinject": 0.2, "jailbreakbench": 0.2}
 TARGETS = {"latency_p95_ms": 8.0, "throughput_texts_per_s": 300.0}
@@ -102,16 +104,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ texts
-
-
-def default_data_root() -> Path:
-    env = os.environ.get("TINYGUARDRAIL_DATA_ROOT")
-    if env:
-        return Path(env)
-    for candidate in (Path("../shared/data"), Path(__file__).resolve().parents[3].parent / "shared" / "data"):
-        if candidate.is_dir():
-            return candidate
-    return Path("../shared/data")
 
 
 def _source_texts(root: Path) -> dict[str, list[str]]:

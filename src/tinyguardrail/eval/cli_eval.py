@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyguardrail.data.io import DEFAULT_BUILD
 from tinyguardrail.eval import harness, ood, report
 
 
@@ -73,7 +74,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="run (default): score and report; suites: build the suites from the data build; "
                         "leakcheck: the independent leak check of the data build and its suites; calibrate: the "
                         "model's attack threshold and uncertain band from the OOD-dev suite")
-    p.add_argument("--data", type=Path, default=Path("build/data"), help="built data directory")
+    p.add_argument("--data", type=Path, default=DEFAULT_BUILD, help="built data directory")
     p.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped model)")
     p.add_argument("--name", default=None, help="name of the model in the report (default: its config name)")
     p.add_argument("--baseline", action="append", default=[], metavar="NAME=DIR",

@@ -23,6 +23,8 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
+from tinyguardrail.data.io import DEFAULT_BUILD
+
 #: Benign attack_types of encoded-looking blobs (hard negatives of the encoding detectors).
 BLOB_TYPES = ("hard_negative_base64", "hard_negative_hash", "hard_negative_jwt", "hard_negative_uuid",
               "hard_negative_data_uri", "hard_negative_hex_dump", "hard_negative_url_encoded",
@@ -34,7 +36,7 @@ _SPLITS = ("train", "validation", "test", "eval")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", type=Path, default=Path("build/data"), help="built data directory (default build/data)")
+    p.add_argument("--data", type=Path, default=DEFAULT_BUILD, help="built data directory (default build/data)")
     p.add_argument("--out-md", type=Path, default=Path("docs/detectors.md"))
     p.add_argument("--out-json", type=Path, default=Path("docs/detectors.json"))
     p.add_argument("--per-group", type=int, default=400, help="rows scored per group at most (seeded sample)")

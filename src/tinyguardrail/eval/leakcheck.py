@@ -57,7 +57,7 @@ from urllib.parse import unquote
 
 import numpy as np
 
-from tinyguardrail.data.io import read_materials, read_split
+from tinyguardrail.data.io import DEFAULT_BUILD, read_materials, read_split
 
 SHINGLE = 5
 MIN_SHINGLES = 3
@@ -306,7 +306,7 @@ def check(data_dir: Path, suite_dir: Path | None = None) -> Report:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", type=Path, default=Path("build/data"), help="built data directory")
+    p.add_argument("--data", type=Path, default=DEFAULT_BUILD, help="built data directory")
     p.add_argument("--suites", type=Path, default=None, help="suite directory (default <data>/suites)")
     p.add_argument("--out", type=Path, default=None, help="write the JSON report here")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from tinyguardrail.data.io import DEFAULT_BUILD
 from tinyguardrail.eval.calibrate import operating_point
 from tinyguardrail.eval.harness import Predictions, score_suite
 from tinyguardrail.eval.ood import load_suites
@@ -79,7 +80,7 @@ def evaluate_checkpoint(ckpt: Path, data: Path, device: str = "auto", suites: tu
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", type=Path, required=True)
-    p.add_argument("--data", type=Path, default=Path("build/data"))
+    p.add_argument("--data", type=Path, default=DEFAULT_BUILD)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--device", default="auto")
     p.add_argument("--suites", default="ood_dev,test", help="comma-separated suite names of <data>/suites")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyguardrail.data.io import DEFAULT_BUILD
 from tinyguardrail.export.cli_export import load_model
 from tinyguardrail.export.onnx import make_session, run_deep, run_fast, torch_outputs
 from tinyguardrail.export.quantize import _combine
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", type=Path, required=True)
     p.add_argument("--model", type=Path, required=True)
-    p.add_argument("--data", type=Path, default=Path("build/data"))
+    p.add_argument("--data", type=Path, default=DEFAULT_BUILD)
     p.add_argument("--split", default="test")
     p.add_argument("--limit", type=int, default=None, help="seeded random subset of the split")
     p.add_argument("--threads", type=int, default=1)
