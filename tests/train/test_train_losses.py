@@ -78,3 +78,31 @@ def test_focal_with_label_smoothing_still_allows_confident_predictions():
         loss.backward()
         opt.step()
     assert float(torch.softmax(z.detach(), -1)[0, 0]) > 0.95
+
+
+def test_loss_weights_are_training_settings(tmp_path):
+    """The weights come from TrainConfig; a model config written before the move still loads (the weights are
+    dropped); a run config that sets one in its model section is refused."""
+    import json
+
+    import pytest
+
+    from tinyguardrail.model.config import GuardrailConfig
+    from tinyguardrail.train.config import TrainConfig, load_run_config
+
+    torch.manual_seed(0)
+    cfg = tiny_config(dropout=0.0)
+    model = GuardrailModel(cfg).eval()
+    out = model(*tiny_inputs(cfg))
+    labels = torch.tensor([0, 1, 2])
+    _, parts = GuardrailLoss(cfg)(out, labels)
+    assert "consistency" in parts and "severity" in parts
+    _, parts = GuardrailLoss(cfg, TrainConfig(consistency_weight=0.0, severity_weight=0.0))(out, labels)
+    assert "consistency" not in parts and "severity" not in parts
+    old = {**cfg.to_dict(), "consistency_weight": 0.05, "focal_gamma": 2.0}
+    assert GuardrailConfig.from_dict(old) == cfg
+    (tmp_path / "run.json").write_text(json.dumps({"model": {"consistency_weight": 0.1}, "train": {}}))
+    with pytest.raises(ValueError, match="train"):
+        load_run_config(tmp_path / "run.json")
+    with pytest.raises(ValueError, match="label_smoothing"):
+        TrainConfig(label_smoothing=1.0)

@@ -20,6 +20,12 @@ _POOLINGS = ("mean", "cls")
 
 
 
+#: Loss weights that were model fields before they moved to ``TrainConfig`` (checkpoints and model folders written
+#: before still hold them in config.json).
+MOVED_TO_TRAIN = ("focal_alpha", "focal_gamma", "label_smoothing", "moe_balance_weight", "router_loss_weight",
+                  "consistency_weight", "severity_weight")  # fmt: skip
+
+
 def strict_from_dict(cls, d: dict[str, Any], what: str):
     """``cls(**d)`` for a dataclass, refusing unknown keys so a typo never falls back to a default silently."""
     unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
@@ -29,7 +35,7 @@ def strict_from_dict(cls, d: dict[str, Any], what: str):
 
 @dataclass
 class GuardrailConfig:
-    """Shape, switches and loss weights of a ``GuardrailModel``.
+    """Shape and switches of a ``GuardrailModel`` (its loss weights are training settings: ``TrainConfig``).
 
     The defaults describe the base model (an all-MiniLM-L6-v2-sized body: 384 wide, 12 heads, 2 fast + 4 deep
     layers). Sizes that must agree with a tokenizer or the detector module (``vocab_size``, ``pad_id``,
@@ -96,15 +102,6 @@ class GuardrailConfig:
     pretrained_name: str = ""  # name understood by model.pretrained.load_pretrained (init == "pretrained")
     init_std: float = 0.02  # std of the normal init of Linear / Embedding weights (BERT)
     moe_init_noise: float = 0.01  # relative noise added to each expert copied from a pretrained FFN
-
-    # --- loss weights (train/losses.py) ---
-    focal_alpha: float | None = 0.25  # scalar focal alpha; None = 1
-    focal_gamma: float = 2.0  # focal exponent; 0 with alpha None is plain cross-entropy
-    label_smoothing: float = 0.05
-    moe_balance_weight: float = 0.01  # Switch/GShard load-balancing loss
-    router_loss_weight: float = 0.1
-    consistency_weight: float = 0.05  # KL(deep || fast), deep detached: the fast branch learns from the deep one
-    severity_weight: float = 0.1  # BCE of the severity heads against "is an attack"
 
     format_version: int = CONFIG_FORMAT_VERSION
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes (e.g. tokenizer origin); not used
@@ -173,11 +170,6 @@ class GuardrailConfig:
         check(not self.use_deep_branch or self.n_deep_layers >= 1, "use_deep_branch needs n_deep_layers >= 1")
         check(self.init in _INITS, f"init must be one of {_INITS}, got {self.init!r}")
         check(self.init != "pretrained" or bool(self.pretrained_name), "init='pretrained' needs pretrained_name")
-        check(self.focal_alpha is None or self.focal_alpha > 0, "focal_alpha must be > 0 or null")
-        check(self.focal_gamma >= 0, "focal_gamma must be >= 0")
-        check(0.0 <= self.label_smoothing < 1.0, "label_smoothing must be in [0, 1)")
-        for name in ("moe_balance_weight", "router_loss_weight", "consistency_weight", "severity_weight"):
-            check(getattr(self, name) >= 0, f"{name} must be >= 0")
         if errors:
             raise ValueError("invalid GuardrailConfig: " + "; ".join(errors))
 
@@ -205,8 +197,10 @@ class GuardrailConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> GuardrailConfig:
-        """Build from a dict; unknown keys are an error (a typo must not silently fall back to a default)."""
-        return strict_from_dict(cls, d, "GuardrailConfig")
+        """Build from a dict; unknown keys are an error (a typo must not silently fall back to a default). The loss
+        weights that configs written before they moved to ``TrainConfig`` still hold are dropped (they never changed
+        the model); a run config that sets one in its model section is refused by ``train.config``."""
+        return strict_from_dict(cls, {k: v for k, v in d.items() if k not in MOVED_TO_TRAIN}, "GuardrailConfig")
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")

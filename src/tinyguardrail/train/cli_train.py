@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     import json as _json
     from pathlib import Path
 
-    from tinyguardrail.train.config import TrainConfig
+    from tinyguardrail.train.config import TrainConfig, check_model_section
     from tinyguardrail.train.loop import setup
 
     raw = _json.loads(Path(args.config).read_text(encoding="utf-8"))
@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     if args.no_progress:
         train["progress"] = False
     apply_overrides(model, train, args.set)
+    check_model_section(model, f"{args.config} and --set")
     summary = setup(model, TrainConfig.from_dict(train), resume=args.resume, prepare_only=args.prepare_only)
     summary.pop("history", None)
     print(_json.dumps(summary, indent=2))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tinyguardrail.model.config import strict_from_dict
+from tinyguardrail.model.config import MOVED_TO_TRAIN, strict_from_dict
 
 #: Known attack phrases whose fast-branch vectors seed the first pattern-bank prototypes.
 DEFAULT_PROTOTYPE_PHRASES = (
@@ -122,6 +122,20 @@ class TrainConfig:
     """tqdm progress bars."""
     cpu_threads: int = 0
     """torch intra-op threads on CPU (0: torch's default); tiny models run fastest on 1."""
+    focal_alpha: float | None = 0.25
+    """Scalar focal-loss alpha of both branches' classification loss; None: 1."""
+    focal_gamma: float = 2.0
+    """Focal exponent; 0 with focal_alpha None is plain cross-entropy."""
+    label_smoothing: float = 0.05
+    """Label smoothing of the classification loss."""
+    moe_balance_weight: float = 0.01
+    """Weight of the Switch / GShard load-balancing loss (MoE models)."""
+    router_loss_weight: float = 0.1
+    """Weight of the router's cross-entropy against the route the fast branch's confidence calls for."""
+    consistency_weight: float = 0.05
+    """Weight of KL(deep || fast), the deep branch detached: the fast branch learns from the deep one."""
+    severity_weight: float = 0.1
+    """Weight of the severity heads' binary cross-entropy against "is an attack"."""
     freeze: list[str] | None = None
     """Parameters kept at their initial values: names starting with one of these prefixes (e.g. ["embed.word"], the
     pretrained token embeddings, so pieces the training texts use often do not drift away from the rare ones)."""
@@ -146,6 +160,15 @@ class TrainConfig:
             errors.append("train.eval_every_epoch must be >= 1")
         if self.fgsm_epsilon < 0:
             errors.append("train.fgsm_epsilon must be >= 0")
+        if self.focal_alpha is not None and self.focal_alpha <= 0:
+            errors.append("train.focal_alpha must be > 0 or null")
+        if self.focal_gamma < 0:
+            errors.append("train.focal_gamma must be >= 0")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            errors.append("train.label_smoothing must be in [0, 1)")
+        for name in ("moe_balance_weight", "router_loss_weight", "consistency_weight", "severity_weight"):
+            if getattr(self, name) < 0:
+                errors.append(f"train.{name} must be >= 0")
         if errors:
             raise ValueError("invalid TrainConfig: " + "; ".join(errors))
 
@@ -157,10 +180,18 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
+def check_model_section(model: dict[str, Any], where: str) -> None:
+    """Refuse a run config whose model section sets a loss weight (they are train settings now)."""
+    moved = sorted(set(model) & set(MOVED_TO_TRAIN))
+    if moved:
+        raise ValueError(f"{where}: {moved} are training settings now: set them in the 'train' section")
+
+
 def load_run_config(path: str | Path) -> tuple[dict[str, Any], TrainConfig]:
     """Read a run config file: ``{"model": {...GuardrailConfig fields...}, "train": {...TrainConfig fields...}}``."""
     raw = json.loads(Path(path).read_text(encoding="utf-8"))
     unknown = sorted(set(raw) - {"model", "train", "comment"})
     if unknown or "model" not in raw:
         raise ValueError(f"{path}: a run config has 'model' and 'train' sections (unknown: {unknown})")
+    check_model_section(raw["model"], str(path))
     return dict(raw["model"]), TrainConfig.from_dict(raw.get("train", {}))

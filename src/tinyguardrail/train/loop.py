@@ -266,7 +266,7 @@ def setup(
     if frozen:
         log(f"frozen: {frozen:,} parameters ({', '.join(cfg.freeze or [])})")
     optimizer = make_optimizer(model, cfg, pretrained, fused=device.type == "cuda")
-    run = Run(model=model, optimizer=optimizer, loss_fn=GuardrailLoss(mcfg, cw), train=train_feats, val=val_feats,
+    run = Run(model=model, optimizer=optimizer, loss_fn=GuardrailLoss(mcfg, cfg, cw), train=train_feats, val=val_feats,
               cfg=cfg, run_config=run_config, tokenizer=tokenizer, device=device, bf16=bf16, out_dir=out,
               sample_weights=sample_weights, pretrained_params=sorted(pretrained), select=select)  # fmt: skip
     if resume:

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from tinyguardrail.model.config import GuardrailConfig
 from tinyguardrail.model.model import ROUTE_BOTH, ROUTE_DEEP, ROUTE_FAST
+from tinyguardrail.train.config import TrainConfig
 
 
 def focal_loss(
@@ -75,18 +76,22 @@ class GuardrailLoss:
     """The combined loss of a ``GuardrailModel`` output dict.
 
     Args:
-        config: the model config (loss weights and switches).
+        config: the model config (which branches and heads exist).
+        weights: the loss weights (``TrainConfig``'s focal_alpha, focal_gamma, label_smoothing, moe_balance_weight,
+            router_loss_weight, consistency_weight, severity_weight); default: ``TrainConfig()``'s.
         class_weights: optional [C] tensor for class balancing (see ``focal_loss``).
     """
 
-    def __init__(self, config: GuardrailConfig, class_weights: torch.Tensor | None = None) -> None:
+    def __init__(self, config: GuardrailConfig, weights: TrainConfig | None = None,
+                 class_weights: torch.Tensor | None = None) -> None:  # fmt: skip
         self.config = config
+        self.w = weights if weights is not None else TrainConfig()
         self.class_weights = class_weights
 
     def focal(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        c = self.config
+        w = self.w
         cw = self.class_weights.to(logits.device) if self.class_weights is not None else None
-        return focal_loss(logits, labels, c.focal_alpha, c.focal_gamma, c.label_smoothing, cw)
+        return focal_loss(logits, labels, w.focal_alpha, w.focal_gamma, w.label_smoothing, cw)
 
     def classification(self, out: dict[str, torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
         """focal(fast) + focal(deep) over the branches that exist (what the FGSM pass adds)."""
@@ -102,26 +107,26 @@ class GuardrailLoss:
         self, out: dict[str, torch.Tensor], labels: torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """-> (total loss, {part name: detached scalar tensor}) for logging (tensors: no device sync per step)."""
-        c = self.config
+        c, w = self.config, self.w
         parts: dict[str, torch.Tensor] = {}
         if c.use_fast_branch:
             parts["focal_fast"] = self.focal(out["fast_logits"], labels)
         if c.use_deep_branch:
             parts["focal_deep"] = self.focal(out["deep_logits"], labels)
-        if c.use_deep_branch and c.use_moe and c.moe_balance_weight > 0:
-            parts["moe_balance"] = c.moe_balance_weight * out["aux_loss"].float()
-        if c.router_active and c.router_loss_weight > 0:
+        if c.use_deep_branch and c.use_moe and w.moe_balance_weight > 0:
+            parts["moe_balance"] = w.moe_balance_weight * out["aux_loss"].float()
+        if c.router_active and w.router_loss_weight > 0:
             targets = router_targets(out["fast_logits"], labels, c.early_exit_threshold)
-            parts["router"] = c.router_loss_weight * F.cross_entropy(out["router_logits"].float(), targets)
-        if c.use_fast_branch and c.use_deep_branch and c.consistency_weight > 0:
-            parts["consistency"] = c.consistency_weight * consistency_loss(out["fast_logits"], out["deep_logits"])
-        if c.severity_weight > 0:
+            parts["router"] = w.router_loss_weight * F.cross_entropy(out["router_logits"].float(), targets)
+        if c.use_fast_branch and c.use_deep_branch and w.consistency_weight > 0:
+            parts["consistency"] = w.consistency_weight * consistency_loss(out["fast_logits"], out["deep_logits"])
+        if w.severity_weight > 0:
             is_attack = (labels != 0).float()
             sev = out["fast_logits"].new_zeros(())
             if c.use_fast_branch:
                 sev = sev + F.binary_cross_entropy_with_logits(out["fast_severity_logit"].float(), is_attack)
             if c.use_deep_branch:
                 sev = sev + F.binary_cross_entropy_with_logits(out["severity_logit"].float(), is_attack)
-            parts["severity"] = c.severity_weight * sev
+            parts["severity"] = w.severity_weight * sev
         total = sum(parts.values())
         return total, {k: v.detach() for k, v in parts.items()}
