@@ -23,9 +23,11 @@ from pathlib import Path
 import torch
 
 from tinyguardrail.model import pretrained as P
-from tinyguardrail.model.checkpoint import load_checkpoint, load_state_dict_sharded, save_checkpoint
+from tinyguardrail.model.checkpoint import load_checkpoint, save_checkpoint
+from tinyguardrail.model.config import GuardrailConfig
 from tinyguardrail.model.init import init_from_pretrained
 from tinyguardrail.model.model import GuardrailModel
+from tinyguardrail.train.loop import pick_device
 
 
 def base_state(checkpoint: Path, base_dir: Path) -> dict[str, torch.Tensor]:
@@ -34,7 +36,7 @@ def base_state(checkpoint: Path, base_dir: Path) -> dict[str, torch.Tensor]:
     enc = P.load_compact(base_dir)
     if enc.tokenizer.get_vocab() != tuned_vocab:
         raise ValueError(f"{base_dir} has another vocabulary than {checkpoint}: not the base it was trained from")
-    fresh = GuardrailModel(load_checkpoint(checkpoint).config)
+    fresh = GuardrailModel(GuardrailConfig.load(checkpoint / "config.json"))
     names = init_from_pretrained(fresh, enc)
     state = fresh.state_dict()
     return {n: state[n].float() for n in names}
@@ -68,10 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         base = {k: v for k, v in base.items() if k.startswith(prefixes)}
         if not base:
             raise ValueError(f"--only {args.only!r}: no pretrained parameter name starts with these prefixes")
-    tuned = load_state_dict_sharded(args.checkpoint)
-    dev = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
-                       else ("cpu" if args.device == "auto" else args.device))  # fmt: skip
-    model = load_checkpoint(args.checkpoint, dev)
+    model = load_checkpoint(args.checkpoint)  # read once: its state is the fine-tuned end of every interpolation
+    tuned = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    dev = pick_device(args.device)
+    model.to(dev)
     run_config = json.loads((args.checkpoint / "train_config.json").read_text(encoding="utf-8"))
     suite = None
     if args.suite:
