@@ -66,7 +66,8 @@ def test_features_match_encode_batch_and_pad_per_batch(tok):
 
 
 def test_detector_scores_come_from_the_raw_or_the_normalized_text(monkeypatch):
-    monkeypatch.setattr(D, "get_detector_fn", lambda n: lambda t: np.full(n, len(t), dtype=np.float32))
+    monkeypatch.setattr(D, "get_detector_fn", lambda n, marks=False: lambda t: np.full(n, len(t) + 100 * marks,
+                                                                                          dtype=np.float32))
     monkeypatch.setattr(D, "get_normalize", lambda: lambda t: t.replace("\u200b", ""))
     raw = ["ig\u200bnore", "plain"]
     texts, det = D.prepare_texts(raw, 2, detector_input="raw")
@@ -76,6 +77,8 @@ def test_detector_scores_come_from_the_raw_or_the_normalized_text(monkeypatch):
     assert det_n[:, 0].tolist() == [6.0, 5.0]
     with pytest.raises(ValueError):
         D.prepare_texts(raw, 2, detector_input="views")
+    _, det_m = D.prepare_texts(raw, 2, script_marks=True)  # TrainConfig.script_marks reaches the detector function
+    assert det_m[:, 0].tolist() == [107.0, 105.0]
 
 
 def test_worker_processes_give_the_same_features(tok):
@@ -151,7 +154,7 @@ def test_changed_front_end_invalidates_the_cache_unless_allowed(tmp_path, tok, m
     shapes = dict(max_len=32, max_chars=8, pad_id=0)
     D.SplitSource(path, tmp_path / "c", NF).features(tok, **shapes)
     real = D.front_end_signature
-    monkeypatch.setattr(D, "front_end_signature", lambda n: {**real(n), "text": "edited"})
+    monkeypatch.setattr(D, "front_end_signature", lambda n, marks=False: {**real(n, marks), "text": "edited"})
     stale = D.SplitSource(path, tmp_path / "c", NF)
     stale.features(tok, **shapes, allow_stale_front_end=True)
     assert stale.stale

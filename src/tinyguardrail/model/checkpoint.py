@@ -216,10 +216,11 @@ def load_checkpoint(ckpt_dir: str | Path, device: str | torch.device = "cpu") ->
 
 
 def checkpoint_front_end(checkpoint: Path) -> dict[str, Any]:
-    """The front-end switches a checkpoint was trained with (``train_config.json``'s ``train.normalize`` and
-    ``train.detector_input``; the defaults when the file or the keys are absent)."""
+    """The front-end switches a checkpoint was trained with (``train_config.json``'s ``train.normalize``,
+    ``train.detector_input`` and ``train.script_marks``; the defaults when the file or the keys are absent)."""
     from tinyguardrail.preprocess import front_end_config
 
     path = Path(checkpoint) / "train_config.json"
     train = json.loads(path.read_text(encoding="utf-8")).get("train", {}) if path.is_file() else {}
-    return front_end_config(train.get("normalize", True), train.get("detector_input", "raw"))
+    return front_end_config(train.get("normalize", True), train.get("detector_input", "raw"),
+                            bool(train.get("script_marks", False)))

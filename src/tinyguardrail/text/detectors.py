@@ -602,7 +602,8 @@ def analyze(text: str, limits: Limits = DEFAULT_LIMITS) -> Analysis:
     return Analysis(n, tuple(views), detect(text, n, views, limits))
 
 
-def feature_vector(text: str, normalized: Normalized | None = None, views: list[View] | None = None) -> np.ndarray:
+def feature_vector(text: str, normalized: Normalized | None = None, views: list[View] | None = None,
+                   limits: Limits = DEFAULT_LIMITS) -> np.ndarray:
     """Detector scores as a float32 vector in ``DETECTOR_NAMES`` order (the model's ``detector_feats`` row)."""
-    s = detect(text, normalized, views)
+    s = detect(text, normalized, views, limits)
     return np.asarray([s[n] for n in DETECTOR_NAMES], dtype=np.float32)

@@ -105,6 +105,10 @@ class TrainConfig:
     """Apply text.normalize to every text before encoding (the runtime always does)."""
     detector_input: str = "raw"
     """Pattern-detector scores from the 'raw' text or the 'normalized' one; must match what the runtime feeds."""
+    script_marks: bool = False
+    """Decoders read scripts with combining marks (Hindi, Bengali, Thai, ...) as text: Base64 / hex / URL-encoded
+    sentences in them decode, and FlipAttack in them is undone (text.views.Limits.script_marks). Recorded with the
+    model; the runtime serves it as trained."""
     cache_dir: str | None = None
     """Feature cache folder; None: <out_dir>/cache."""
     allow_stale_features: bool = False

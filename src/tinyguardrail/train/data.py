@@ -144,12 +144,12 @@ class Features:
 _W: dict = {}
 
 def _init_worker(tokenizer_json: str | None, max_len: int, max_chars: int, n_feats: int, pad_id: int,
-                 normalize: bool = True, detector_input: str = "raw") -> None:  # fmt: skip
+                 normalize: bool = True, detector_input: str = "raw", script_marks: bool = False) -> None:  # fmt: skip
     if tokenizer_json is not None:
         from tokenizers import Tokenizer
 
         _W["tok"] = Tokenizer.from_str(tokenizer_json)
-    _W.update(max_len=max_len, max_chars=max_chars, pad_id=pad_id, det=get_detector_fn(n_feats), n_feats=n_feats,
+    _W.update(max_len=max_len, max_chars=max_chars, pad_id=pad_id, det=get_detector_fn(n_feats, script_marks), n_feats=n_feats,
               norm=get_normalize() if normalize else None, detector_input=detector_input)  # fmt: skip
 
 
@@ -192,14 +192,14 @@ def _split(items: Sequence, size: int = _CHUNK) -> list:
 
 def prepare_texts(
     texts: list[str], n_feats: int, normalize: bool = True, detector_input: str = "raw", num_workers: int = 0,
-    progress: bool = False,
+    progress: bool = False, script_marks: bool = False,
 ) -> tuple[list[str], np.ndarray]:  # fmt: skip
     """The text stage for every text: (normalized texts, detector scores [N, F]); see ``front_end``."""
     if detector_input not in DETECTOR_INPUTS:
         raise ValueError(f"detector_input must be one of {DETECTOR_INPUTS}, got {detector_input!r}")
     out: list[str] = []
     det = [np.zeros((0, n_feats), dtype=np.float32)]
-    init = (None, 0, 0, n_feats, 0, normalize, detector_input)
+    init = (None, 0, 0, n_feats, 0, normalize, detector_input, script_marks)
     for t, d in _map_chunks(front_end, _split(texts), init, num_workers, "normalize + detectors", progress):
         out.extend(t)
         det.append(d)
@@ -265,11 +265,12 @@ def load_texts_cached(
     num_workers: int = 0,
     progress: bool = False,
     sha: str | None = None,
+    script_marks: bool = False,
 ) -> tuple[list[str], np.ndarray, np.ndarray, str]:
     """Read a split and run the text stage on it (cached): (normalized texts, labels, detector scores, file sha256)."""
     sha = sha or file_sha256(path)
     key = cache_key(kind="texts", data=sha, max_rows=max_rows, seed=seed if max_rows is not None else None, n_feats=n_feats,
-                    detector_input=detector_input, front=front_end_signature(normalize))  # fmt: skip
+                    detector_input=detector_input, front=front_end_signature(normalize, script_marks))  # fmt: skip
     cpath = cache_dir / f"{path.name.split('.')[0]}-texts-{key}.jsonl.gz" if cache_dir else None
     if cpath is not None and cpath.is_file():
         with gzip.open(cpath, "rt", encoding="utf-8") as f:
@@ -277,7 +278,7 @@ def load_texts_cached(
         det = np.asarray([r[2] for r in rows], dtype=np.float32).reshape(len(rows), n_feats)
         return [r[0] for r in rows], np.asarray([r[1] for r in rows], dtype=np.int64), det, sha
     raw, labels = read_labelled_texts(path, max_rows, seed)
-    texts, det = prepare_texts(raw, n_feats, normalize, detector_input, num_workers, progress)
+    texts, det = prepare_texts(raw, n_feats, normalize, detector_input, num_workers, progress, script_marks)
     if cpath is not None:
         cpath.parent.mkdir(parents=True, exist_ok=True)
         tmp = cpath.with_name(f"{cpath.name}.{os.getpid()}.tmp")  # runs side by side may write the same entry
@@ -303,12 +304,14 @@ class SplitSource:
         seed: subset seed.
         num_workers: processes for the text stage / encoding.
         progress: progress bars.
+        script_marks: the views (and detectors) read scripts with combining marks (``TrainConfig.script_marks``).
     """
 
     def __init__(self, path: Path, cache_dir: Path | None, n_feats: int, normalize: bool = True,
                  detector_input: str = "raw", max_rows: int | None = None, seed: int = 0, num_workers: int = 0,
-                 progress: bool = False) -> None:  # fmt: skip
+                 progress: bool = False, script_marks: bool = False) -> None:  # fmt: skip
         self.path, self.cache_dir, self.n_feats, self.normalize = Path(path), cache_dir, n_feats, normalize
+        self.script_marks = script_marks
         self.detector_input, self.max_rows, self.seed = detector_input, max_rows, seed
         self.num_workers, self.progress = num_workers, progress
         self.split = self.path.name.split(".")[0]
@@ -321,7 +324,7 @@ class SplitSource:
         if self._texts is None:
             t, y, d, _ = load_texts_cached(self.path, self.cache_dir, self.n_feats, self.normalize,
                                            self.detector_input, self.max_rows, self.seed, self.num_workers,
-                                           self.progress, sha=self.sha)  # fmt: skip
+                                           self.progress, sha=self.sha, script_marks=self.script_marks)  # fmt: skip
             self._texts = (t, y, d)
         return self._texts
 
@@ -334,8 +337,9 @@ class SplitSource:
             kind="features", data=self.sha, rows=self.max_rows, seed=self.seed if self.max_rows is not None else None,
             tokenizer=tokenizer_fingerprint(tokenizer), max_len=max_len, max_chars=max_chars, n_feats=self.n_feats,
             pad_id=pad_id, normalize=self.normalize, detector_input=self.detector_input,
+            **({"script_marks": True} if self.script_marks else {}),  # keys of runs without it stay as they were
         )  # fmt: skip
-        front = front_end_signature(self.normalize)
+        front = front_end_signature(self.normalize, self.script_marks)
         self.stale = False
         cpath = self.cache_dir / f"{self.split}-features-{key}.npz" if self.cache_dir else None
         if cpath is not None and cpath.is_file():

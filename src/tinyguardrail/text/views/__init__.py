@@ -16,6 +16,7 @@ replaced by its decoding. Each new view is decoded again, up to ``limits.max_dep
 | ``rot13`` / ``caesar<k>`` | letter shifts (best shift by letter frequencies, kept if words appear) | >= 2 non-words |
 | ``fcw`` | FlipAttack: characters of each word reversed | >= 2 non-words whose reversal is a word |
 | ``fcs`` | FlipAttack: characters of the whole sentence reversed (per line) | as ``fcw`` |
+| ``fcw`` / ``fcs`` (marks) | the same flips in scripts with combining marks (Devanagari, Bengali, Thai, ...), any language | >= 3 words that begin with a combining mark (a vowel sign or virama) |
 | ``fwo`` | FlipAttack / CodeChameleon reverse: word order reversed (per line or quote) | >= 4 words, line ends like a reversed sentence |
 | ``fcs`` / ``fcw`` / ``fwo`` (cued) | FlipAttack prompts that say "flipping each character / word": the ``TASK is '...'`` payload flipped back as told, in any language | "flip" and "task" in the text |
 | ``codechameleon_*`` | binary-tree JSON, ``[{word: index}]`` lists, odd-even interleave, reverse | decryption markers / ``'value'`` |
@@ -68,7 +69,7 @@ from tinyguardrail.text.views.encodings import (
     _dec_unicode_escape,
     _dec_url,
 )
-from tinyguardrail.text.views.flip import _dec_flip, _dec_flip_cued, _dec_fwo
+from tinyguardrail.text.views.flip import _dec_flip, _dec_flip_cued, _dec_flip_marks, _dec_fwo
 from tinyguardrail.text.views.markup import _dec_payload_split
 from tinyguardrail.text.views.wordplay import _dec_leetspeak, _dec_segmented, _dec_spaced, _dec_typoglycemia
 
@@ -98,6 +99,7 @@ DECODERS: tuple[tuple[str, Decoder], ...] = (
     ("payload_split", _dec_payload_split),
     ("caesar", _dec_caesar),
     ("flip", _dec_flip),
+    ("flip_marks", _dec_flip_marks),
     ("fwo", _dec_fwo),
     ("flip_cued", _dec_flip_cued),
     ("leetspeak", _dec_leetspeak),
@@ -106,7 +108,8 @@ DECODERS: tuple[tuple[str, Decoder], ...] = (
     ("segmented", _dec_segmented),
 )
 #: Decoders applied again to a view (the re-encodable ones; word-level repairs run once).
-_NESTED = frozenset({"base64", "hex", "url", "html_entities", "unicode_escape", "caesar", "flip", "fwo"})
+_NESTED = frozenset({"base64", "hex", "url", "html_entities", "unicode_escape", "caesar", "flip", "flip_marks",
+                     "fwo"})
 
 
 def _run_decoders(text: str, limits: Limits, nested: bool) -> list[_Cand]:

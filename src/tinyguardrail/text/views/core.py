@@ -11,6 +11,7 @@ import ast
 import json
 import math
 import re
+import unicodedata
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,11 @@ class Limits:
         max_depth: decoding levels (1 = only the input is decoded; 2 = views are decoded once more).
         max_segments: encoded segments decoded per decoder per text.
         max_view_chars: characters kept per view text.
+        script_marks: read scripts with combining marks (Devanagari, Bengali, Tamil, Thai, ...) as text: their vowel
+            signs and viramas count as letters in ``text_quality`` (so a Base64 / hex / percent-encoded Hindi
+            sentence decodes), and the ``flip_marks`` decoder undoes FlipAttack in those scripts. Off by default:
+            the shipped model was trained without it, and a model records it in its ``front_end``
+            (``tinyguardrail.preprocess``).
     """
 
     max_input_chars: int = 20_000
@@ -35,6 +41,7 @@ class Limits:
     max_depth: int = 2
     max_segments: int = 16
     max_view_chars: int = 20_000
+    script_marks: bool = False
 
 
 DEFAULT_LIMITS = Limits()
@@ -257,10 +264,11 @@ def _dict_share(text: str, min_len: int = 3) -> tuple[float, int]:
 _STRUCT_CHARS = frozenset('{}[]<>"=:;|\\/_#')
 
 
-def text_quality(s: str) -> float:
+def text_quality(s: str, script_marks: bool = False) -> float:
     """How much ``s`` reads as natural text, in [0, 1], in any language: printable, made of letters, split into
     word-like tokens of ordinary length, with a bonus for English dictionary words. Binary garbage, hashes,
-    identifiers and structured data (JSON, key=value) score low; prose in Spanish or Russian scores well."""
+    identifiers and structured data (JSON, key=value) score low; prose in Spanish or Russian scores well; prose in
+    Hindi, Bengali or Thai only with ``script_marks`` (their combining vowel signs count as letters)."""
     if not s or not s.strip():
         return 0.0
     sample = s[:4000]
@@ -274,13 +282,17 @@ def text_quality(s: str) -> float:
     if not tokens:
         return 0.0
     nonspace = sum(map(len, tokens))
-    letters = sum(1 for ch in sample if ch.isalpha())
+    is_letter = _is_letter if script_marks else str.isalpha
+    letters = sum(1 for ch in sample if is_letter(ch))
     letter_ratio = letters / nonspace
-    non_ascii_letters = sum(1 for ch in sample if ch.isalpha() and not ch.isascii())
+    non_ascii_letters = sum(1 for ch in sample if not ch.isascii() and is_letter(ch))
     if len(tokens) <= 3 and non_ascii_letters >= 4 and letter_ratio > 0.6:  # scripts written without spaces
         generic = 0.75 * letter_ratio
     else:
-        wordlike = sum(1 for t in tokens if t.strip(_EDGE_ALL).isalpha()) / len(tokens)
+        if script_marks:
+            wordlike = sum(1 for t in tokens if _is_word_token(t)) / len(tokens)
+        else:
+            wordlike = sum(1 for t in tokens if t.strip(_EDGE_ALL).isalpha()) / len(tokens)
         avg = nonspace / len(tokens)
         shape = 1.0 if 2.0 <= avg <= 12.0 else (0.6 if avg <= 20.0 else 0.3)
         generic = letter_ratio * wordlike * shape
@@ -297,6 +309,22 @@ def text_quality(s: str) -> float:
 
 
 _EDGE_ALL = ".,;:!?\"'()[]{}<>*_`~-«»“”‘’¿¡"
+#: Sentence and clause marks of other scripts (Devanagari danda, Arabic comma and question mark, CJK stops, ...).
+_EDGE_SCRIPTS = "।॥،؛؟۔、。，！？：；"
+#: Combining marks: the vowel signs and viramas of the Indic scripts, Thai and Lao vowels and tones, Arabic and
+#: Hebrew points. They are part of the word they sit in, though ``str.isalpha`` is False for most of them.
+_MARKS = frozenset(("Mn", "Mc"))
+
+
+def _is_letter(ch: str) -> bool:
+    """A letter, or a combining mark (so Hindi, Bengali, Tamil or Thai prose counts as letters)."""
+    return ch.isalpha() or (not ch.isascii() and unicodedata.category(ch) in _MARKS)
+
+
+def _is_word_token(token: str) -> bool:
+    """A whitespace token that is a word once its edge punctuation is stripped: letters and combining marks."""
+    core = token.strip(_EDGE_ALL + _EDGE_SCRIPTS)
+    return bool(core) and (core.isalpha() or all(_is_letter(ch) for ch in core))
 
 
 # ================================================================================================ context

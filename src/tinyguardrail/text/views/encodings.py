@@ -83,7 +83,7 @@ def _dec_base64(ctx: _Ctx) -> list[_Cand]:
         s = _bytes_to_text(data)
         if s is None:
             continue
-        q = text_quality(s)
+        q = text_quality(s, ctx.limits.script_marks)
         if q < _MIN_QUALITY:
             continue
         spans.append((a, b, " " + _clean_decoded(s) + " "))
@@ -127,7 +127,7 @@ def _dec_hex(ctx: _Ctx) -> list[_Cand]:
         s = _bytes_to_text(data)
         if s is None:
             continue
-        q = text_quality(s)
+        q = text_quality(s, ctx.limits.script_marks)
         if q < _MIN_QUALITY:
             continue
         end = m.end()
@@ -172,7 +172,7 @@ def _dec_url(ctx: _Ctx) -> list[_Cand]:
     if n_esc < 3 or not spans:
         return []
     out = _clean_decoded(_replace_spans(text, spans))
-    q = text_quality(out)
+    q = text_quality(out, ctx.limits.script_marks)
     if q < _MIN_QUALITY:
         return []
     # escaping letters hides words; escaping only spaces and punctuation (query strings) does not
@@ -193,7 +193,7 @@ def _dec_html_entities(ctx: _Ctx) -> list[_Cand]:
     out = _clean_decoded(html.unescape(text))
     if out == text:
         return []
-    q = text_quality(out)
+    q = text_quality(out, ctx.limits.script_marks)
     if q < _MIN_QUALITY:
         return []
     share = sum(len(e) for e in ents) / max(1, len(text))
@@ -221,7 +221,7 @@ def _dec_unicode_escape(ctx: _Ctx) -> list[_Cand]:
     except UnicodeError:
         out = out.encode("utf-8", "replace").decode("utf-8")
     out = _clean_decoded(out)
-    q = text_quality(out)
+    q = text_quality(out, ctx.limits.script_marks)
     if q < _MIN_QUALITY:
         return []
     share = sum(len(e) for e in escs) / max(1, len(text))

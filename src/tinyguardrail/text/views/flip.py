@@ -6,8 +6,11 @@ says); decoders of the attacks in :mod:`tinyguardrail.data.synth.flip`.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from tinyguardrail.text.views.core import (
+    _EDGE_ALL,
+    _EDGE_SCRIPTS,
     _Cand,
     _core_is_word,
     _core_letters,
@@ -16,6 +19,7 @@ from tinyguardrail.text.views.core import (
     _replace_spans,
     lexicon,
     naturalness,
+    text_quality,
 )
 
 _LINE_RE = re.compile(r"[^\n]+")
@@ -207,3 +211,55 @@ def _dec_flip_cued(ctx: _Ctx) -> list[_Cand]:
     else:
         dec = seg[::-1]
     return [_Cand(mode, text[:a] + dec + text[a + len(seg):], 0.6)]
+
+
+# ----------------------------------------------------------------------- flips of scripts with combining marks
+
+_MARK_CATEGORIES = frozenset(("Mn", "Mc"))
+_TOKEN_SPAN_RE = re.compile(r"\S+")
+
+
+def _has_mark(token: str) -> bool:
+    return any(not ch.isascii() and unicodedata.category(ch) in _MARK_CATEGORIES for ch in token)
+
+
+def _leads_with_mark(token: str) -> bool:
+    core = token.strip(_EDGE_ALL + _EDGE_SCRIPTS)
+    return bool(core) and not core[0].isascii() and unicodedata.category(core[0]) in _MARK_CATEGORIES
+
+
+def _dec_flip_marks(ctx: _Ctx) -> list[_Cand]:
+    """FlipAttack in scripts with combining marks (Devanagari, Bengali, Tamil, Thai, Arabic points, ...), in any
+    language: a word never begins with a combining mark (a vowel sign, virama or tone mark follows its letter), so
+    words that do were written backwards. The English flips above need dictionary words; this needs none.
+
+    Per line, the span from the first to the last token with non-ASCII letters is undone both ways: ``fcw`` (the
+    characters of each word reversed back) and ``fcs`` (the characters of the span reversed back, which also
+    restores the word order). The model reads both; a view decides only when it calls an attack. Only with
+    ``Limits.script_marks``."""
+    text = ctx.text
+    if not ctx.limits.script_marks or text.isascii():
+        return []
+    marked = lead = 0
+    lines: list[tuple[int, int]] = []  # spans to undo
+    for line in _LINE_RE.finditer(text):
+        toks = [m for m in _TOKEN_SPAN_RE.finditer(line.group()) if not m.group().isascii()]
+        m_toks = [t.group() for t in toks if _has_mark(t.group())]
+        n_lead = sum(1 for t in m_toks if _leads_with_mark(t))
+        marked += len(m_toks)
+        lead += n_lead
+        if n_lead >= 2 and n_lead >= 0.3 * len(m_toks):
+            lines.append((line.start() + toks[0].start(), line.start() + toks[-1].end()))
+    if not lines or lead < 3 or lead < 0.3 * marked:
+        return []
+    fcw_spans = [(a, b, _TOKEN_SPAN_RE.sub(lambda m: m.group()[::-1], text[a:b])) for a, b in lines]
+    fcs_spans = [(a, b, text[a:b][::-1]) for a, b in lines]
+    out = []
+    for name, spans in (("fcw", fcw_spans), ("fcs", fcs_spans)):
+        dec = _replace_spans(text, spans)
+        toks = [t for t in dec.split() if _has_mark(t)]
+        if toks and sum(1 for t in toks if _leads_with_mark(t)) > 0.1 * len(toks):
+            continue  # did not read forwards afterwards
+        conf = text_quality(dec, True) * min(1.0, lead / max(1, marked) / 0.3)
+        out.append(_Cand(name, dec, conf))
+    return out

@@ -35,5 +35,5 @@ def _dec_payload_split(ctx: _Ctx) -> list[_Cand]:
     if not best:
         return []
     joined = "".join(values[n] for n in best)[: ctx.limits.max_view_chars]
-    q = text_quality(joined)
+    q = text_quality(joined, ctx.limits.script_marks)
     return [_Cand("payload_split", text + "\n" + joined, max(0.3, q))]
