@@ -15,8 +15,8 @@ A plan (JSON, no machine paths besides the carried folders):
 every row whose ``template_id`` or ``source`` starts with one of the prefixes (generated rows keep their base's
 template id, so they go too); the selection suite is copied unchanged.
 
-Runs that share a tokenizer (the same ``train.pretrained_dir``) share one feature cache, built once before the runs
-start (``train --prepare-only``), so parallel runs never write the same cache. Each run writes ``$OUT/<name>.log``
+Runs that share a tokenizer (the same ``train.pretrained_dir``) and a text front end (``train.script_marks``) share one
+feature cache, built once before the runs start (``train --prepare-only``), so parallel runs never write the same cache. Each run writes ``$OUT/<name>.log``
 (progress bars filtered out) and ``$OUT/<name>.metrics.jsonl``; ``$OUT/summary.json`` lists every run's best epoch
 and selection score; all of these travel back in ``$OUT/runs_meta.tgz`` (a call returns at most 8 files). The best
 ``candidate`` run's ``best/`` checkpoint is packed as ``$OUT/ckpt.tar.part-NN`` (``scripts/pack_checkpoint.py``).
@@ -141,8 +141,9 @@ def main(plan_path: str) -> int:
     common = list(plan.get("common", []))
     runs = plan["runs"]
     caches = {}
-    for r in runs:  # one feature cache per tokenizer, built before the parallel runs
-        key = _pretrained_dir(common + r.get("args", []))
+    for r in runs:  # one feature cache per tokenizer and text front end, built before the parallel runs
+        args = common + r.get("args", [])
+        key = (_pretrained_dir(args), "train.script_marks=true" in args)
         if key not in caches:
             caches[key] = f"runs/cache_{len(caches)}"
             _train(f"prep_{len(caches)}", r["config"], common + r.get("args", []), 1e9, OUT / "prepare.log",

@@ -166,3 +166,16 @@ def test_export_cli_errors(ckpt, tmp_path, capsys):
         assert rc == 2 and "needs --calib" in capsys.readouterr().err
     rc = main(["export", "--checkpoint", str(tmp_path / "missing"), "--out", str(tmp_path / "m")])
     assert rc == 2
+
+
+def test_checkpoint_front_end_reads_the_switches_it_was_trained_with(tmp_path):
+    from tinyguardrail.model.checkpoint import checkpoint_front_end
+    from tinyguardrail.preprocess import check_front_end
+
+    assert checkpoint_front_end(tmp_path) == {"normalize": True, "detector_input": "raw"}  # no train_config.json
+    (tmp_path / "train_config.json").write_text(json.dumps({"train": {"script_marks": True}}))
+    recorded = checkpoint_front_end(tmp_path)
+    assert recorded == {"normalize": True, "detector_input": "raw", "script_marks": True}
+    check_front_end(recorded)  # the runtime serves it
+    (tmp_path / "train_config.json").write_text(json.dumps({"train": {"script_marks": False}}))
+    assert "script_marks" not in checkpoint_front_end(tmp_path)  # off: the entry reads as before the switch
