@@ -18,6 +18,7 @@ import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -66,17 +67,28 @@ def calibrate(rows: Sequence[SuiteRow], scores: np.ndarray, attack_fpr: float, f
     }
 
 
+def calibration_policy() -> Any:
+    """The policy under which a verdict's ``1 - P(benign)`` is the runtime's attack score: (almost) zero threshold,
+    no band, so every reliable view counts (see the module docstring). Load a guard with it to score a suite."""
+    from tinyguardrail.runtime.policy import Policy
+
+    return Policy(attack_threshold=1e-9, uncertain_margin=0.0, class_thresholds={})
+
+
+def suite_verdicts(guard: Any, texts: Sequence[str], batch: int = 64) -> list[Any]:
+    """``guard``'s verdicts for ``texts``, ``batch`` texts per ``check_batch`` call."""
+    out: list[Any] = []
+    for i in range(0, len(texts), batch):
+        out += guard.check_batch(list(texts[i : i + batch]))
+    return out
+
+
 def runtime_scores(model: Path | None, texts: Sequence[str], threads: int = 2) -> np.ndarray:
     """Each text's attack score as the runtime computes it (see the module docstring)."""
     from tinyguardrail.runtime.guard import Guard
-    from tinyguardrail.runtime.policy import Policy
 
-    policy = Policy(attack_threshold=1e-9, uncertain_margin=0.0, class_thresholds={})
-    guard = Guard.load(model, threads=threads, policy=policy)
-    out = []
-    for i in range(0, len(texts), 64):
-        out += [1.0 - v.scores["benign"] for v in guard.check_batch(list(texts[i : i + 64]))]
-    return np.asarray(out)
+    guard = Guard.load(model, threads=threads, policy=calibration_policy())
+    return np.asarray([1.0 - v.scores["benign"] for v in suite_verdicts(guard, texts)])
 
 
 def run(args: argparse.Namespace) -> int:

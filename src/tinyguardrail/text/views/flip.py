@@ -11,6 +11,7 @@ import unicodedata
 from tinyguardrail.text.views.core import (
     _EDGE_ALL,
     _EDGE_SCRIPTS,
+    _MARKS,
     _Cand,
     _core_is_word,
     _core_letters,
@@ -215,17 +216,16 @@ def _dec_flip_cued(ctx: _Ctx) -> list[_Cand]:
 
 # ----------------------------------------------------------------------- flips of scripts with combining marks
 
-_MARK_CATEGORIES = frozenset(("Mn", "Mc"))
 _TOKEN_SPAN_RE = re.compile(r"\S+")
 
 
 def _has_mark(token: str) -> bool:
-    return any(not ch.isascii() and unicodedata.category(ch) in _MARK_CATEGORIES for ch in token)
+    return any(not ch.isascii() and unicodedata.category(ch) in _MARKS for ch in token)
 
 
 def _leads_with_mark(token: str) -> bool:
     core = token.strip(_EDGE_ALL + _EDGE_SCRIPTS)
-    return bool(core) and not core[0].isascii() and unicodedata.category(core[0]) in _MARK_CATEGORIES
+    return bool(core) and not core[0].isascii() and unicodedata.category(core[0]) in _MARKS
 
 
 def _dec_flip_marks(ctx: _Ctx) -> list[_Cand]:
