@@ -25,6 +25,16 @@ _B64_RE = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}")
 _MIN_QUALITY = 0.45
 
 
+def _readable(data: bytes, ctx: _Ctx) -> tuple[str, float] | None:
+    """A decoded segment's replacement text (spaced off its neighbours) and its ``text_quality``; None when the
+    bytes are not UTF-8 text or do not read as text."""
+    s = _bytes_to_text(data)
+    if s is None:
+        return None
+    q = text_quality(s, ctx.limits.script_marks)
+    return (" " + _clean_decoded(s) + " ", q) if q >= _MIN_QUALITY else None
+
+
 def _b64_decode(seg: str, max_bytes: int) -> bytes | None:
     s = seg.rstrip("=")
     if "-" in s or "_" in s:
@@ -80,14 +90,11 @@ def _dec_base64(ctx: _Ctx) -> list[_Cand]:
         data = _b64_decode(seg, ctx.limits.max_decoded_bytes)
         if not data or len(data) < 6:
             continue
-        s = _bytes_to_text(data)
-        if s is None:
+        got = _readable(data, ctx)
+        if got is None:
             continue
-        q = text_quality(s, ctx.limits.script_marks)
-        if q < _MIN_QUALITY:
-            continue
-        spans.append((a, b, " " + _clean_decoded(s) + " "))
-        best = max(best, q)
+        spans.append((a, b, got[0]))
+        best = max(best, got[1])
         if len(spans) >= ctx.limits.max_segments:
             break
     if not spans:
@@ -124,17 +131,14 @@ def _dec_hex(ctx: _Ctx) -> list[_Cand]:
             data = bytes.fromhex(digits)
         except ValueError:
             continue
-        s = _bytes_to_text(data)
-        if s is None:
-            continue
-        q = text_quality(s, ctx.limits.script_marks)
-        if q < _MIN_QUALITY:
+        got = _readable(data, ctx)
+        if got is None:
             continue
         end = m.end()
         while end > m.start() and text[end - 1] in " ,:;-":
             end -= 1
-        spans.append((m.start(), end, " " + _clean_decoded(s) + " "))
-        best = max(best, q)
+        spans.append((m.start(), end, got[0]))
+        best = max(best, got[1])
         if len(spans) >= ctx.limits.max_segments:
             break
     if not spans:
