@@ -20,6 +20,8 @@ feature cache, built once before the runs start (``train --prepare-only``), so p
 (progress bars filtered out) and ``$OUT/<name>.metrics.jsonl``; ``$OUT/summary.json`` lists every run's best epoch
 and selection score; all of these travel back in ``$OUT/runs_meta.tgz`` (a call returns at most 8 files). The best
 ``candidate`` run's ``best/`` checkpoint is packed as ``$OUT/ckpt.tar.part-NN`` (``scripts/pack_checkpoint.py``).
+``"pack": ["<run>", ...]`` also brings back those runs' checkpoints (their best alpha when they have weight-space
+ensembles) as ``$OUT/<run>.tar.part-NN``, for a recipe that is not among the candidates (say LP-FT beside the seeds).
 A run marked ``"reuse": true`` is not trained again: it is a run of an earlier call on the same, still warm machine. The text stage's pure-Python dependencies come from ``.carry/site.tgz``.
 
 ``"init_from": "<run>"`` starts a run from another run's ``best/`` checkpoint once that run has finished (it must
@@ -189,6 +191,13 @@ def main(plan_path: str) -> int:
     if cands:
         best_dir, summary["packed"] = _choose(cands)
         subprocess.run([sys.executable, "scripts/pack_checkpoint.py", best_dir, str(OUT / "ckpt.tar.part-")],
+                       check=True, env=_env())
+    for name in plan.get("pack", []):  # another recipe's checkpoint to bring back beside the chosen one
+        run = next((r for r in results if r["name"] == name and r["best_score"] is not None), None)
+        if run is None:
+            continue
+        run_dir, summary.setdefault("packed_also", {})[name] = _choose([run])
+        subprocess.run([sys.executable, "scripts/pack_checkpoint.py", run_dir, str(OUT / f"{name}.tar.part-")],
                        check=True, env=_env())
     (OUT / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     # at most 8 files come back from a call: logs and metrics travel in one archive beside the checkpoint parts
