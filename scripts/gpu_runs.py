@@ -142,15 +142,18 @@ def main(plan_path: str) -> int:
         derive(spec)
     common = list(plan.get("common", []))
     runs = plan["runs"]
-    caches = {}
+    caches, preps = {}, []
     for r in runs:  # one feature cache per tokenizer and text front end, built before the parallel runs
         args = common + r.get("args", [])
         key = (_pretrained_dir(args), "train.script_marks=true" in args)
         if key not in caches:
             caches[key] = f"runs/cache_{len(caches)}"
-            _train(f"prep_{len(caches)}", r["config"], common + r.get("args", []), 1e9, OUT / "prepare.log",
-                   ["--set", f'train.cache_dir="{caches[key]}"', "--out", f"runs/prep_{len(caches)}", "--prepare-only"])
+            preps.append((f"prep_{len(caches)}", r["config"], args, 1e9, OUT / f"prepare_{len(caches)}.log",
+                          ["--set", f'train.cache_dir="{caches[key]}"', "--out", f"runs/prep_{len(caches)}",
+                           "--prepare-only"]))
         r["_cache"] = caches[key]
+    with ThreadPoolExecutor(max_workers=max(1, len(preps))) as pool:  # the caches are independent: build them at once
+        list(pool.map(lambda job: _train(*job), preps))
 
     done = {r["name"]: threading.Event() for r in runs}
 
