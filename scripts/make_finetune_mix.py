@@ -8,7 +8,7 @@ lost on OOD-dev) over-weighted non-English rows: ``--addition 2800 --non-english
 --others 2400 --replay 0 --seed 2``.
 
 - ``--addition`` rows of the sources named by ``--sources`` (default: ``agentsynth``, the agent channel) or of the
-  attack types named by ``--attack-types``;
+  attack types named by ``--attack-types``, with ``--langs`` only those in the languages named;
 - ``--non-english-attacks`` / ``--non-english-benign`` rows of other sources in a language other than en / und;
 - ``--others`` rows of other sources in en / und;
 - ``--replay`` rows of any other source and language, uniformly;
@@ -39,6 +39,9 @@ def main() -> int:
     p.add_argument("--sources", default="agentsynth", help="comma-separated sources of the addition")
     p.add_argument("--attack-types", default="",
                    help="comma-separated attack types whose rows join the addition (e.g. hard_negative_task_prompt)")
+    p.add_argument("--langs", default="",
+                   help="comma-separated languages: only rows of the addition's sources / types in these languages "
+                        "join it (e.g. the bank's new languages: ca,mr,ne,ta,te,sw)")
     p.add_argument("--addition", type=int, default=1600)
     p.add_argument("--non-english-attacks", type=int, default=0)
     p.add_argument("--non-english-benign", type=int, default=0)
@@ -62,8 +65,13 @@ def main() -> int:
         hard = _hardest(rows, a.hard, a.hard_benign, a.hard_attacks, a.hard_cap)
         taken = {id(r) for r in hard}
         rows = [r for r in rows if id(r) not in taken]
-    addition = [r for r in rows if r.source in sources or r.attack_type in types]
-    rest = [r for r in rows if not (r.source in sources or r.attack_type in types)]
+    langs = frozenset(x for x in a.langs.split(",") if x)
+
+    def added(r) -> bool:
+        return (r.source in sources or r.attack_type in types) and (not langs or r.lang in langs)
+
+    addition = [r for r in rows if added(r)]
+    rest = [r for r in rows if not added(r)]
     foreign = [r for r in rest if r.lang not in ("en", "und")]
     ne_att = [r for r in foreign if r.label != "benign"]
     ne_ben = [r for r in foreign if r.label == "benign"]
