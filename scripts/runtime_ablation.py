@@ -83,7 +83,10 @@ def _without_views(fe: FrontEnd) -> FrontEnd:
 
 
 def _fast_only_copy(model: Path, tmp: Path) -> Path:
+    """The copy is made when the setting is first loaded, so ``--only`` without ``fast_only`` copies nothing."""
     out = tmp / "fast_only"
+    if out.exists():
+        return out
     shutil.copytree(model, out)
     config = json.loads((out / "config.json").read_text(encoding="utf-8"))
     config["files"]["deep"] = None
@@ -94,7 +97,6 @@ def _fast_only_copy(model: Path, tmp: Path) -> Path:
 def settings(model: Path, tmp: Path, early_exit: tuple[float, ...] = ()
              ) -> dict[str, Callable[[Policy | None, int], Guard]]:  # fmt: skip
     """Name -> ``(policy, threads) -> Guard`` for every setting (``early_exit``: extra early-exit thresholds)."""
-    fast_only = _fast_only_copy(model, tmp)
     extra = {f"early_exit_{t:g}": (lambda policy, threads, t=t: Guard.load(model, threads=threads, policy=policy,
                                                                          early_exit_threshold=t))
              for t in early_exit}
@@ -102,7 +104,7 @@ def settings(model: Path, tmp: Path, early_exit: tuple[float, ...] = ()
         "shipped": lambda policy, threads: Guard.load(model, threads=threads, policy=policy),
         "no_early_exit": lambda policy, threads: Guard.load(model, threads=threads, policy=policy,
                                                             early_exit_threshold=2.0, skip_decided=False),
-        "fast_only": lambda policy, threads: Guard.load(fast_only, threads=threads, policy=policy),
+        "fast_only": lambda policy, threads: Guard.load(_fast_only_copy(model, tmp), threads=threads, policy=policy),
         "no_views": lambda policy, threads: Guard.load(model, threads=threads, policy=policy,
                                                        frontend=_without_views(FrontEnd.default())),
         "script_marks": lambda policy, threads: Guard.load(model, threads=threads, policy=policy,
