@@ -22,6 +22,8 @@ and selection score; all of these travel back in ``$OUT/runs_meta.tgz`` (a call 
 ``candidate`` run's ``best/`` checkpoint is packed as ``$OUT/ckpt.tar.part-NN`` (``scripts/pack_checkpoint.py``).
 ``"pack": ["<run>", ...]`` also brings back those runs' checkpoints (their best alpha when they have weight-space
 ensembles) as ``$OUT/<run>.tar.part-NN``, for a recipe that is not among the candidates (say LP-FT beside the seeds).
+``"deadline_s"`` bounds the whole call (a device command has a time limit): a run is stopped ``"reserve_s"`` (default
+100) seconds before it, keeping its best epoch so far, and weight-space ensembles are skipped in the last half of that.
 A run marked ``"reuse": true`` is not trained again: it is a run of an earlier call on the same, still warm machine. The text stage's pure-Python dependencies come from ``.carry/site.tgz``.
 
 ``"init_from": "<run>"`` starts a run from another run's ``best/`` checkpoint once that run has finished (it must
@@ -57,6 +59,14 @@ def _env() -> dict[str, str]:
             tar.extractall(site, filter="data")
     return os.environ | {"PYTHONPATH": f"{Path.cwd() / 'src'}:{site}", "PYTHONUNBUFFERED": "1",
                          "TOKENIZERS_PARALLELISM": "false"}
+
+
+T0 = time.time()
+
+
+def _left(plan: dict) -> float:
+    """Seconds left before the plan's ``deadline_s`` (counted from the start of this script; none: unlimited)."""
+    return plan.get("deadline_s", float("inf")) - (time.time() - T0)
 
 
 def _pretrained_dir(args: list[str]) -> str:
@@ -172,8 +182,8 @@ def main(plan_path: str) -> int:
             done[r["init_from"]].wait()
             extra += ["--set", f'train.init_checkpoint="runs/{r["init_from"]}/best"']
         if not r.get("reuse"):  # "reuse": a run of an earlier call on this (still warm) machine
-            code = _train(r["name"], r["config"], common + r.get("args", []), plan.get("cap_s", 480), OUT / f"{r['name']}.log",
-                          extra)
+            cap = min(plan.get("cap_s", 480), _left(plan) - plan.get("reserve_s", 100))
+            code = _train(r["name"], r["config"], common + r.get("args", []), cap, OUT / f"{r['name']}.log", extra)
         metrics = Path(out) / "metrics.jsonl"
         history = [json.loads(x) for x in metrics.read_text().splitlines()] if metrics.exists() else []
         (OUT / f"{r['name']}.metrics.jsonl").write_text("".join(json.dumps(h) + "\n" for h in history))
@@ -183,7 +193,7 @@ def main(plan_path: str) -> int:
         res = {"name": r["name"], "exit": code, "seconds": round(time.time() - t0, 1), "best_score": best[0],
                "best_epoch": best[1], "candidate": bool(r.get("candidate")), "out": out}
         wise = r.get("wise", plan.get("wise"))
-        if wise and best[0] is not None:
+        if wise and best[0] is not None and _left(plan) > plan.get("reserve_s", 100) / 2:
             res["wise"] = _wise(r["name"], out, wise)
         return res
 
