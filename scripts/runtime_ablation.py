@@ -64,7 +64,7 @@ from tinyguardrail.eval.calibrate import calibrate, calibration_policy, suite_ve
 from tinyguardrail.eval.harness import MIN_GROUP, Predictions, score_suite
 from tinyguardrail.eval.ood import read_suite
 from tinyguardrail.labels import LABELS
-from tinyguardrail.preprocess import FrontEnd
+from tinyguardrail.preprocess import FrontEnd, FrontEndSwitches
 from tinyguardrail.runtime.guard import Guard
 from tinyguardrail.runtime.policy import Policy
 
@@ -108,7 +108,7 @@ def settings(model: Path, tmp: Path, early_exit: tuple[float, ...] = ()
         "no_views": lambda policy, threads: Guard.load(model, threads=threads, policy=policy,
                                                        frontend=_without_views(FrontEnd.default())),
         "script_marks": lambda policy, threads: Guard.load(model, threads=threads, policy=policy,
-                                                           frontend=FrontEnd.default(script_marks=True)),
+                                                           frontend=FrontEnd.default(FrontEndSwitches(script_marks=True))),
         **extra,
     }
 

@@ -36,4 +36,4 @@ def standin_default_frontend(monkeypatch):
     """Make ``FrontEnd.default()`` return the stand-in, for in-process CLI tests that call ``Guard.load(path)``."""
     from tinyguardrail.runtime.guard import FrontEnd
 
-    monkeypatch.setattr(FrontEnd, "default", classmethod(lambda cls, script_marks=False: fake.standin_frontend()))
+    monkeypatch.setattr(FrontEnd, "default", classmethod(lambda cls, switches=None: fake.standin_frontend()))

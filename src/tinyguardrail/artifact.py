@@ -22,7 +22,7 @@ import numpy as np
 from tinyguardrail.features import CHAR_VOCAB
 from tinyguardrail.hashing import file_sha256
 from tinyguardrail.labels import LABELS
-from tinyguardrail.preprocess import check_front_end, front_end_config
+from tinyguardrail.preprocess import DEFAULT_SWITCHES, check_front_end
 
 FORMAT_VERSION = 1
 FAST_INPUTS = ("input_ids", "attention_mask", "char_ids", "detector_feats")
@@ -125,7 +125,7 @@ def build_config(model_config: Any, *, name: str, detector_names: Sequence[str],
         "detector_names": list(detector_names),
         "pad_id": int(model_config.pad_id),
         "early_exit_threshold": float(model_config.early_exit_threshold),
-        "front_end": dict(front_end) if front_end is not None else front_end_config(),
+        "front_end": dict(front_end) if front_end is not None else DEFAULT_SWITCHES.config(),
         "files": dict(files),
         "sha256": {f: file_sha256(Path(folder) / f) for f in files.values() if f is not None},
         "quantization": quantization,

@@ -170,12 +170,12 @@ def test_export_cli_errors(ckpt, tmp_path, capsys):
 
 def test_checkpoint_front_end_reads_the_switches_it_was_trained_with(tmp_path):
     from tinyguardrail.model.checkpoint import checkpoint_front_end
-    from tinyguardrail.preprocess import check_front_end
+    from tinyguardrail.preprocess import FrontEndSwitches, check_front_end
 
-    assert checkpoint_front_end(tmp_path) == {"normalize": True, "detector_input": "raw"}  # no train_config.json
+    assert checkpoint_front_end(tmp_path) == FrontEndSwitches()  # no train_config.json: the defaults
     (tmp_path / "train_config.json").write_text(json.dumps({"train": {"script_marks": True}}))
-    recorded = checkpoint_front_end(tmp_path)
+    recorded = checkpoint_front_end(tmp_path).config()
     assert recorded == {"normalize": True, "detector_input": "raw", "script_marks": True}
     check_front_end(recorded)  # the runtime serves it
     (tmp_path / "train_config.json").write_text(json.dumps({"train": {"script_marks": False}}))
-    assert "script_marks" not in checkpoint_front_end(tmp_path)  # off: the entry reads as before the switch
+    assert "script_marks" not in checkpoint_front_end(tmp_path).config()  # off: the entry reads as before the switch

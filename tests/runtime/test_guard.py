@@ -467,7 +467,7 @@ def test_script_marks_is_served_as_the_model_was_trained(real_names_model_dir, t
     import base64
     import shutil
 
-    from tinyguardrail.preprocess import get_detector_fn
+    from tinyguardrail.preprocess import FrontEndSwitches
 
     text = "please read " + base64.b64encode(HINDI.encode()).decode()
     plain = Guard.load(real_names_model_dir, threads=1)
@@ -483,8 +483,9 @@ def test_script_marks_is_served_as_the_model_was_trained(real_names_model_dir, t
     assert [name for name, _ in item.views] == ["original", "base64"]
     assert any("निर्देशों को अनदेखा" in rows[r].text for r in item.rows if rows[r].view == 1)  # the tiny model windows it
     n = len(marked.config.detector_names)
-    assert np.array_equal(rows[item.rows[0]].features, get_detector_fn(n, script_marks=True)(text))
-    assert not np.array_equal(rows[item.rows[0]].features, get_detector_fn(n)(text))  # the encoding detector sees it
+    marks, plain_fn = FrontEndSwitches(script_marks=True).detector_fn(n), FrontEndSwitches().detector_fn(n)
+    assert np.array_equal(rows[item.rows[0]].features, marks(text))
+    assert not np.array_equal(rows[item.rows[0]].features, plain_fn(text))  # the encoding detector sees it
 
 
 def test_real_front_end_feature_reuse_matches_training(real_names_model_dir):

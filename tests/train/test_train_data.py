@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 
 import numpy as np
@@ -56,7 +57,7 @@ def test_features_match_encode_batch_and_pad_per_batch(tok):
     feats = D.encode_texts(texts, labels, det, tok, 32, 8, 0)
     assert feats.char_table.dtype == np.uint16 and feats.ids.dtype == np.int32
     assert len(feats.char_table) < len(feats.char_idx)  # distinct surfaces are stored once
-    ref = encode_batch(tok, texts, 32, 8, D.get_detector_fn(NF), 0)
+    ref = encode_batch(tok, texts, 32, 8, D.FrontEndSwitches().detector_fn(NF), 0)
     b = feats.batch([0, 1, 2], pad_id=0)
     for k in ("input_ids", "attention_mask", "char_ids", "detector_feats"):
         np.testing.assert_array_equal(b[k], ref[k])
@@ -66,19 +67,59 @@ def test_features_match_encode_batch_and_pad_per_batch(tok):
 
 
 def test_detector_scores_come_from_the_raw_or_the_normalized_text(monkeypatch):
-    monkeypatch.setattr(D, "get_detector_fn", lambda n, marks=False: lambda t: np.full(n, len(t) + 100 * marks,
-                                                                                          dtype=np.float32))
+    monkeypatch.setattr(D.FrontEndSwitches, "detector_fn", lambda self, n: lambda t: np.full(
+        n, len(t) + 100 * self.script_marks, dtype=np.float32))  # fmt: skip
     monkeypatch.setattr(D, "get_normalize", lambda: lambda t: t.replace("\u200b", ""))
     raw = ["ig\u200bnore", "plain"]
-    texts, det = D.prepare_texts(raw, 2, detector_input="raw")
+    texts, det = D.prepare_texts(raw, 2, D.FrontEndSwitches(detector_input="raw"))
     assert texts == ["ignore", "plain"]
     assert det[:, 0].tolist() == [7.0, 5.0]  # scored before normalization: the zero-width space counts
-    _, det_n = D.prepare_texts(raw, 2, detector_input="normalized")
+    _, det_n = D.prepare_texts(raw, 2, D.FrontEndSwitches(detector_input="normalized"))
     assert det_n[:, 0].tolist() == [6.0, 5.0]
     with pytest.raises(ValueError):
-        D.prepare_texts(raw, 2, detector_input="views")
-    _, det_m = D.prepare_texts(raw, 2, script_marks=True)  # TrainConfig.script_marks reaches the detector function
+        D.FrontEndSwitches(detector_input="views")
+    _, det_m = D.prepare_texts(raw, 2, D.FrontEndSwitches(script_marks=True))  # script_marks reaches the detectors
     assert det_m[:, 0].tolist() == [107.0, 105.0]
+
+
+@pytest.mark.parametrize(("switches", "config", "signature"), [
+    (D.FrontEndSwitches(), {"normalize": True, "detector_input": "raw"}, {"normalize": "on"}),
+    (D.FrontEndSwitches(normalize=False), {"normalize": False, "detector_input": "raw"}, {"normalize": "off"}),
+    (D.FrontEndSwitches(detector_input="normalized"), {"normalize": True, "detector_input": "normalized"},
+     {"normalize": "on"}),
+    (D.FrontEndSwitches(script_marks=True), {"normalize": True, "detector_input": "raw", "script_marks": True},
+     {"normalize": "on", "script_marks": "on"}),
+])  # fmt: skip
+def test_front_end_switches_record_and_key_as_before(switches, config, signature):
+    """``config()`` (a model folder's ``front_end``) and ``signature()`` (cache keys) are what the loose-argument
+    ``front_end_config`` / ``front_end_signature`` returned, key order included; the signature's source hashes do not
+    depend on the switches."""
+    assert list(switches.config().items()) == list(config.items())
+    sources = {k: D.FrontEndSwitches().signature()[k] for k in ("text", "features", "detectors")}
+    assert sources["detectors"] == ",".join(D.detector_names() or ())
+    expected = {"normalize": signature["normalize"], **sources}
+    if "script_marks" in signature:
+        expected["script_marks"] = signature["script_marks"]
+    assert list(switches.signature().items()) == list(expected.items())
+    assert D.FrontEndSwitches.from_config(config) == switches
+
+
+def test_front_end_switches_read_back_only_what_config_writes():
+    from tinyguardrail.preprocess import check_front_end
+
+    for n, d, m in itertools.product((True, False), preprocess.DETECTOR_INPUTS, (False, True)):
+        switches = D.FrontEndSwitches(n, d, m)
+        assert D.FrontEndSwitches.from_config(switches.config()) == switches
+    assert D.FrontEndSwitches.from_config(None) == D.FrontEndSwitches()  # folders written before it was recorded
+    explicit_off = {"normalize": True, "detector_input": "raw", "script_marks": False}
+    assert D.FrontEndSwitches.from_config(explicit_off).config() == preprocess.RUNTIME_FRONT_END
+    for bad in ({"normalize": True}, {"normalize": True, "detector_input": "raw", "views": 2},
+                {"normalize": True, "detector_input": "raw", "script_marks": "yes"},
+                {"normalize": True, "detector_input": "views"}):  # fmt: skip
+        with pytest.raises(ValueError):
+            D.FrontEndSwitches.from_config(bad)
+        with pytest.raises(ValueError, match="front end"):
+            check_front_end(bad)
 
 
 def test_worker_processes_give_the_same_features(tok):
@@ -153,8 +194,8 @@ def test_changed_front_end_invalidates_the_cache_unless_allowed(tmp_path, tok, m
     path = tmp_path / "data" / "validation.jsonl.gz"
     shapes = dict(max_len=32, max_chars=8, pad_id=0)
     D.SplitSource(path, tmp_path / "c", NF).features(tok, **shapes)
-    real = D.front_end_signature
-    monkeypatch.setattr(D, "front_end_signature", lambda n, marks=False: {**real(n, marks), "text": "edited"})
+    real = D.FrontEndSwitches.signature
+    monkeypatch.setattr(D.FrontEndSwitches, "signature", lambda self: {**real(self), "text": "edited"})
     stale = D.SplitSource(path, tmp_path / "c", NF)
     stale.features(tok, **shapes, allow_stale_front_end=True)
     assert stale.stale

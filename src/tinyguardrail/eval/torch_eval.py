@@ -22,6 +22,7 @@ from tinyguardrail.data.io import DEFAULT_BUILD
 from tinyguardrail.eval.calibrate import operating_point
 from tinyguardrail.eval.harness import Predictions, score_suite
 from tinyguardrail.eval.ood import load_suites
+from tinyguardrail.preprocess import DEFAULT_SWITCHES, FrontEndSwitches, encode_texts
 
 
 class EncodedSuite:
@@ -29,13 +30,12 @@ class EncodedSuite:
     costs little: on a CPU one 512-token row in a batch of short ones multiplies the batch's cost), so that several
     weight sets of one architecture (epochs, seeds, weight-space ensembles) can be scored on the same rows."""
 
-    def __init__(self, texts: list[str], tokenizer, cfg, front_end: dict | None = None, batch_size: int = 128):
-        from tinyguardrail.preprocess import encode_texts
-
+    def __init__(self, texts: list[str], tokenizer, cfg, switches: FrontEndSwitches = DEFAULT_SWITCHES,
+                 batch_size: int = 128):  # fmt: skip
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         self.n = len(texts)
         self.batches = [(order[i : i + batch_size],
-                         encode_texts([texts[j] for j in order[i : i + batch_size]], tokenizer, cfg, **(front_end or {})))
+                         encode_texts([texts[j] for j in order[i : i + batch_size]], tokenizer, cfg, switches))
                         for i in range(0, len(order), batch_size)]  # fmt: skip
 
     @torch.no_grad()

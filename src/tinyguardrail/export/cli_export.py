@@ -201,7 +201,7 @@ def export_model(
         order = np.random.default_rng(seed).permutation(len(texts))
         texts, y = [texts[i] for i in order], y[order]
         n_cal = min(calib_size, max(1, len(texts) // 2))
-        feeds = encode_texts_batch1(texts, tokenizer, cfg, **front_end)
+        feeds = encode_texts_batch1(texts, tokenizer, cfg, front_end)
         calib_feeds = batch_feeds(feeds[:n_cal], 8, int(cfg.pad_id))
         eval_feeds, labels = feeds[n_cal:] or feeds, (y[n_cal:] if len(feeds) > n_cal else y)
         data_info = {"source": str(calib), "calibration_rows": n_cal, "evaluation_rows": len(eval_feeds)}
@@ -252,7 +252,7 @@ def export_model(
             info["onnxruntime"] = onnxruntime.__version__
         except ImportError:  # pragma: no cover
             pass
-        config = runtime_config(model, name or out.name, files, out, chosen, info, front_end)
+        config = runtime_config(model, name or out.name, files, out, chosen, info, front_end.config())
         (out / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
     shipped = sum((out / f).stat().st_size for k, f in files.items() if f is not None and k != "tokenizer")

@@ -37,7 +37,7 @@ def parity(checkpoint: Path, model_dir: Path, data: Path, split: str = "test", l
     cfg = model.config
     tok = Tokenizer.from_file(str(Path(model_dir) / "tokenizer.json"))
     texts, labels = read_labelled_texts(Path(data) / SPLIT_FILES[split], max_rows=limit, seed=seed)
-    feeds = encode_texts_batch1(texts, tok, cfg, **checkpoint_front_end(checkpoint))
+    feeds = encode_texts_batch1(texts, tok, cfg, checkpoint_front_end(checkpoint))
     thr = float(cfg.early_exit_threshold)
     has_deep = (Path(model_dir) / "deep.onnx").exists()
     t0 = time.perf_counter()

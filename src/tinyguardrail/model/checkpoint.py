@@ -35,6 +35,7 @@ from safetensors.torch import load_file, save_file
 from tinyguardrail.hashing import file_sha256
 from tinyguardrail.model.config import GuardrailConfig
 from tinyguardrail.model.model import GuardrailModel
+from tinyguardrail.preprocess import FrontEndSwitches
 
 CHECKPOINT_FORMAT = "tinyguardrail-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -215,12 +216,10 @@ def load_checkpoint(ckpt_dir: str | Path, device: str | torch.device = "cpu") ->
     return model.to(device).eval()
 
 
-def checkpoint_front_end(checkpoint: Path) -> dict[str, Any]:
+def checkpoint_front_end(checkpoint: Path) -> FrontEndSwitches:
     """The front-end switches a checkpoint was trained with (``train_config.json``'s ``train.normalize``,
     ``train.detector_input`` and ``train.script_marks``; the defaults when the file or the keys are absent)."""
-    from tinyguardrail.preprocess import front_end_config
-
     path = Path(checkpoint) / "train_config.json"
     train = json.loads(path.read_text(encoding="utf-8")).get("train", {}) if path.is_file() else {}
-    return front_end_config(train.get("normalize", True), train.get("detector_input", "raw"),
+    return FrontEndSwitches(train.get("normalize", True), train.get("detector_input", "raw"),
                             bool(train.get("script_marks", False)))

@@ -43,7 +43,7 @@ from tinyguardrail.artifact import (  # noqa: F401 (the contract's names, re-exp
 from tinyguardrail.codes import encode, level
 from tinyguardrail.features import encode_batch, sanitize, tokenize
 from tinyguardrail.labels import LABELS
-from tinyguardrail.preprocess import FrontEnd, front_end_marks
+from tinyguardrail.preprocess import FrontEnd, FrontEndSwitches
 from tinyguardrail.runtime.charcache import DEFAULT_CAPACITY as DEFAULT_CHAR_CACHE
 from tinyguardrail.runtime.charcache import CharVectors
 from tinyguardrail.runtime.policy import Policy
@@ -331,7 +331,7 @@ class Guard:
                 raise FileNotFoundError(f"{model_dir / name} not found (listed in config.json or asked for)")
         if verify:
             verify_files(model_dir, config, used)
-        frontend = frontend or FrontEnd.default(script_marks=front_end_marks(config.raw.get("front_end")))
+        frontend = frontend or FrontEnd.default(FrontEndSwitches.from_config(config.raw.get("front_end")))
         if frontend.warm_up is not None:
             frontend.warm_up()
         if tuple(frontend.detector_names) != config.detector_names:

@@ -9,9 +9,12 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tinyguardrail.model.config import MOVED_TO_TRAIN, strict_from_dict
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tinyguardrail.preprocess import FrontEndSwitches
 
 #: Known attack phrases whose fast-branch vectors seed the first pattern-bank prototypes.
 DEFAULT_PROTOTYPE_PHRASES = (
@@ -182,6 +185,12 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def front_end(self) -> FrontEndSwitches:
+        """The text front end's switches of this run (``normalize``, ``detector_input``, ``script_marks``)."""
+        from tinyguardrail.preprocess import FrontEndSwitches
+
+        return FrontEndSwitches(self.normalize, self.detector_input, self.script_marks)
 
 
 def check_model_section(model: dict[str, Any], where: str) -> None:

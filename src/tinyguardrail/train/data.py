@@ -31,10 +31,9 @@ from tinyguardrail.features import encode_batch
 from tinyguardrail.hashing import file_sha256
 from tinyguardrail.labels import LABELS
 from tinyguardrail.preprocess import (  # noqa: F401 (the front end's pieces, re-exported for the training loop's callers)
-    DETECTOR_INPUTS,
+    DEFAULT_SWITCHES,
+    FrontEndSwitches,
     detector_names,
-    front_end_signature,
-    get_detector_fn,
     get_normalize,
     text_stage,
 )
@@ -144,13 +143,13 @@ class Features:
 _W: dict = {}
 
 def _init_worker(tokenizer_json: str | None, max_len: int, max_chars: int, n_feats: int, pad_id: int,
-                 normalize: bool = True, detector_input: str = "raw", script_marks: bool = False) -> None:  # fmt: skip
+                 switches: FrontEndSwitches = DEFAULT_SWITCHES) -> None:  # fmt: skip
     if tokenizer_json is not None:
         from tokenizers import Tokenizer
 
         _W["tok"] = Tokenizer.from_str(tokenizer_json)
-    _W.update(max_len=max_len, max_chars=max_chars, pad_id=pad_id, det=get_detector_fn(n_feats, script_marks), n_feats=n_feats,
-              norm=get_normalize() if normalize else None, detector_input=detector_input)  # fmt: skip
+    _W.update(max_len=max_len, max_chars=max_chars, pad_id=pad_id, det=switches.detector_fn(n_feats), n_feats=n_feats,
+              norm=get_normalize() if switches.normalize else None, detector_input=switches.detector_input)  # fmt: skip
 
 
 def front_end(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
@@ -191,15 +190,13 @@ def _split(items: Sequence, size: int = _CHUNK) -> list:
 
 
 def prepare_texts(
-    texts: list[str], n_feats: int, normalize: bool = True, detector_input: str = "raw", num_workers: int = 0,
-    progress: bool = False, script_marks: bool = False,
+    texts: list[str], n_feats: int, switches: FrontEndSwitches = DEFAULT_SWITCHES, num_workers: int = 0,
+    progress: bool = False,
 ) -> tuple[list[str], np.ndarray]:  # fmt: skip
     """The text stage for every text: (normalized texts, detector scores [N, F]); see ``front_end``."""
-    if detector_input not in DETECTOR_INPUTS:
-        raise ValueError(f"detector_input must be one of {DETECTOR_INPUTS}, got {detector_input!r}")
     out: list[str] = []
     det = [np.zeros((0, n_feats), dtype=np.float32)]
-    init = (None, 0, 0, n_feats, 0, normalize, detector_input, script_marks)
+    init = (None, 0, 0, n_feats, 0, switches)
     for t, d in _map_chunks(front_end, _split(texts), init, num_workers, "normalize + detectors", progress):
         out.extend(t)
         det.append(d)
@@ -258,19 +255,17 @@ def load_texts_cached(
     path: Path,
     cache_dir: Path | None,
     n_feats: int,
-    normalize: bool = True,
-    detector_input: str = "raw",
+    switches: FrontEndSwitches = DEFAULT_SWITCHES,
     max_rows: int | None = None,
     seed: int = 0,
     num_workers: int = 0,
     progress: bool = False,
     sha: str | None = None,
-    script_marks: bool = False,
 ) -> tuple[list[str], np.ndarray, np.ndarray, str]:
     """Read a split and run the text stage on it (cached): (normalized texts, labels, detector scores, file sha256)."""
     sha = sha or file_sha256(path)
     key = cache_key(kind="texts", data=sha, max_rows=max_rows, seed=seed if max_rows is not None else None, n_feats=n_feats,
-                    detector_input=detector_input, front=front_end_signature(normalize, script_marks))  # fmt: skip
+                    detector_input=switches.detector_input, front=switches.signature())  # fmt: skip
     cpath = cache_dir / f"{path.name.split('.')[0]}-texts-{key}.jsonl.gz" if cache_dir else None
     if cpath is not None and cpath.is_file():
         with gzip.open(cpath, "rt", encoding="utf-8") as f:
@@ -278,7 +273,7 @@ def load_texts_cached(
         det = np.asarray([r[2] for r in rows], dtype=np.float32).reshape(len(rows), n_feats)
         return [r[0] for r in rows], np.asarray([r[1] for r in rows], dtype=np.int64), det, sha
     raw, labels = read_labelled_texts(path, max_rows, seed)
-    texts, det = prepare_texts(raw, n_feats, normalize, detector_input, num_workers, progress, script_marks)
+    texts, det = prepare_texts(raw, n_feats, switches, num_workers, progress)
     if cpath is not None:
         cpath.parent.mkdir(parents=True, exist_ok=True)
         tmp = cpath.with_name(f"{cpath.name}.{os.getpid()}.tmp")  # runs side by side may write the same entry
@@ -298,21 +293,18 @@ class SplitSource:
         path: the ``*.jsonl.gz`` file.
         cache_dir: cache folder (None: no cache).
         n_feats: detector features per row.
-        normalize: apply ``text.normalize``.
-        detector_input: detector scores from the "raw" or the "normalized" text (must match the runtime).
+        switches: the text front end's switches (``TrainConfig.front_end()``; must match the runtime).
         max_rows: seeded random subset.
         seed: subset seed.
         num_workers: processes for the text stage / encoding.
         progress: progress bars.
-        script_marks: the views (and detectors) read scripts with combining marks (``TrainConfig.script_marks``).
     """
 
-    def __init__(self, path: Path, cache_dir: Path | None, n_feats: int, normalize: bool = True,
-                 detector_input: str = "raw", max_rows: int | None = None, seed: int = 0, num_workers: int = 0,
-                 progress: bool = False, script_marks: bool = False) -> None:  # fmt: skip
-        self.path, self.cache_dir, self.n_feats, self.normalize = Path(path), cache_dir, n_feats, normalize
-        self.script_marks = script_marks
-        self.detector_input, self.max_rows, self.seed = detector_input, max_rows, seed
+    def __init__(self, path: Path, cache_dir: Path | None, n_feats: int, switches: FrontEndSwitches = DEFAULT_SWITCHES,
+                 max_rows: int | None = None, seed: int = 0, num_workers: int = 0, progress: bool = False
+                 ) -> None:  # fmt: skip
+        self.path, self.cache_dir, self.n_feats, self.switches = Path(path), cache_dir, n_feats, switches
+        self.max_rows, self.seed = max_rows, seed
         self.num_workers, self.progress = num_workers, progress
         self.split = self.path.name.split(".")[0]
         self.sha = file_sha256(self.path)
@@ -322,9 +314,8 @@ class SplitSource:
     def texts(self) -> tuple[list[str], np.ndarray, np.ndarray]:
         """(normalized texts, label ids, detector scores [N, F])."""
         if self._texts is None:
-            t, y, d, _ = load_texts_cached(self.path, self.cache_dir, self.n_feats, self.normalize,
-                                           self.detector_input, self.max_rows, self.seed, self.num_workers,
-                                           self.progress, sha=self.sha, script_marks=self.script_marks)  # fmt: skip
+            t, y, d, _ = load_texts_cached(self.path, self.cache_dir, self.n_feats, self.switches, self.max_rows,
+                                           self.seed, self.num_workers, self.progress, sha=self.sha)  # fmt: skip
             self._texts = (t, y, d)
         return self._texts
 
@@ -336,10 +327,10 @@ class SplitSource:
         key = cache_key(
             kind="features", data=self.sha, rows=self.max_rows, seed=self.seed if self.max_rows is not None else None,
             tokenizer=tokenizer_fingerprint(tokenizer), max_len=max_len, max_chars=max_chars, n_feats=self.n_feats,
-            pad_id=pad_id, normalize=self.normalize, detector_input=self.detector_input,
-            **({"script_marks": True} if self.script_marks else {}),  # keys of runs without it stay as they were
+            pad_id=pad_id, normalize=self.switches.normalize, detector_input=self.switches.detector_input,
+            **({"script_marks": True} if self.switches.script_marks else {}),  # runs without it keep their keys
         )  # fmt: skip
-        front = front_end_signature(self.normalize, self.script_marks)
+        front = self.switches.signature()
         self.stale = False
         cpath = self.cache_dir / f"{self.split}-features-{key}.npz" if self.cache_dir else None
         if cpath is not None and cpath.is_file():

@@ -185,9 +185,8 @@ def setup(
     n_feats = model_dict.get("n_detector_feats", "auto")
     n_feats = (len(names) if names is not None else 0) if n_feats == "auto" else int(n_feats)
 
-    src_args = dict(cache_dir=cache_dir, n_feats=n_feats, normalize=cfg.normalize, detector_input=cfg.detector_input,
-                    seed=cfg.seed, num_workers=workers, progress=cfg.progress,
-                    script_marks=cfg.script_marks)  # fmt: skip
+    src_args = dict(cache_dir=cache_dir, n_feats=n_feats, switches=cfg.front_end(), seed=cfg.seed, num_workers=workers,
+                    progress=cfg.progress)  # fmt: skip
     train_src = D.SplitSource(D.split_path(cfg.data_dir, "train"), max_rows=cfg.max_train_rows, **src_args)
     val_src = D.SplitSource(D.split_path(cfg.data_dir, "validation"), max_rows=cfg.max_val_rows, **src_args)
 
@@ -302,8 +301,7 @@ def _seed_prototypes(model: GuardrailModel, tokenizer, cfg: TrainConfig, log) ->
 
     mc = model.config
     try:
-        texts, det = D.prepare_texts(phrases, mc.n_detector_feats, cfg.normalize, cfg.detector_input,
-                                     script_marks=cfg.script_marks)
+        texts, det = D.prepare_texts(phrases, mc.n_detector_feats, cfg.front_end())
     except ImportError as exc:  # a machine training from a feature cache may lack the text front end's packages
         log(f"pattern bank: text front end unavailable ({exc}); seeding from raw phrases without detector scores")
         texts, det = phrases, np.zeros((len(phrases), mc.n_detector_feats), dtype=np.float32)
