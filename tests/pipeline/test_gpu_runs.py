@@ -1,0 +1,67 @@
+"""``scripts/gpu_runs.py``'s choices made without a GPU: which checkpoint a plan packs (the recipe-level WiSE
+alpha), the call's deadline, and ``derive``'s data ablation."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "gpu_runs.py"
+
+
+@pytest.fixture(scope="module")
+def gpu_runs():
+    spec = importlib.util.spec_from_file_location("gpu_runs", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(name: str, best: float, wise: dict | None = None) -> dict:
+    return {"name": name, "out": f"runs/{name}", "best_score": best, "wise": wise or {}}
+
+
+def test_without_wise_the_best_run_is_packed(gpu_runs):
+    path, info = gpu_runs._choose([_run("a", 0.70), _run("b", 0.74), _run("c", 0.72)])
+    assert (path, info) == ("runs/b/best", {"run": "b"})
+
+
+def test_wise_alpha_is_chosen_on_the_mean_over_runs_then_the_best_run_at_it(gpu_runs):
+    runs = [_run("a", 0.0, {"0.8": 0.79, "1": 0.77}),  # a alone would pick 0.8 ...
+            _run("b", 0.0, {"0.8": 0.70, "1": 0.78})]  # ... but the recipe's mean picks 1 (0.775 vs 0.745)
+    path, info = gpu_runs._choose(runs)
+    assert info["alpha"] == "1" and info["run"] == "b" and path == "runs/b/wise/a1"
+    assert info["mean_by_alpha"] == pytest.approx({"0.8": 0.745, "1": 0.775})
+
+
+def test_a_tie_between_alphas_goes_to_less_interpolation(gpu_runs):
+    _, info = gpu_runs._choose([_run("a", 0.0, {"0.9": 0.75, "1": 0.75})])
+    assert info["alpha"] == "1"
+
+
+def test_deadline(gpu_runs, monkeypatch):
+    assert gpu_runs._left({}) == float("inf")
+    monkeypatch.setattr(gpu_runs, "T0", time.time() - 100)
+    assert 399 < gpu_runs._left({"deadline_s": 500}) <= 400
+
+
+def test_derive_drops_rows_by_source_or_template_prefix(gpu_runs, tmp_path):
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.mkdir()
+    rows = [{"text": "a", "source": "bank", "template_id": "bank/ca/x/0"},
+            {"text": "b", "source": "synth", "template_id": "bank/mr/x/1"},  # generated from a bank row
+            {"text": "c", "source": "tatoeba", "template_id": "t/1"}]
+    for name in ("train.jsonl.gz", "validation.jsonl.gz"):
+        with gzip.open(src / name, "wt", encoding="utf-8") as f:
+            f.writelines(json.dumps(r) + "\n" for r in rows)
+    (src / "ood_dev.jsonl.gz").write_bytes(b"suite")
+    gpu_runs.derive({"dir": str(dst), "from": str(src), "drop_prefix": ["bank/"]})
+    for name in ("train.jsonl.gz", "validation.jsonl.gz"):
+        with gzip.open(dst / name, "rt", encoding="utf-8") as f:
+            assert [json.loads(line)["text"] for line in f] == ["c"]
+    assert (dst / "ood_dev.jsonl.gz").read_bytes() == b"suite"  # the selection suite is copied unchanged
