@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data build": ("tinyguardrail.data.build", "build the unified train/validation/test/eval sets and stats report"),
     "train": ("tinyguardrail.train.cli_train", "train a model from a config file (needs the [train] extra)"),
     "export": ("tinyguardrail.export.cli_export", "export a checkpoint to INT8 ONNX (needs the [train] extra)"),
+    "recover": ("tinyguardrail.export.recover",
+                "rebuild a PyTorch checkpoint from an exported model folder, to train on from it ([train] extra)"),
     "eval": ("tinyguardrail.eval.cli_eval", "evaluate a model on the evaluation suites and write reports"),
     "bench": ("tinyguardrail.eval.bench", "measure latency, throughput and memory of the runtime"),
     "text-bench": ("tinyguardrail.eval.text_bench", "measure normalize + views + detectors cost per input"),
