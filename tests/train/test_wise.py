@@ -42,7 +42,9 @@ def test_base_state_is_the_pretrained_init(tuned):
     root, pretrained = tuned
     base = wise.base_state(root / "tuned", root / "base")
     assert set(base) == pretrained
-    assert "embed.word.weight" in base and not any(n.startswith(("fast.head", "router", "embed.char_cnn")) for n in base)
+    assert "embed.word.weight" in base and not any(
+        n.startswith(("fast.head", "router", "embed.char_cnn")) for n in base
+    )
 
 
 def test_interpolate_moves_pretrained_parameters_only(tuned):
@@ -96,3 +98,28 @@ def test_only_limits_the_interpolation_to_some_parameters(tuned, tmp_path):
     assert not torch.equal(got["deep.layers.0.q.weight"], orig["deep.layers.0.q.weight"])
     with pytest.raises(ValueError, match="prefixes"):
         wise.main([*argv, "--only", "no.such", "--out", str(tmp_path / "x")])
+
+
+def test_a_parent_checkpoint_as_base_interpolates_every_parameter(tuned, tmp_path):
+    """A continued-training run (train.init_checkpoint) against the checkpoint it started from."""
+    root, _ = tuned
+    parent = load_state_dict_sharded(root / "tuned")
+    child = GuardrailModel(GuardrailConfig.load(root / "tuned" / "config.json"))
+    child.load_state_dict(parent)
+    with torch.no_grad():
+        for p in child.parameters():
+            p.add_(0.02)
+    save_checkpoint(tmp_path / "child", child, {"train": {}}, root / "tuned" / "tokenizer.json", {"epoch": 0})
+    base = wise.base_state(tmp_path / "child", root / "tuned")
+    assert set(base) == set(parent)  # heads, router and character CNN too, not only the encoder's parameters
+    assert wise.main(["--checkpoint", str(tmp_path / "child"), "--base", str(root / "tuned"), "--alphas", "0.25",
+                      "--out", str(tmp_path / "w"), "--device", "cpu"]) == 0  # fmt: skip
+    got = load_state_dict_sharded(tmp_path / "w" / "a0.25")
+    for k in ("router.mlp.0.weight", "fast.head.cls.bias", "embed.word.weight"):
+        torch.testing.assert_close(got[k], parent[k].float() + 0.25 * 0.02)
+    save_compact(load_pretrained("minilm", CORPUS + ["Zebras graze quietly."], n_layers=2), tmp_path / "o",
+                 weight_format="fp32")  # fmt: skip
+    other = GuardrailModel(GuardrailConfig.load(root / "tuned" / "config.json"))
+    save_checkpoint(tmp_path / "stranger", other, {"train": {}}, load_compact(tmp_path / "o").tokenizer, {})
+    with pytest.raises(ValueError, match="vocabulary"):
+        wise.base_state(tmp_path / "child", tmp_path / "stranger")

@@ -5,6 +5,10 @@ the parameters the base does not have (heads, character CNN, detector projection
 fine-tuned values. alpha = 1 is the checkpoint itself. WiSE-FT is known to keep more of the base's robustness out
 of distribution at little cost in distribution; whether it does here is decided on the OOD-dev suite only.
 
+For a continued-training run (``train.init_checkpoint``) the base may be the parent checkpoint instead (e.g. a
+shipped model brought back by ``tinyguardrail recover``): then every parameter is interpolated, and alpha is the
+share of the continuation's change that is kept.
+
     python -m tinyguardrail.train.wise --checkpoint runs/v10_s2/best --base .carry/base_minilm --alphas 0.6,0.8,1 \\
         --out runs/wise_v10_s2 --suite build/data/suites/ood_dev.jsonl.gz
 
@@ -23,7 +27,7 @@ from pathlib import Path
 import torch
 
 from tinyguardrail.model import pretrained as P
-from tinyguardrail.model.checkpoint import load_checkpoint, save_checkpoint
+from tinyguardrail.model.checkpoint import INDEX_NAME, load_checkpoint, load_state_dict_sharded, save_checkpoint
 from tinyguardrail.model.config import GuardrailConfig
 from tinyguardrail.model.init import init_from_pretrained
 from tinyguardrail.model.model import GuardrailModel
@@ -31,8 +35,15 @@ from tinyguardrail.train.loop import pick_device
 
 
 def base_state(checkpoint: Path, base_dir: Path) -> dict[str, torch.Tensor]:
-    """The pretrained parameters the checkpoint's training started from (name -> tensor)."""
+    """The parameters the checkpoint's training started from (name -> tensor): the pretrained encoder's, or, when
+    ``base_dir`` is a checkpoint (the parent of a continued-training run, ``train.init_checkpoint``), every
+    parameter of that checkpoint."""
     tuned_vocab = json.loads((checkpoint / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]
+    if (base_dir / INDEX_NAME).is_file():
+        parent_vocab = json.loads((base_dir / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]
+        if parent_vocab != tuned_vocab:
+            raise ValueError(f"{base_dir} has another vocabulary than {checkpoint}: not the checkpoint it started from")
+        return {n: t.float() for n, t in load_state_dict_sharded(base_dir).items()}
     enc = P.load_compact(base_dir)
     if enc.tokenizer.get_vocab() != tuned_vocab:
         raise ValueError(f"{base_dir} has another vocabulary than {checkpoint}: not the base it was trained from")
@@ -55,7 +66,9 @@ def interpolate(tuned: dict[str, torch.Tensor], base: dict[str, torch.Tensor], a
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", type=Path, required=True)
-    p.add_argument("--base", type=Path, required=True, help="the compact pretrained base it was trained from")
+    p.add_argument("--base", type=Path, required=True,
+                   help="the compact pretrained base it was trained from, or the checkpoint a continued-training run "
+                   "started from (then every parameter is interpolated)")
     p.add_argument("--alphas", default="0.5,0.7,0.85,1", help="comma-separated weights of the fine-tuned model")
     p.add_argument("--out", type=Path, required=True, help="folder; one checkpoint per alpha goes to <out>/a<alpha>")
     p.add_argument("--suite", type=Path, default=None, help="score each alpha on this suite file (eval.ood rows)")
