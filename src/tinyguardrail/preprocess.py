@@ -102,6 +102,12 @@ class FrontEndSwitches:
                              "script_marks, true or false)")
         return cls(**recorded)
 
+    @classmethod
+    def from_train(cls, train: Mapping[str, Any]) -> FrontEndSwitches:
+        """The switches of a run config's ``train`` section (a checkpoint's ``train_config.json``); a key that is
+        absent (a run written before the switch existed) takes its default."""
+        return cls(**{f.name: train[f.name] for f in fields(cls) if f.name in train})
+
     def config(self) -> dict[str, Any]:
         """The ``front_end`` entry of a model folder's ``config.json`` (``script_marks`` only when on, so the entry
         of a model trained without it reads as before)."""

@@ -135,3 +135,5 @@ def test_checkpoint_front_end_reads_the_switches_it_was_trained_with(tmp_path):
     check_front_end(recorded)  # the runtime serves it
     (tmp_path / "train_config.json").write_text(json.dumps({"train": {"script_marks": False}}))
     assert "script_marks" not in checkpoint_front_end(tmp_path).config()  # off: the entry reads as before the switch
+    (tmp_path / "train_config.json").write_text(json.dumps({"train": {"lr": 3e-5, "normalize": False}}))
+    assert checkpoint_front_end(tmp_path) == FrontEndSwitches(normalize=False)  # other train keys are not switches

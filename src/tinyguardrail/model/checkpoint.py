@@ -221,5 +221,4 @@ def checkpoint_front_end(checkpoint: Path) -> FrontEndSwitches:
     ``train.detector_input`` and ``train.script_marks``; the defaults when the file or the keys are absent)."""
     path = Path(checkpoint) / "train_config.json"
     train = json.loads(path.read_text(encoding="utf-8")).get("train", {}) if path.is_file() else {}
-    return FrontEndSwitches(train.get("normalize", True), train.get("detector_input", "raw"),
-                            bool(train.get("script_marks", False)))
+    return FrontEndSwitches.from_train(train)
