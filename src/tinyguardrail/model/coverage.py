@@ -176,6 +176,7 @@ def extend_wordpiece(tok_json: dict, word: np.ndarray, chars: str, init: str = "
         rows = np.repeat(word[model["vocab"][model.get("unk_token", "[UNK]")]][None], len(pieces), axis=0)
     for k, piece in enumerate(pieces):
         model["vocab"][piece] = v0 + k
+    stats["max_input_chars_per_word_before"] = int(model.get("max_input_chars_per_word", 100))
     if max_word_chars is not None:
         model["max_input_chars_per_word"] = max(int(model.get("max_input_chars_per_word", 100)), max_word_chars)
         stats["max_input_chars_per_word"] = model["max_input_chars_per_word"]
@@ -215,6 +216,34 @@ def extend_base(base_dir: str | Path, out_dir: str | Path, init: str = "unk", ch
     return {**stats, "files": summary.get("files")}
 
 
+def strip_base(ext_dir: str | Path, out_dir: str | Path) -> dict:
+    """The base that :func:`extend_base` extended into ``ext_dir``: the added pieces and rows removed, the word-length
+    limit put back. So one carried base serves runs with and without the coverage pieces."""
+    from tokenizers import Tokenizer
+
+    from tinyguardrail.model.pretrained import load_compact, save_compact
+
+    enc = load_compact(ext_dir)
+    stats = enc.config.get("pruning", {}).get("coverage")
+    if not stats:
+        raise ValueError(f"{ext_dir}: not a base extended by model.coverage (no pruning.coverage in its config)")
+    v0 = int(stats["vocab_before"])
+    tok_json = json.loads(enc.tokenizer.to_str())
+    model = tok_json["model"]
+    model["vocab"] = {p: i for p, i in model["vocab"].items() if i < v0}
+    model["max_input_chars_per_word"] = int(stats["max_input_chars_per_word_before"])
+    enc.tokenizer = Tokenizer.from_str(json.dumps(tok_json))
+    enc.word_embeddings = enc.word_embeddings[:v0].contiguous()
+    enc.orig_ids = enc.orig_ids[:v0].contiguous()
+    pruning = {k: v for k, v in enc.config["pruning"].items() if k != "coverage"}
+    enc.config = {**enc.config, "vocab": v0, "pruning": pruning}
+    for key in ("format", "format_version", "weight_format", "storage_max_abs_error", "parameters",
+                "parameters_without_embeddings"):  # fmt: skip
+        enc.config.pop(key, None)
+    save_compact(enc, out_dir, weight_format="q4")
+    return {"vocab": v0, "removed": int(stats["added"]), "dir": str(out_dir)}
+
+
 def extend_checkpoint(ckpt_dir: str | Path, out_dir: str | Path, init: str = "unk", chars: str | None = None) -> dict:
     """A checkpoint with the coverage pieces added to its tokenizer and word embeddings (``vocab_size`` grows;
     every other parameter is copied); writes ``out_dir``, e.g. to train a shipped model on from it."""
@@ -252,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     u.add_argument("--tokenizer", type=Path, required=True)
     u.add_argument("--data", type=Path, default=Path("build/data/train.jsonl.gz"))
     u.add_argument("--out", type=Path, default=None, help="write the rates as JSON here")
+    st = sub.add_parser("strip", help="the base an extended base was made from (the coverage pieces removed)")
+    st.add_argument("--base", type=Path, required=True)
+    st.add_argument("--out", type=Path, required=True)
     e = sub.add_parser("extend", help="add the coverage pieces to a compact base (prepare_base's output) or to a "
                        "checkpoint")
     src = e.add_mutually_exclusive_group(required=True)
@@ -274,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
                 a.out.write_text(text + "\n", encoding="utf-8")
             for lang, r in rates.items():
                 print(f"{lang:4} {r['unk_pct']:5.1f} % [UNK] of {r['tokens']} tokens")
+        elif a.cmd == "strip":
+            print(json.dumps(strip_base(a.base, a.out), indent=2))
         else:
             done = extend_base(a.base, a.out, a.init) if a.base else extend_checkpoint(a.checkpoint, a.out, a.init)
             print(json.dumps(done, indent=2))
