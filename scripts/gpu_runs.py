@@ -70,11 +70,14 @@ def _left(plan: dict) -> float:
 
 
 def _pretrained_dir(args: list[str]) -> str:
+    """The run's ``train.pretrained_dir``: the last ``--set`` of it, as in ``train`` (a run's own args come after the
+    plan's ``common``, so a run can override the common base)."""
+    found = "default"
     for a in args:
         m = re.match(r"train\.pretrained_dir=(.*)", a)
         if m:
-            return json.loads(m.group(1)) if m.group(1).startswith('"') else m.group(1)
-    return "default"
+            found = json.loads(m.group(1)) if m.group(1).startswith('"') else m.group(1)
+    return found
 
 
 def _train(name: str, config: str, args: list[str], cap_s: float, log: Path, extra: list[str]) -> int:

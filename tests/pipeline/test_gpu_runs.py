@@ -65,3 +65,10 @@ def test_derive_drops_rows_by_source_or_template_prefix(gpu_runs, tmp_path):
         with gzip.open(dst / name, "rt", encoding="utf-8") as f:
             assert [json.loads(line)["text"] for line in f] == ["c"]
     assert (dst / "ood_dev.jsonl.gz").read_bytes() == b"suite"  # the selection suite is copied unchanged
+
+
+def test_a_runs_own_base_overrides_the_common_one_for_its_feature_cache(gpu_runs):
+    common = ["--set", 'train.pretrained_dir=".carry/base_minilm"', "--data-dir", ".carry/data"]
+    assert gpu_runs._pretrained_dir(common) == ".carry/base_minilm"
+    assert gpu_runs._pretrained_dir([*common, "--set", 'train.pretrained_dir=".carry/base_cov"']) == ".carry/base_cov"
+    assert gpu_runs._pretrained_dir(["--seed", "2"]) == "default"
