@@ -78,3 +78,10 @@ def test_recover_cli_errors_clearly(exported, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "could not be recovered" in err and "deep." in err
     assert not (tmp_path / "o").exists()
+    garbage = tmp_path / "garbage"
+    garbage.mkdir()
+    for f in model_dir.iterdir():
+        (garbage / f.name).write_bytes(f.read_bytes())
+    (garbage / "deep.onnx").write_bytes(b"\x00\xff not a protobuf" * 64)
+    assert main(["recover", "--model", str(garbage), "--out", str(tmp_path / "o")]) == 1
+    assert "not a readable ONNX model" in capsys.readouterr().err

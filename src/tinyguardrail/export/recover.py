@@ -55,7 +55,12 @@ class _Graph:
         import onnx
         from onnx import numpy_helper
 
-        self.model = onnx.load(str(path))
+        try:
+            self.model = onnx.load(str(path))
+        except OSError:
+            raise
+        except Exception as exc:  # protobuf's DecodeError and friends: not an ONNX file
+            raise ValueError(f"{path}: not a readable ONNX model ({type(exc).__name__}: {exc})") from exc
         g = self.model.graph
         self.inits = {t.name: numpy_helper.to_array(t) for t in g.initializer}
         self.producer = {o: n for n in g.node for o in n.output}
