@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import argparse
 import collections
+import copy
+import hashlib
 import json
 import sys
 import unicodedata
@@ -91,6 +93,11 @@ def _normalizer(tok_json: dict):
     return Tokenizer.from_str(json.dumps(tok_json)).normalizer
 
 
+def _unk_row(model: dict, word: np.ndarray) -> np.ndarray:
+    """The embedding row of a WordPiece model's unknown token."""
+    return word[model["vocab"][model.get("unk_token", "[UNK]")]]
+
+
 def missing_pieces(tok_json: dict, chars: str) -> list[str]:
     """The pieces to add so every character of ``chars`` (after the tokenizer's normalizer) has one, in order."""
     model = tok_json["model"]
@@ -140,8 +147,7 @@ def e5_rows(pieces: Sequence[str], tok_json: dict, word: np.ndarray, ridge: floa
     w = np.linalg.solve(xc.T @ xc + ridge * np.eye(x.shape[1]), xc.T @ (y - y_mean))
     fit = xc @ w + y_mean
     r2 = 1.0 - float(((y - fit) ** 2).sum() / ((y - y_mean) ** 2).sum())
-    unk = word[model["vocab"][model.get("unk_token", "[UNK]")]]
-    rows = np.repeat(unk[None].astype(np.float32), len(pieces), axis=0)
+    rows = np.repeat(_unk_row(model, word)[None].astype(np.float32), len(pieces), axis=0)
     found = [(k, next(e5_index[c] for c in e5_candidates(p) if c in e5_index)) for k, p in enumerate(pieces)
              if any(c in e5_index for c in e5_candidates(p))]  # fmt: skip
     if found:
@@ -157,23 +163,19 @@ def extend_wordpiece(tok_json: dict, word: np.ndarray, chars: str, init: str = "
     ids V, V+1, ...; every existing piece keeps its id and row). Returns (tokenizer JSON, table, statistics)."""
     if init not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
-    import copy
-
     tok_json = copy.deepcopy(tok_json)
     model = tok_json["model"]
     pieces = missing_pieces(tok_json, chars)
     v0 = len(model["vocab"])
     if word.shape[0] != v0:
         raise ValueError(f"the table has {word.shape[0]} rows for a vocabulary of {v0}")
-    import hashlib
-
     stats: dict[str, Any] = {"added": len(pieces), "vocab_before": v0, "vocab_after": v0 + len(pieces), "init": init,
                              "chars": len(chars), "chars_sha256": hashlib.sha256(chars.encode()).hexdigest()[:16]}
     if init == "e5" and pieces:
         rows, fit = e5_rows(pieces, tok_json, word)
         stats["e5_map"] = fit
     else:
-        rows = np.repeat(word[model["vocab"][model.get("unk_token", "[UNK]")]][None], len(pieces), axis=0)
+        rows = np.repeat(_unk_row(model, word)[None], len(pieces), axis=0)
     for k, piece in enumerate(pieces):
         model["vocab"][piece] = v0 + k
     stats["max_input_chars_per_word_before"] = int(model.get("max_input_chars_per_word", 100))
