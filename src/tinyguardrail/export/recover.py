@@ -128,8 +128,8 @@ def _dequantized_tables(g: _Graph) -> dict[str, np.ndarray]:
             continue
         base = name.removesuffix("_quantized")
         scale, zp = g.inits.get(base + "_scale"), g.inits.get(base + "_zero_point")
-        if scale is None or zp is None:
-            continue
+        if scale is None or zp is None or scale.size != 1 or zp.size != 1:
+            continue  # one scale per table is what the exporter writes; anything else stays unrecovered (and named)
         out[base] = ((q.astype(np.float32) - zp.astype(np.float32)) * scale.astype(np.float32)).astype(np.float32)
     return out
 
