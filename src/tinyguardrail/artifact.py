@@ -21,7 +21,7 @@ import numpy as np
 
 from tinyguardrail.features import CHAR_VOCAB
 from tinyguardrail.hashing import file_sha256
-from tinyguardrail.labels import LABELS
+from tinyguardrail.labels import EXIT_GATES, LABELS
 from tinyguardrail.preprocess import DEFAULT_SWITCHES, check_front_end
 
 FORMAT_VERSION = 1
@@ -49,6 +49,7 @@ class ModelConfig:
     files: dict[str, str]
     sha256: dict[str, str] = field(default_factory=dict)
     window_overlap: int | None = None
+    early_exit_gate: str = "label"
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -80,6 +81,9 @@ class ModelConfig:
         max_len, overlap = int(raw["max_len"]), raw.get("window_overlap")
         if max_len < 3:
             raise ValueError(f"{path}: max_len {max_len} is too small")
+        gate = raw.get("early_exit_gate", "label")  # absent in models exported before the gate was a setting
+        if gate not in EXIT_GATES:
+            raise ValueError(f"{path}: early_exit_gate {gate!r} is not one of {list(EXIT_GATES)}")
         return cls(
             name=str(raw["name"]),
             max_len=max_len,
@@ -90,6 +94,7 @@ class ModelConfig:
             files=files,
             sha256=dict(raw.get("sha256") or {}),
             window_overlap=int(overlap) if overlap is not None else None,
+            early_exit_gate=gate,
             raw=raw,
         )
 
@@ -125,6 +130,7 @@ def build_config(model_config: Any, *, name: str, detector_names: Sequence[str],
         "detector_names": list(detector_names),
         "pad_id": int(model_config.pad_id),
         "early_exit_threshold": float(model_config.early_exit_threshold),
+        "early_exit_gate": str(getattr(model_config, "early_exit_gate", "label")),
         "front_end": dict(front_end) if front_end is not None else DEFAULT_SWITCHES.config(),
         "files": dict(files),
         "sha256": {f: file_sha256(Path(folder) / f) for f in files.values() if f is not None},
@@ -141,6 +147,16 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return z / z.sum(axis=-1, keepdims=True)
 
 
+def exit_confidence(probs: np.ndarray, gate: str = "label") -> np.ndarray:
+    """How sure the fast branch is, for the early exit [N]: its largest class probability (``gate="label"``) or its
+    block-or-allow probability ``max(P(benign), 1 - P(benign))`` (``gate="attack"``)."""
+    if gate == "label":
+        return probs.max(axis=-1)
+    if gate == "attack":
+        return np.maximum(probs[:, 0], 1.0 - probs[:, 0])
+    raise ValueError(f"early-exit gate {gate!r} is not one of {list(EXIT_GATES)}")
+
+
 def combine_probs(
     fast_logits: np.ndarray,
     fast_severity: np.ndarray,
@@ -148,11 +164,13 @@ def combine_probs(
     early_exit_threshold: float,
     run_deep: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None,
     benign_below: float | None = None,
+    gate: str = "label",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The runtime mirror of the model's ``combine_probs`` / ``combine_severity``: the only place the rule lives.
 
-    A row exits early (deep branch skipped) when the fast branch's max probability is at least
-    ``early_exit_threshold`` *and* the router's argmax is 0 (fast only): probabilities ``softmax(fast_logits)``,
+    A row exits early (deep branch skipped) when the fast branch's confidence (``exit_confidence``: its max
+    probability, or with ``gate="attack"`` its block-or-allow probability) is at least ``early_exit_threshold`` *and*
+    the router's argmax is 0 (fast only): probabilities ``softmax(fast_logits)``,
     severity ``fast_severity``. Every other row runs the deep branch: router argmax 1 -> ``softmax(deep_logits)``
     and the deep severity; otherwise (argmax 2, or argmax 0 without enough confidence) -> the mean of both
     softmaxes and of both severities (as ``model.model.combine_severity`` does for route 2).
@@ -160,6 +178,7 @@ def combine_probs(
     Args:
         fast_logits: [N, 4]; fast_severity: [N]; router_logits: [N, 3].
         early_exit_threshold: > 1 disables early exit.
+        gate: ``labels.EXIT_GATES``: "label" (the class must be sure) or "attack" (the block / allow decision must).
         benign_below: a runtime-only shortcut (not in the training-time rule): a row that would average both
             branches (router argmax not 1) and whose fast ``P(attack) = 1 - P(benign)`` is below this also answers
             from the fast branch. With ``benign_below = 2 t - 1`` the averaged ``P(attack)``, at most
@@ -174,7 +193,7 @@ def combine_probs(
     fast_p = softmax(fast_logits)
     fast_sev = np.asarray(fast_severity, dtype=np.float32).reshape(-1)
     route = np.asarray(router_logits).argmax(axis=-1)
-    early = (fast_p.max(axis=-1) >= early_exit_threshold) & (route == 0)
+    early = (exit_confidence(fast_p, gate) >= early_exit_threshold) & (route == 0)
     if benign_below is not None:
         early |= (route != 1) & (1.0 - fast_p[:, 0] < benign_below)
     probs = fast_p.copy()

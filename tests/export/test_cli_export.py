@@ -33,6 +33,7 @@ def test_export_cli_writes_a_runtime_model_dir(ckpt, tmp_path):
         assert _sha256(out / f) == digest
     assert len(config["detector_names"]) == config["model"]["n_detector_feats"]
     assert config["front_end"] == {"normalize": True, "detector_input": "raw"}  # no train_config.json: defaults
+    assert config["early_exit_gate"] == "label"  # the checkpoint's (older checkpoints: the label gate)
 
     report = json.loads((out / "export_report.json").read_text())
     assert report["chosen"] == "int8-dynamic"
@@ -113,6 +114,24 @@ def test_export_records_the_checkpoints_front_end_and_the_runtime_refuses_anothe
                                                                           "detector_input": "normalized"}
     with pytest.raises(ValueError, match="front end"):
         Guard.load(out, threads=1)
+
+
+def test_export_cli_early_exit_gate(ckpt, tmp_path):
+    """--early-exit-gate attack is written into config.json (the runtime then uses it) and into the model's config
+    the variants were measured with."""
+    from tinyguardrail.runtime.guard import Guard
+
+    ckpt_dir, data = ckpt
+    out = tmp_path / "gate"
+    argv = ["export", "--checkpoint", str(ckpt_dir), "--out", str(out), "--calib", str(data), "--calib-size", "8",
+            "--eval-size", "16", "--quant", "int8-dynamic", "--variants", "fp32", "--early-exit-gate", "attack"]
+    assert main(argv) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["early_exit_gate"] == "attack" and config["model"]["early_exit_gate"] == "attack"
+    try:
+        assert Guard.load(out, threads=1).info()["early_exit_gate"] == "attack"
+    except ImportError:
+        pytest.skip("tinyguardrail.text not available")
 
 
 def test_export_cli_errors(ckpt, tmp_path, capsys):

@@ -13,6 +13,7 @@ from tinyguardrail.model.model import (
     GuardrailModel,
     combine_probs,
     combine_severity,
+    route_decision,
 )
 from tinyguardrail.train.losses import GuardrailLoss
 
@@ -138,6 +139,20 @@ def test_combine_probs_rule():
     torch.testing.assert_close(sev, torch.tensor([0.0, 1.0, 0.5, 0.5]))
 
 
+def test_attack_gate_exits_on_a_sure_decision_split_over_attack_types():
+    """gate="attack": a row whose attack probability is split over two attack types (no class reaches the
+    threshold) exits early when the router says fast and P(attack) does; "label" sends it to both branches. A benign
+    row is the same under both gates (its class is its decision); an unsure row exits under neither."""
+    fast = torch.log(torch.tensor([[0.02, 0.49, 0.49, 0.0001], [0.95, 0.02, 0.02, 0.01], [0.5, 0.3, 0.1, 0.1]]))
+    router = torch.tensor([[5.0, 0, 0]] * 3)
+    assert route_decision(fast, router, 0.9, "label").tolist() == [ROUTE_BOTH, ROUTE_FAST, ROUTE_BOTH]
+    assert route_decision(fast, router, 0.9, "attack").tolist() == [ROUTE_FAST, ROUTE_FAST, ROUTE_BOTH]
+    with pytest.raises(ValueError, match="gate"):
+        route_decision(fast, router, 0.9, "class")
+    with pytest.raises(ValueError, match="early_exit_gate"):
+        tiny_config(early_exit_gate="class")
+
+
 def test_char_cnn_equals_per_kernel_convolutions():
     """The fused single-matmul char CNN computes exactly Conv1d per kernel size (right-padded), GELU, max."""
     import torch.nn.functional as F
@@ -155,15 +170,15 @@ def test_char_cnn_equals_per_kernel_convolutions():
     torch.testing.assert_close(cnn(chars), ref, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("gate", ["label", "attack"])
 @pytest.mark.parametrize("threshold", [0.0, 0.5, 0.9, 1.1])
-def test_combine_rule_torch_equals_runtime_numpy(threshold):
+def test_combine_rule_torch_equals_runtime_numpy(threshold, gate):
     """The branch-combine rule is written twice, in torch (training-time validation, export checks) and in NumPy
     (the ONNX runtime): on random logits, with and without early exit, both give the same probabilities and
     severities, and the runtime asks the deep branch for exactly the rows the torch rule does not answer fast."""
     import numpy as np
 
     from tinyguardrail.artifact import combine_probs as runtime_combine
-    from tinyguardrail.model.model import ROUTE_FAST, route_decision
 
     gen = torch.Generator().manual_seed(int(threshold * 10) + 7)
     n = 512
@@ -171,17 +186,18 @@ def test_combine_rule_torch_equals_runtime_numpy(threshold):
     deep = torch.randn(n, 4, generator=gen) * 3
     router = torch.randn(n, 3, generator=gen) * 2
     fast_sev, deep_sev = torch.rand(n, generator=gen), torch.rand(n, generator=gen)
-    want_p = combine_probs(fast, deep, router, early_exit_threshold=threshold)
-    want_s = combine_severity(fast, fast_sev, deep_sev, router, early_exit_threshold=threshold)
+    want_p = combine_probs(fast, deep, router, early_exit_threshold=threshold, gate=gate)
+    want_s = combine_severity(fast, fast_sev, deep_sev, router, early_exit_threshold=threshold, gate=gate)
     asked = {}
 
     def run_deep(rows):
         asked["rows"] = rows
         return deep.numpy()[rows], deep_sev.numpy()[rows]
 
-    probs, sev, branch = runtime_combine(fast.numpy(), fast_sev.numpy(), router.numpy(), threshold, run_deep)
+    probs, sev, branch = runtime_combine(fast.numpy(), fast_sev.numpy(), router.numpy(), threshold, run_deep,
+                                         gate=gate)
     np.testing.assert_allclose(probs, want_p.numpy(), rtol=0, atol=1e-6)
     np.testing.assert_allclose(sev, want_s.numpy(), rtol=0, atol=1e-6)
-    route = route_decision(fast, router, threshold).numpy()
+    route = route_decision(fast, router, threshold, gate).numpy()
     assert branch.tolist() == route.tolist()
     assert asked.get("rows", np.array([], int)).tolist() == np.flatnonzero(route != ROUTE_FAST).tolist()

@@ -61,6 +61,7 @@ def test_health_ready_docs(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["model"]["name"] == "fake-tiny"
+    assert ready.json()["model"]["early_exit_gate"] == "label"
     assert client.get("/docs").status_code == 200
     spec = client.get("/openapi.json").json()
     assert {"/v1/check", "/v1/check/batch", "/v1/bits", "/healthz", "/readyz", "/metrics"} <= set(spec["paths"])

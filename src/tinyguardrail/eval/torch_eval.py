@@ -49,7 +49,7 @@ class EncodedSuite:
             with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
                 o = model(b["input_ids"], b["attention_mask"], b["char_ids"], b["detector_feats"])
             out[idx] = combine_probs(o["fast_logits"].float(), o["deep_logits"].float(), o["router_logits"].float(),
-                                     model.config.early_exit_threshold).cpu().numpy()  # fmt: skip
+                                     model.config.early_exit_threshold, model.config.early_exit_gate).cpu().numpy()  # fmt: skip
         return out
 
 

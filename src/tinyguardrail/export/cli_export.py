@@ -26,6 +26,7 @@ runtime's), truncated to ``max_len`` tokens.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import tempfile
@@ -35,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from tinyguardrail.export.quantize import QUANT_CHOICES, STATIC_VARIANTS, VARIANTS, pad_batch
+from tinyguardrail.labels import EXIT_GATES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,6 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-split-chars", dest="split_chars", action="store_false",
                         help="keep the character CNN inside fast.onnx (default: cut it out into char.onnx, whose "
                              "output the runtime caches per token)")
+    parser.add_argument("--early-exit-gate", choices=EXIT_GATES, default=None,
+                        help="what an early exit needs the fast branch to be sure of: 'label' (its class) or 'attack' "
+                             "(its block-or-allow decision; the attack type is then the fast branch's). Default: the "
+                             "checkpoint's early_exit_gate (label for checkpoints older than the setting)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         keep_fp32=args.keep_fp32,
         seed=args.seed,
         split_chars=args.split_chars,
+        early_exit_gate=args.early_exit_gate,
     )
     from tinyguardrail.export.quantize import format_table
 
@@ -144,6 +151,7 @@ def export_model(
     split_chars: bool = True,
     model=None,
     tokenizer_path: str | Path | None = None,
+    early_exit_gate: str | None = None,
 ) -> dict[str, Any]:
     """Export a checkpoint to a runtime model directory; see the module docstring.
 
@@ -162,6 +170,8 @@ def export_model(
             (``export.split``; same arithmetic, and the runtime caches the vectors per token).
         model: an already loaded model (skips loading ``checkpoint``; tests).
         tokenizer_path: tokenizer.json to ship (default: ``checkpoint/tokenizer.json``).
+        early_exit_gate: the runtime's early-exit gate (``labels.EXIT_GATES``) instead of the checkpoint's; it is
+            written into ``config.json`` and used by the measurement of the variants.
 
     Returns:
         the export report (also written to ``out/export_report.json``).
@@ -177,6 +187,8 @@ def export_model(
     out = Path(out)
     checkpoint = Path(checkpoint)
     model = model if model is not None else load_model(checkpoint)
+    if early_exit_gate is not None:
+        model.config = dataclasses.replace(model.config, early_exit_gate=early_exit_gate)
     cfg = model.config
     front_end = checkpoint_front_end(checkpoint)
     tok_src = Path(tokenizer_path) if tokenizer_path is not None else checkpoint / "tokenizer.json"

@@ -38,10 +38,10 @@ def parity(checkpoint: Path, model_dir: Path, data: Path, split: str = "test", l
     tok = Tokenizer.from_file(str(Path(model_dir) / "tokenizer.json"))
     texts, labels = read_labelled_texts(Path(data) / SPLIT_FILES[split], max_rows=limit, seed=seed)
     feeds = encode_texts_batch1(texts, tok, cfg, checkpoint_front_end(checkpoint))
-    thr = float(cfg.early_exit_threshold)
+    thr, gate = float(cfg.early_exit_threshold), cfg.early_exit_gate
     has_deep = (Path(model_dir) / "deep.onnx").exists()
     t0 = time.perf_counter()
-    ref = [_combine(torch_outputs(model, f, deep=has_deep), thr, has_deep)[0] for f in feeds]
+    ref = [_combine(torch_outputs(model, f, deep=has_deep), thr, has_deep, gate)[0] for f in feeds]
     ref_pred = np.concatenate([p.argmax(-1) for p in ref])
     out = {"checkpoint": str(checkpoint), "model": str(model_dir), "split": split, "n": len(texts),
            "torch_fp32_accuracy": float((ref_pred == labels).mean()), "variants": {}}  # fmt: skip
@@ -58,7 +58,7 @@ def parity(checkpoint: Path, model_dir: Path, data: Path, split: str = "test", l
             o = run_fast(fs, f, cs)
             if ds is not None:
                 o.update(run_deep(ds, o["hidden"], f["attention_mask"]))
-            probs.append(_combine(o, thr, ds is not None)[0])
+            probs.append(_combine(o, thr, ds is not None, gate)[0])
         pred = np.concatenate([p.argmax(-1) for p in probs])
         acc = float((pred == labels).mean())
         out["variants"][name] = {

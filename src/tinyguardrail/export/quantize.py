@@ -442,13 +442,14 @@ def initializer_bytes(path: str | Path) -> dict[str, int]:
     return out
 
 
-def _combine(out: dict[str, np.ndarray], early_exit_threshold: float, deep: bool) -> tuple[np.ndarray, np.ndarray]:
+def _combine(out: dict[str, np.ndarray], early_exit_threshold: float, deep: bool,
+             gate: str = "label") -> tuple[np.ndarray, np.ndarray]:
     """Final probabilities and branch under the runtime's rule (one place: ``artifact.combine_probs``)."""
     from tinyguardrail.artifact import combine_probs
 
     run = (lambda rows: (out["deep_logits"][rows], out["severity"][rows])) if deep else None
     probs, _, branch = combine_probs(
-        out["fast_logits"], out["fast_severity"], out["router_logits"], early_exit_threshold, run
+        out["fast_logits"], out["fast_severity"], out["router_logits"], early_exit_threshold, run, gate=gate
     )
     return probs, branch
 
@@ -497,6 +498,7 @@ def batch_invariance(
     batch_size: int = 16,
     pad_id: int = 0,
     seed: int = 0,
+    gate: str = "label",
 ) -> dict[str, Any]:
     """Graph-level batch invariance: each batch-1 feed's final probabilities ``probs`` (as scored alone) against the
     same text's inside shuffled, right-padded batches of ``batch_size`` texts of other lengths.
@@ -512,7 +514,7 @@ def batch_invariance(
         out = run_fast(fast_session, batch)
         if deep_session is not None:
             out.update(run_deep(deep_session, out["hidden"], batch["attention_mask"]))
-        p, _ = _combine(out, early_exit_threshold, deep_session is not None)
+        p, _ = _combine(out, early_exit_threshold, deep_session is not None, gate)
         for row, i in enumerate(idx):
             alone = np.asarray(probs[i])[0]
             diff = max(diff, float(np.abs(p[row] - alone).max()))
@@ -539,7 +541,7 @@ def evaluate_variants(
         labels: true class ids of the feeds; when given, accuracy is reported.
         threads: intra-op threads (1 for the latency target of SPEC section 9).
         early_exit_threshold: the combine rule's threshold (default: ``torch_model.config.early_exit_threshold``,
-            else 0.9).
+            else 0.9); the gate is ``torch_model.config.early_exit_gate`` (else "label").
         warmup: untimed runs before timing.
         invariance_batch: texts per padded batch of the batch-invariance check (:func:`batch_invariance`); 0 skips
             it.
@@ -555,6 +557,7 @@ def evaluate_variants(
     cfg = getattr(torch_model, "config", None)
     if early_exit_threshold is None:
         early_exit_threshold = float(getattr(cfg, "early_exit_threshold", 0.9))
+    gate = str(getattr(cfg, "early_exit_gate", "label"))
     pad_id = int(getattr(cfg, "pad_id", 0))
     has_deep = any(p.get("deep") is not None for p in variants.values())
     ref = None
@@ -598,11 +601,11 @@ def evaluate_variants(
                     weights[k] = weights.get(k, 0) + b
         row["weight_bytes"] = sum(weights.values())
         row["weight_bytes_by_type"] = weights
-        probs, branch = zip(*(_combine(o, early_exit_threshold, deep_s is not None) for o in outs), strict=True)
+        probs, branch = zip(*(_combine(o, early_exit_threshold, deep_s is not None, gate) for o in outs), strict=True)
         pred = np.concatenate([p.argmax(-1) for p in probs])
         row["early_exit_share"] = float(np.mean(np.concatenate(branch) == 0))
         if ref is not None:
-            ref_probs = [_combine(r, early_exit_threshold, deep_s is not None)[0] for r in ref]
+            ref_probs = [_combine(r, early_exit_threshold, deep_s is not None, gate)[0] for r in ref]
             ref_pred = np.concatenate([p.argmax(-1) for p in ref_probs])
             row["label_agreement"] = float(np.mean(pred == ref_pred))
             fast_pred = np.concatenate([o["fast_logits"].argmax(-1) for o in outs])
@@ -612,7 +615,8 @@ def evaluate_variants(
         if labels is not None:
             row["accuracy"] = float(np.mean(pred == np.asarray(labels)[: len(pred)]))
         if invariance_batch > 1 and len(feeds) > 1:
-            row.update(batch_invariance(fast_s, deep_s, feeds, probs, early_exit_threshold, invariance_batch, pad_id))
+            row.update(batch_invariance(fast_s, deep_s, feeds, probs, early_exit_threshold, invariance_batch, pad_id,
+                                        gate=gate))
         report.append(row)
     return report
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tinyguardrail.labels import EXIT_GATES
+
 #: Bumped when a saved config would no longer rebuild the same module tree.
 CONFIG_FORMAT_VERSION = 1
 
@@ -74,6 +76,10 @@ class GuardrailConfig:
     early_exit_threshold: float = (
         0.9  # router target "fast-only" needs this confidence; inference exits early only above it
     )
+    # what "confident" means at inference (``EXIT_GATES``): "label", the fast branch's largest class probability;
+    # "attack", its block-or-allow confidence max(P(benign), 1 - P(benign)), so an attack whose probability is split
+    # between attack types exits too (its attack type is then the fast branch's)
+    early_exit_gate: str = "label"
 
     # --- deep branch ---
     n_deep_layers: int = 4  # transformer layers of the deep branch
@@ -156,6 +162,7 @@ class GuardrailConfig:
         check(self.fast_pooling in _POOLINGS, f"fast_pooling must be one of {_POOLINGS}, got {self.fast_pooling!r}")
         check(self.n_prototypes >= 1 or not self.use_pattern_bank, "use_pattern_bank needs n_prototypes >= 1")
         check(0.0 < self.early_exit_threshold <= 1.0, "early_exit_threshold must be in (0, 1]")
+        check(self.early_exit_gate in EXIT_GATES, f"early_exit_gate must be one of {EXIT_GATES}, got {self.early_exit_gate!r}")
         check(self.moe_every >= 1, f"moe_every must be >= 1, got {self.moe_every}")
         check(
             self.n_experts >= 1 and 1 <= self.top_k <= self.n_experts,

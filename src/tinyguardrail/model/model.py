@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tinyguardrail.labels import EXIT_GATES
 from tinyguardrail.model.config import GuardrailConfig
 
 # ============================================================================================== threat-aware embedding
@@ -593,14 +594,22 @@ def fixed_route_logits(route: int, like: torch.Tensor) -> torch.Tensor:
 
 
 def route_decision(
-    fast_logits: torch.Tensor, router_logits: torch.Tensor, early_exit_threshold: float = 0.0
+    fast_logits: torch.Tensor, router_logits: torch.Tensor, early_exit_threshold: float = 0.0, gate: str = "label"
 ) -> torch.Tensor:
     """Which branch answers each row [B] (0 fast, 1 deep, 2 both): the router's argmax, except that a fast-only
-    choice whose fast max probability is below ``early_exit_threshold`` becomes "both" (the runtime's rule:
-    the deep branch is skipped only when the router says so *and* the fast branch is confident)."""
+    choice whose fast confidence is below ``early_exit_threshold`` becomes "both" (the runtime's rule:
+    the deep branch is skipped only when the router says so *and* the fast branch is confident). The confidence is
+    the max class probability (``gate="label"``) or ``max(P(benign), 1 - P(benign))`` (``gate="attack"``), as
+    ``artifact.exit_confidence``."""
     route = router_logits.argmax(dim=-1)
     if early_exit_threshold > 0:
-        conf = torch.softmax(fast_logits.float(), dim=-1).amax(dim=-1)
+        p = torch.softmax(fast_logits.float(), dim=-1)
+        if gate == "label":
+            conf = p.amax(dim=-1)
+        elif gate == "attack":
+            conf = torch.maximum(p[:, 0], 1.0 - p[:, 0])
+        else:
+            raise ValueError(f"early-exit gate {gate!r} is not one of {list(EXIT_GATES)}")
         route = torch.where(
             (route == ROUTE_FAST) & (conf < early_exit_threshold), torch.full_like(route, ROUTE_BOTH), route
         )
@@ -612,15 +621,16 @@ def combine_probs(
     deep_logits: torch.Tensor,
     router_logits: torch.Tensor,
     early_exit_threshold: float = 0.0,
+    gate: str = "label",
 ) -> torch.Tensor:
     """Final class probabilities [B, C], by ``route_decision``: 0 -> softmax(fast); 1 -> softmax(deep);
     2 -> mean of both softmaxes.
 
-    ``early_exit_threshold`` 0 is the pure router rule; pass ``config.early_exit_threshold`` to get exactly what the
-    ONNX runtime (``artifact.combine_probs``) answers. Branch switches are expressed as constant router
+    ``early_exit_threshold`` 0 is the pure router rule; pass ``config.early_exit_threshold`` and
+    ``config.early_exit_gate`` to get exactly what the ONNX runtime (``artifact.combine_probs``) answers. Branch switches are expressed as constant router
     logits, so this rule covers every ablation (without a deep branch, deep_logits equal fast_logits).
     """
-    route = route_decision(fast_logits, router_logits, early_exit_threshold)[:, None]
+    route = route_decision(fast_logits, router_logits, early_exit_threshold, gate)[:, None]
     p_fast = torch.softmax(fast_logits.float(), dim=-1)
     p_deep = torch.softmax(deep_logits.float(), dim=-1)
     return torch.where(route == ROUTE_FAST, p_fast, torch.where(route == ROUTE_DEEP, p_deep, 0.5 * (p_fast + p_deep)))
@@ -632,9 +642,10 @@ def combine_severity(
     deep_sev: torch.Tensor,
     router_logits: torch.Tensor,
     early_exit_threshold: float = 0.0,
+    gate: str = "label",
 ) -> torch.Tensor:
     """Severity [B] by the same rule as ``combine_probs``."""
-    route = route_decision(fast_logits, router_logits, early_exit_threshold)
+    route = route_decision(fast_logits, router_logits, early_exit_threshold, gate)
     return torch.where(
         route == ROUTE_FAST, fast_sev, torch.where(route == ROUTE_DEEP, deep_sev, 0.5 * (fast_sev + deep_sev))
     )

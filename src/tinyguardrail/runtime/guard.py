@@ -42,7 +42,7 @@ from tinyguardrail.artifact import (  # noqa: F401 (the contract's names, re-exp
 )
 from tinyguardrail.codes import encode, level
 from tinyguardrail.features import encode_batch, sanitize, tokenize
-from tinyguardrail.labels import LABELS
+from tinyguardrail.labels import EXIT_GATES, LABELS
 from tinyguardrail.preprocess import FrontEnd, FrontEndSwitches
 from tinyguardrail.runtime.charcache import DEFAULT_CAPACITY as DEFAULT_CHAR_CACHE
 from tinyguardrail.runtime.charcache import CharVectors
@@ -206,6 +206,7 @@ class Guard:
         *,
         max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
         early_exit_threshold: float | None = None,
+        early_exit_gate: str | None = None,
         batch_rows: int = 64,
         batch_tokens: int = DEFAULT_BATCH_TOKENS,
         max_windows: int = 128,
@@ -224,6 +225,9 @@ class Guard:
         self.early_exit_threshold = (
             config.early_exit_threshold if early_exit_threshold is None else float(early_exit_threshold)
         )
+        self.early_exit_gate = config.early_exit_gate if early_exit_gate is None else str(early_exit_gate)
+        if self.early_exit_gate not in EXIT_GATES:
+            raise ValueError(f"early_exit_gate must be one of {list(EXIT_GATES)}, got {early_exit_gate!r}")
         self.skip_decided = bool(skip_decided)
         self.batch_rows = int(batch_rows)
         self.batch_tokens = int(batch_tokens)
@@ -266,6 +270,7 @@ class Guard:
         *,
         max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
         early_exit_threshold: float | None = None,
+        early_exit_gate: str | None = None,
         providers: Sequence[str] | None = None,
         fast_file: str | None = None,
         deep_file: str | None = None,
@@ -288,6 +293,8 @@ class Guard:
                 (:meth:`Policy.on_top_of`). None -> the model's policy as it is.
             max_text_chars: longer inputs raise ``ValueError`` (default 100,000).
             early_exit_threshold: override the config's value; a value above 1 disables early exit.
+            early_exit_gate: override the config's ``early_exit_gate`` (``labels.EXIT_GATES``): "label" exits when
+                the fast branch's class is sure, "attack" when its block-or-allow decision is.
             providers: ONNX Runtime execution providers (default ``["CPUExecutionProvider"]``).
             fast_file, deep_file: ONNX files to load instead of ``config.files`` (e.g. ``fast.fp32.onnx``).
             frontend: the text front end (default: ``tinyguardrail.text``).
@@ -376,7 +383,7 @@ class Guard:
         return cls(
             model_dir, config, fast, deep, tokenizer, policy, frontend,
             max_text_chars=max_text_chars, early_exit_threshold=early_exit_threshold,
-            batch_rows=batch_rows, batch_tokens=batch_tokens, max_windows=max_windows,
+            early_exit_gate=early_exit_gate, batch_rows=batch_rows, batch_tokens=batch_tokens, max_windows=max_windows,
             window_overlap=window_overlap, threads=threads, files=used, chars=chars, skip_decided=skip_decided,
         )
 
@@ -460,6 +467,7 @@ class Guard:
             "window_overlap": self.window_overlap,
             "max_text_chars": self.max_text_chars,
             "early_exit_threshold": self.early_exit_threshold,
+            "early_exit_gate": self.early_exit_gate,
             "skip_decided": self.skip_decided,
             "policy": self.policy.to_dict(),
         }
@@ -590,7 +598,8 @@ class Guard:
 
             p, s, b = combine_probs(fast_logits, fast_sev, router, self.early_exit_threshold,
                                     run_deep if self._deep is not None else None,
-                                    decided_bound(self.policy) if self.skip_decided else None)
+                                    decided_bound(self.policy) if self.skip_decided else None,
+                                    gate=self.early_exit_gate)
             probs[chunk], severity[chunk], branch[chunk] = p, s, b
             early += int((b == 0).sum())
         with self._stats_lock:

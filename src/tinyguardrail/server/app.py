@@ -360,7 +360,7 @@ def create_app(settings: Settings | None = None, guard: Any = None) -> FastAPI:
         if not state.ready:
             raise ApiError(503, "not_ready", "the model is not loaded yet")
         info = state.guard.info()
-        model = {k: info[k] for k in ("name", "files", "max_len", "early_exit_threshold")}
+        model = {k: info[k] for k in ("name", "files", "max_len", "early_exit_threshold", "early_exit_gate")}
         return {"status": "ready", "version": __version__, "model": model}
 
     for path, probe in (("/healthz", healthz), ("/readyz", readyz)):  # load balancers often probe with HEAD

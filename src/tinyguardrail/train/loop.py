@@ -441,7 +441,8 @@ def predict_probs(model: GuardrailModel, feats: D.Features, device: torch.device
         b = to_device(feats.batch(idx, model.config.pad_id), device)
         with _autocast(device, bf16):
             out = model(b["input_ids"], b["attention_mask"], b["char_ids"], b["detector_feats"])
-        p = combine_probs(out["fast_logits"], out["deep_logits"], out["router_logits"], model.config.early_exit_threshold)
+        p = combine_probs(out["fast_logits"], out["deep_logits"], out["router_logits"], model.config.early_exit_threshold,
+                          model.config.early_exit_gate)
         out_p[np.asarray(idx)] = p.float().cpu().numpy()
     model.train(was)
     return out_p
@@ -464,7 +465,7 @@ def validate(
     """
     was = model.training
     model.eval()
-    thr = model.config.early_exit_threshold
+    thr, gate = model.config.early_exit_threshold, model.config.early_exit_gate
     probs, routes, fast_pred, deep_pred, labels = [], [], [], [], []
     loss_sum, n_rows = 0.0, 0
     for idx in D.make_batches(feats.lengths, batch_size, None):
@@ -473,8 +474,8 @@ def validate(
             out = model(b["input_ids"], b["attention_mask"], b["char_ids"], b["detector_feats"])
         if loss_fn is not None:
             loss_sum += float(loss_fn(out, b["labels"])[0]) * len(idx)
-        probs.append(combine_probs(out["fast_logits"], out["deep_logits"], out["router_logits"], thr).cpu())
-        routes.append(route_decision(out["fast_logits"], out["router_logits"], thr).cpu())
+        probs.append(combine_probs(out["fast_logits"], out["deep_logits"], out["router_logits"], thr, gate).cpu())
+        routes.append(route_decision(out["fast_logits"], out["router_logits"], thr, gate).cpu())
         fast_pred.append(out["fast_logits"].argmax(-1).cpu())
         deep_pred.append(out["deep_logits"].argmax(-1).cpu())
         labels.append(b["labels"].cpu())
