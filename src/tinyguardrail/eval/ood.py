@@ -8,7 +8,7 @@ or carrier of training reaches a suite through them. ``eval.leakcheck`` checks e
 
 | suite | role | cells (scored PINT-style: mean over (cell, label) of accuracy) |
 |---|---|---|
-| ``ood_dev`` | thresholds, checkpoints, bases, data changes are chosen on it | ``source/<held-out source>`` attacks and benign text, ``pliny`` templates, ``lang/<held-out language>`` (attacks and benign), ``indirect/<carrier>`` (held-out carriers x held-out lead-ins x held-out payloads, and the same carriers clean), ``long_doc`` (4-8k-character documents, clean or with an injection past the first window), ``json_tool`` (an injection in one field of a JSON tool result, or none), ``obfuscated/<family>`` (the independent transforms on the dev half of the bases) |
+| ``ood_dev`` | thresholds, checkpoints, bases, data changes are chosen on it | ``source/<held-out source>`` attacks and benign text, ``pliny`` templates, ``lang/<held-out language>`` (attacks and benign), ``indirect/<carrier>`` (held-out carriers x held-out lead-ins x held-out payloads, and the same carriers clean), ``long_doc`` (4-8k-character documents, clean or with an injection past the first window), ``json_tool`` (an injection in one field of a JSON tool result, or none), ``obfuscated/<family>`` (the independent transforms on the dev half of the bases), ``overdefense`` (benign sentences of the held-out sources that use attack words innocently) |
 | ``transforms`` | report | every independent transform x shape on the report half of the OOD-dev bases, and the same encodings of benign text |
 | ``notinject``, ``wildguard``, ``bipia_test``, ``jbb_pair``, ``bastion``, ``garak_ml``, ``pint_example`` | report | the eval-only sets (BIPIA test carriers x test payloads composed here) |
 | ``test`` | in-distribution reference | the test split as built |
@@ -43,6 +43,24 @@ CAP_ATTACK_PER_CELL = 400
 CAP_TEST = 4000
 MAX_BASE_CHARS = 400
 LONG_DOC_CHARS = (4000, 8000)
+#: The ``overdefense`` cell: at most this many sentences, of this many characters.
+CAP_OVERDEFENSE = 400
+OVERDEFENSE_CHARS = (40, 300)
+#: Words an attack uses and benign text uses too, in English and in the held-out and documentation languages
+#: (written for this module, independent of the training side's hard-negative vocabulary), for the ``overdefense``
+#: cell: benign sentences of held-out sources that contain them are what a guard over-defends on (NotInject's kind).
+OVERDEFENSE_WORDS = re.compile(
+    r"\b(ignor\w*|disregard\w*|forget\w*|overrid\w*|bypass\w*|pretend\w*|role-?play\w*|act as|jailbreak\w*"
+    r"|instruct\w*|system prompts?|prompts?|rules?|restrict\w*|reveal\w*|secrets?|password\w*|hack\w*|unlock\w*"
+    r"|previous|persona|filters?|guidelines?|admin\w*|credential\w*|confidential\w*|inject\w*"
+    r"|istruzion\w*|segret\w*|regol\w*|instru\w+|senha\w*|segred\w*|regras?|ignorar|esquec\w*|injeç\w*|iniezion\w*"
+    r"|anweisung\w*|passwort\w*|geheim\w*|regeln?|instrucci\w*|contraseñ\w*|secret\w*|règles?|mot de passe)\b",
+    re.IGNORECASE,
+)
+#: Sentences that quote or embed something (a quoted payload would be an attack inside benign prose), links and
+#: markup are left out of the ``overdefense`` cell.
+_QUOTED = re.compile(r"[\"“”«»„`{}<>|]|'\w|https?://|\]\(")
+_SENTENCE_CUT = re.compile(r"(?<=[.!?。！？])\s+|\n+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +202,31 @@ def json_tool_results(texts: Sequence[str], payloads: Sequence[Material], lead_i
     return out
 
 
+def overdefense_sentences(rows: Sequence[Record], n: int = CAP_OVERDEFENSE) -> list[SuiteRow]:
+    """Up to ``n`` benign sentences cut from the held-out benign rows (security and prompt-engineering pages, command
+    references, instructions, e-mails) that contain ``OVERDEFENSE_WORDS`` and quote nothing: a security page *about*
+    prompt injection or a command that changes a password, which a guard should let through. List markers, headings'
+    hashes and the closing full stop are cut off. Taken round robin over the sources, so no one source is the cell."""
+    by_src: dict[str, dict[str, Record]] = defaultdict(dict)
+    for r in rows:
+        if r.label != "benign":
+            continue
+        for piece in _SENTENCE_CUT.split(r.text):
+            piece = piece.strip(" #>-*0123456789.\t")
+            if (OVERDEFENSE_CHARS[0] <= len(piece) <= OVERDEFENSE_CHARS[1] and OVERDEFENSE_WORDS.search(piece)
+                    and not _QUOTED.search(piece)):
+                by_src[r.source].setdefault(piece, r)
+    pools = {src: _cap(sorted(pieces), len(pieces), f"overdefense/{src}") for src, pieces in sorted(by_src.items())}
+    out: list[SuiteRow] = []
+    while len(out) < n and any(pools.values()):  # round robin over the sources
+        for src, pool in pools.items():
+            if pool and len(out) < n:
+                piece = pool.pop(0)
+                r = by_src[src][piece]
+                out.append(SuiteRow(piece, "benign", "overdefense", r.source, r.lang, r.template_id))
+    return out
+
+
 # ------------------------------------------------------------------------------------------------- the suites
 
 
@@ -265,6 +308,7 @@ def ood_dev_suite(rows: Sequence[Record], mats: Sequence[Material], held_langs: 
     out += long_documents(doc_chunks, payloads, lead_ins, rng, n=80)
     tool_texts = [m.text for m in carriers if m.source == "agentdojo_environments" and len(m.text) < 1200]
     out += json_tool_results(tool_texts, payloads, lead_ins, rng, n=120) if tool_texts else []
+    out += overdefense_sentences(rows)
     att, ben = transform_bases(rows, "dev")
     suite = attacks2025.build_suite(att, ben, seed=seed, per_cell=4)
     out += _transform_rows(suite, lambda r: f"obfuscated/{family(r.attack_type)}")
