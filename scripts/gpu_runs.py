@@ -15,8 +15,8 @@ A plan (JSON, no machine paths besides the carried folders):
 every row whose ``template_id`` or ``source`` starts with one of the prefixes (generated rows keep their base's
 template id, so they go too); the selection suite is copied unchanged.
 
-Runs that share a tokenizer (the same ``train.pretrained_dir``) and a text front end (``train.script_marks``) share one
-feature cache, built once before the runs start (``train --prepare-only``), so parallel runs never write the same cache. Each run writes ``$OUT/<name>.log``
+Runs that share a tokenizer (the same ``train.pretrained_dir``), a text front end (``train.script_marks``) and a
+``--data-dir`` share one feature cache, built once before the runs start (``train --prepare-only``), so parallel runs never write the same cache. Each run writes ``$OUT/<name>.log``
 (progress bars filtered out) and ``$OUT/<name>.metrics.jsonl``; ``$OUT/summary.json`` lists every run's best epoch
 and selection score; all of these travel back in ``$OUT/runs_meta.tgz`` (a call returns at most 8 files). The best
 ``candidate`` run's ``best/`` checkpoint is packed as ``$OUT/ckpt.tar.part-NN`` (``scripts/pack_checkpoint.py``).
@@ -77,6 +77,16 @@ def _pretrained_dir(args: list[str]) -> str:
         m = re.match(r"train\.pretrained_dir=(.*)", a)
         if m:
             found = json.loads(m.group(1)) if m.group(1).startswith('"') else m.group(1)
+    return found
+
+
+def _data_dir(args: list[str]) -> str:
+    """The run's ``--data-dir`` (the last one given): runs on other data build their features in a cache of their own
+    before the parallel runs too, instead of two runs encoding the same files at once."""
+    found = "default"
+    for flag, value in zip(args, args[1:], strict=False):
+        if flag == "--data-dir":
+            found = value
     return found
 
 
@@ -158,7 +168,7 @@ def main(plan_path: str) -> int:
     caches, preps = {}, []
     for r in runs:  # one feature cache per tokenizer and text front end, built before the parallel runs
         args = common + r.get("args", [])
-        key = (_pretrained_dir(args), "train.script_marks=true" in args)
+        key = (_pretrained_dir(args), "train.script_marks=true" in args, _data_dir(args))
         if key not in caches:
             caches[key] = f"runs/cache_{len(caches)}"
             preps.append((f"prep_{len(caches)}", r["config"], args, 1e9, OUT / f"prepare_{len(caches)}.log",

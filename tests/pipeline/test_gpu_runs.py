@@ -72,3 +72,10 @@ def test_a_runs_own_base_overrides_the_common_one_for_its_feature_cache(gpu_runs
     assert gpu_runs._pretrained_dir(common) == ".carry/base_minilm"
     assert gpu_runs._pretrained_dir([*common, "--set", 'train.pretrained_dir=".carry/base_cov"']) == ".carry/base_cov"
     assert gpu_runs._pretrained_dir(["--seed", "2"]) == "default"
+
+
+def test_a_runs_own_data_dir_gets_its_own_feature_cache_key(gpu_runs):
+    common = ["--set", "train.allow_stale_features=true", "--data-dir", ".carry/data"]
+    assert gpu_runs._data_dir(common) == ".carry/data"
+    assert gpu_runs._data_dir([*common, "--seed", "3", "--data-dir", ".carry/data_tc"]) == ".carry/data_tc"
+    assert gpu_runs._data_dir(["--seed", "2"]) == "default"
