@@ -13,7 +13,9 @@ A plan (JSON, no machine paths besides the carried folders):
 ``"derive"`` (optional) writes filtered copies of the carried data before the runs, for data ablations:
 ``{"dir": ".carry/data_nobank", "from": ".carry/data", "drop_prefix": ["bank/"]}`` leaves out of train and validation
 every row whose ``template_id`` or ``source`` starts with one of the prefixes (generated rows keep their base's
-template id, so they go too); the selection suite is copied unchanged.
+template id, so they go too); the selection suite is copied unchanged. ``"add"`` / ``"remove"`` (gzipped JSON Lines of
+training rows, ``scripts/make_carry.py --patch-against``) turn the training rows into another build's: a data change
+then travels as a patch of a few MB instead of a second copy of the training split.
 
 Runs that share a tokenizer (the same ``train.pretrained_dir``), a text front end (``train.script_marks``) and a
 ``--data-dir`` share one feature cache, built once before the runs start (``train --prepare-only``), so parallel runs never write the same cache. Each run writes ``$OUT/<name>.log``
@@ -135,25 +137,39 @@ def _choose(cands: list[dict]) -> tuple[str, dict]:
     return f"{best['out']}/wise/a{a}", {"run": best["name"], "alpha": a, "mean_by_alpha": mean}
 
 
+def _row_key(row: dict) -> str:
+    return json.dumps([row.get("text"), row.get("label"), row.get("source")], ensure_ascii=False)
+
+
 def derive(spec: dict) -> None:
     import gzip
     import shutil
 
     src, dst = Path(spec["from"]), Path(spec["dir"])
     dst.mkdir(parents=True, exist_ok=True)
-    prefixes = tuple(spec["drop_prefix"])
+    prefixes = tuple(spec.get("drop_prefix", ()))
+    patch = {}
+    for side in ("add", "remove"):  # another build's training rows as a patch of this one (the carry stays small)
+        if spec.get(side):
+            with gzip.open(spec[side], "rt", encoding="utf-8") as f:
+                patch[side] = [json.loads(line) for line in f if line.strip()]
+    removing = {_row_key(r) for r in patch.get("remove", [])}
     for f in src.iterdir():
         if f.name.startswith(("train", "validation")):
             kept = dropped = 0
             with gzip.open(f, "rt", encoding="utf-8") as fin, gzip.open(dst / f.name, "wt", encoding="utf-8") as fout:
                 for line in fin:
                     row = json.loads(line)
-                    if row.get("template_id", "").startswith(prefixes) or row.get("source", "").startswith(prefixes):
+                    if (prefixes and (row.get("template_id", "").startswith(prefixes)
+                                      or row.get("source", "").startswith(prefixes))) \
+                            or (f.name.startswith("train") and _row_key(row) in removing):
                         dropped += 1
                         continue
                     fout.write(line)
                     kept += 1
-            print(f"derive {dst / f.name}: kept {kept}, dropped {dropped}")
+                added = patch.get("add", []) if f.name.startswith("train") else []
+                fout.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in added)
+            print(f"derive {dst / f.name}: kept {kept}, dropped {dropped}, added {len(added)}")
         else:
             shutil.copy(f, dst / f.name)
 

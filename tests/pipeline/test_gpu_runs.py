@@ -79,3 +79,24 @@ def test_a_runs_own_data_dir_gets_its_own_feature_cache_key(gpu_runs):
     assert gpu_runs._data_dir(common) == ".carry/data"
     assert gpu_runs._data_dir([*common, "--seed", "3", "--data-dir", ".carry/data_tc"]) == ".carry/data_tc"
     assert gpu_runs._data_dir(["--seed", "2"]) == "default"
+
+
+def test_derive_applies_a_patch_of_training_rows(gpu_runs, tmp_path):
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.mkdir()
+
+    def write(path, rows):
+        with gzip.open(path, "wt", encoding="utf-8") as f:
+            f.writelines(json.dumps(r) + "\n" for r in rows)
+
+    rows = [{"text": t, "label": "benign", "source": "s"} for t in "abc"]
+    write(src / "train.jsonl.gz", rows)
+    write(src / "validation.jsonl.gz", rows)
+    write(tmp_path / "add.jsonl.gz", [{"text": "d", "label": "benign", "source": "hn"}])
+    write(tmp_path / "remove.jsonl.gz", [rows[1], {"text": "a", "label": "jailbreak", "source": "s"}])
+    gpu_runs.derive({"dir": str(dst), "from": str(src), "add": str(tmp_path / "add.jsonl.gz"),
+                     "remove": str(tmp_path / "remove.jsonl.gz")})
+    with gzip.open(dst / "train.jsonl.gz", "rt", encoding="utf-8") as f:
+        assert [json.loads(line)["text"] for line in f] == ["a", "c", "d"]  # "a" stays: its label differs
+    with gzip.open(dst / "validation.jsonl.gz", "rt", encoding="utf-8") as f:
+        assert [json.loads(line)["text"] for line in f] == ["a", "b", "c"]  # validation is not patched
