@@ -100,3 +100,35 @@ def test_derive_applies_a_patch_of_training_rows(gpu_runs, tmp_path):
         assert [json.loads(line)["text"] for line in f] == ["a", "c", "d"]  # "a" stays: its label differs
     with gzip.open(dst / "validation.jsonl.gz", "rt", encoding="utf-8") as f:
         assert [json.loads(line)["text"] for line in f] == ["a", "b", "c"]  # validation is not patched
+
+
+def test_make_carry_patch_rebuilds_the_other_builds_training_rows(gpu_runs, tmp_path, monkeypatch):
+    """``make_carry.py --patch-against`` + ``derive``: the carried build plus the patch gives the other build's
+    training rows (as a multiset; reduced to text, label and source)."""
+    import sys
+    from collections import Counter
+
+    from tinyguardrail.data.io import write_training_jsonl_gz
+    from tinyguardrail.data.record import Record
+
+    def rec(text, label="benign", source="s"):
+        return Record(text=text, label=label, source=source, attack_type="none", lang="en", template_id=f"t/{text}")
+
+    carried, other, patch = tmp_path / "carried", tmp_path / "other", tmp_path / "patch"
+    write_training_jsonl_gz(carried / "train.jsonl.gz", [rec("a"), rec("b"), rec("c", "jailbreak")])
+    write_training_jsonl_gz(carried / "validation.jsonl.gz", [rec("v")])
+    write_training_jsonl_gz(other / "train.jsonl.gz", [rec("a"), rec("c", "jailbreak"), rec("d", source="hn")])
+    spec = importlib.util.spec_from_file_location("make_carry", SCRIPT.parent / "make_carry.py")
+    make_carry = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_carry)
+    monkeypatch.setattr(sys, "argv", ["make_carry.py", "--data", str(other), "--out", str(patch),
+                                      "--patch-against", str(carried)])
+    assert make_carry.main() == 0
+    gpu_runs.derive({"dir": str(tmp_path / "derived"), "from": str(carried), "add": str(patch / "add.jsonl.gz"),
+                     "remove": str(patch / "remove.jsonl.gz")})
+
+    def rows(path):
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            return Counter(line.strip() for line in f if line.strip())
+
+    assert rows(tmp_path / "derived" / "train.jsonl.gz") == rows(other / "train.jsonl.gz")
