@@ -206,7 +206,8 @@ def overdefense_sentences(rows: Sequence[Record], n: int = CAP_OVERDEFENSE) -> l
     """Up to ``n`` benign sentences cut from the held-out benign rows (security and prompt-engineering pages, command
     references, instructions, e-mails) that contain ``OVERDEFENSE_WORDS`` and quote nothing: a security page *about*
     prompt injection or a command that changes a password, which a guard should let through. List markers, headings'
-    hashes and the closing full stop are cut off. Taken round robin over the sources, so no one source is the cell."""
+    hashes and the closing full stop are cut off. Taken round robin over the sources (each in sorted order), so no one
+    source is the cell."""
     by_src: dict[str, dict[str, Record]] = defaultdict(dict)
     for r in rows:
         if r.label != "benign":
@@ -216,7 +217,8 @@ def overdefense_sentences(rows: Sequence[Record], n: int = CAP_OVERDEFENSE) -> l
             if (OVERDEFENSE_CHARS[0] <= len(piece) <= OVERDEFENSE_CHARS[1] and OVERDEFENSE_WORDS.search(piece)
                     and not _QUOTED.search(piece)):
                 by_src[r.source].setdefault(piece, r)
-    pools = {src: _cap(sorted(pieces), len(pieces), f"overdefense/{src}") for src, pieces in sorted(by_src.items())}
+    pools = {src: sorted(pieces) for src, pieces in sorted(by_src.items())}  # sorted order: a source with more than
+    # its share gives its alphabetically first sentences (a seeded sample would be fairer; it would change the suite)
     out: list[SuiteRow] = []
     while len(out) < n and any(pools.values()):  # round robin over the sources
         for src, pool in pools.items():
