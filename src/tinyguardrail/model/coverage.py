@@ -124,10 +124,9 @@ def e5_rows(pieces: Sequence[str], tok_json: dict, word: np.ndarray, ridge: floa
     ``c``, ``##c`` -> ``c`` or ``▁c``) through a ridge-regression map e5 -> this table, fitted on the pieces both
     vocabularies hold (``w`` <-> ``▁w``, ``##w`` <-> ``w``). A piece e5 lacks gets the ``[UNK]`` row. Returns the rows
     and the fit's statistics (anchors, R^2 on the anchors)."""
-    from tinyguardrail.model.pretrained import _E5Source
+    from tinyguardrail.model.pretrained import e5_word_table
 
-    src = _E5Source("original")
-    e5_index = {p: i for i, (p, _) in enumerate(src.tokenizer_json["model"]["vocab"])}
+    e5_index, e5_word_rows = e5_word_table("original")
     model = tok_json["model"]
     prefix = model.get("continuing_subword_prefix", "##")
 
@@ -140,7 +139,7 @@ def e5_rows(pieces: Sequence[str], tok_json: dict, word: np.ndarray, ridge: floa
                for p in e5_candidates(piece)[:1] if p in e5_index]  # fmt: skip
     ours = np.asarray([a for a, _ in anchors])
     theirs = np.asarray([b for _, b in anchors])
-    x = src.word_rows(theirs).astype(np.float64)
+    x = e5_word_rows(theirs).astype(np.float64)
     y = word[ours].astype(np.float64)
     x_mean, y_mean = x.mean(0), y.mean(0)
     xc = x - x_mean
@@ -152,7 +151,7 @@ def e5_rows(pieces: Sequence[str], tok_json: dict, word: np.ndarray, ridge: floa
              if any(c in e5_index for c in e5_candidates(p))]  # fmt: skip
     if found:
         k_idx = np.asarray([k for k, _ in found])
-        rows[k_idx] = ((src.word_rows(np.asarray([j for _, j in found])) - x_mean) @ w + y_mean).astype(np.float32)
+        rows[k_idx] = ((e5_word_rows(np.asarray([j for _, j in found])) - x_mean) @ w + y_mean).astype(np.float32)
     return rows, {"anchors": len(anchors), "r2_on_anchors": round(r2, 4), "from_e5": len(found),
                   "unk_rows": len(pieces) - len(found)}  # fmt: skip
 

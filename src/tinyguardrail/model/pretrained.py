@@ -34,7 +34,7 @@ import importlib.metadata
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -362,6 +362,13 @@ class _E5Source:
             out[f"{short}_w"] = torch.from_numpy(w)
             out[f"{short}_b"] = torch.from_numpy(f.tensor(f"l{i}.{stored}.b"))
         return out
+
+
+def e5_word_table(variant: str = "original") -> tuple[dict[str, int], Callable[[np.ndarray], np.ndarray]]:
+    """multilingual-e5-small's word pieces (piece -> row) and a function that dequantizes the requested rows of its
+    word-embedding table (``variant`` as :func:`e5_file_path`): what a vocabulary extension maps new pieces from."""
+    src = _E5Source(variant)
+    return {p: i for i, (p, _) in enumerate(src.tokenizer_json["model"]["vocab"])}, src.word_rows
 
 
 def e5_tokenizer_json(f: e5s1.E5S1File, template: dict) -> dict:
