@@ -21,10 +21,9 @@ import gzip
 import json
 import random
 import shutil
-import tempfile
 from pathlib import Path
 
-from tinyguardrail.data.io import read_jsonl_gz, write_training_jsonl_gz
+from tinyguardrail.data.io import read_jsonl_gz, training_row, write_training_jsonl_gz
 
 
 def _reduce(src: Path, dst: Path, sample: int | None, seed: int) -> int:
@@ -43,10 +42,7 @@ def _patch(train: Path, against: Path, out: Path) -> int:
     def key(r: dict) -> str:
         return json.dumps([r.get("text"), r.get("label"), r.get("source")], ensure_ascii=False)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        reduced = Path(tmp) / "train.jsonl.gz"
-        write_training_jsonl_gz(reduced, list(read_jsonl_gz(train)))
-        ours = _plain_rows(reduced)
+    ours = [training_row(r) for r in read_jsonl_gz(train)]
     theirs = _plain_rows(against)
     have, had = {key(r) for r in ours}, {key(r) for r in theirs}
     add = [r for r in ours if key(r) not in had]

@@ -47,6 +47,12 @@ def write_jsonl_gz(path: Path, records: Iterable[Record | Material]) -> int:
     return n
 
 
+def training_row(r: Record) -> dict[str, str]:
+    """What training reads of a record: text, label, source (the source lets a GPU plan's ``derive`` drop a data
+    addition)."""
+    return {"text": r.text, "label": r.label, "source": r.source}
+
+
 def write_training_jsonl_gz(path: Path, records: Iterable[Record]) -> int:
     """Write only what training reads (text, label, source: the source lets a GPU plan's ``derive`` drop a data
     addition) to ``path``: the compact files carried to a GPU or mixed for continued training."""
@@ -54,8 +60,7 @@ def write_training_jsonl_gz(path: Path, records: Iterable[Record]) -> int:
     n = 0
     with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
         for r in records:
-            row = {"text": r.text, "label": r.label, "source": r.source}
-            gz.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass"))
+            gz.write((json.dumps(training_row(r), ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass"))
             n += 1
     return n
 
