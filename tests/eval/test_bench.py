@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -78,3 +79,26 @@ def test_bench_texts_file_and_no_baselines(fake_model_dir, tmp_path, monkeypatch
 def test_bench_usage_errors(fake_model_dir, tmp_path):
     assert main(["bench", "--model", str(tmp_path), "--texts", "x"]) == 2
     assert main(["bench", "--model", str(fake_model_dir), "--n-latency", "0"]) == 2
+
+
+def test_latency_rounds_take_turns_and_pair_with_the_baseline(monkeypatch, tmp_path):
+    from tinyguardrail.eval import bench
+
+    order = []
+    p95 = {"shipped": [10.0, 30.0, 12.0], "baseline: b": [8.0, 20.0, 12.0]}  # round 2: a slow spell for both
+
+    def worker(spec):
+        order.append(spec["name"])
+        return {"latency_ms": {"p95": p95[spec["name"]][sum(n == spec["name"] for n in order) - 1]}}
+
+    monkeypatch.setattr(bench, "_run_worker", worker)
+    args = argparse.Namespace(repeats=3, warmup=1, frontend=None)
+    configs = [{"name": "shipped"}, {"name": "baseline: b", "baseline": True}]
+    rounds = bench._latency_rounds(configs, tmp_path / "t.json", args, 5, split=False)
+    assert order == ["shipped", "baseline: b"] * 3
+    paired = bench.paired_p95_ratio(rounds[0], rounds[1])
+    assert paired == {"per_round": [1.25, 1.5, 1.0], "median": 1.25}
+    results = [{"config": "shipped"}, {"config": "baseline: b"}]
+    bench._add_paired(results, configs, rounds)
+    assert results[0]["p95_vs_baseline"] == paired and "p95_vs_baseline" not in results[1]
+    assert "shipped 1.250 (rounds 1.250 / 1.500 / 1.000)" in bench._paired_lines(results)[1]

@@ -24,7 +24,10 @@ Each configuration runs in fresh worker processes (so peak RSS is that configura
 
 - **latency**: ``Guard.check`` one text at a time, 1 ONNX Runtime thread; p50 / p95 / p99 / mean of the wall
   time of each call (after a warm-up), measured ``--repeats`` (3) times in fresh processes: the table gives the
-  median of each figure and every run's p95 (this shared 2-core machine moves p95 by about a millisecond);
+  median of each figure and every run's p95 (this shared 2-core machine moves p95 by about a millisecond, and
+  between sessions by far more). The configurations take turns inside each round (A B C, A B C, ...), so with
+  ``--baseline-model`` each round is a pair, and ``p95_vs_baseline`` (JSON; a sentence under the table) is the median
+  of the rounds' p95 ratios: the figure the latency constraint of a retrained model is read from;
 - **throughput**: ``Guard.check_batch`` in batches of ``--batch-size`` (32) from ``--workers`` (2) concurrent callers
   sharing one guard, each ONNX Runtime call on ``--threads`` (1) intra-op thread: 2 threads in all, as the HTTP
   server runs (``TINYGUARDRAIL_INFERENCE_WORKERS``). On this 2-core machine two single-threaded calls at once gave
@@ -484,7 +487,8 @@ def _configs(args: argparse.Namespace, model_dir: Path) -> list[dict[str, Any]]:
                             "fast_file": "fast.fp32.onnx", "deep_file": "deep.fp32.onnx"})
         if args.baseline_model is not None:
             configs.append({"name": f"baseline: {_model_name(args.baseline_model)}",
-                            "model": str(args.baseline_model), "providers": ["CPUExecutionProvider"]})
+                            "model": str(args.baseline_model), "providers": ["CPUExecutionProvider"],
+                            "baseline": True})
     if not args.no_cuda:
         import onnxruntime as ort
 
@@ -502,13 +506,34 @@ def _run_worker(spec: dict[str, Any]) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _measure(config: dict[str, Any], texts_path: Path, args: argparse.Namespace, n_latency: int,
+def _latency_rounds(configs: list[dict[str, Any]], texts_path: Path, args: argparse.Namespace, n_latency: int,
+                    split: bool, label: str = "") -> list[list[dict[str, Any]]]:
+    """``--repeats`` rounds of one fresh latency worker per configuration, the configurations taking turns inside
+    each round (A B C, A B C, ...): a slow spell of a shared machine then falls on every configuration alike, and
+    round r of two configurations is a pair (:func:`paired_p95_ratio`). Returns one list of runs per configuration."""
+    runs: list[list[dict[str, Any]]] = [[] for _ in configs]
+    for r in range(args.repeats):
+        for i, config in enumerate(configs):
+            print(f"bench{label}: {config['name']} latency, round {r + 1}/{args.repeats} ...", file=sys.stderr,
+                  flush=True)
+            runs[i].append(_run_worker({**config, "texts": str(texts_path), "warmup": args.warmup,
+                                        "frontend": args.frontend, "mode": "latency", "n": n_latency, "threads": 1,
+                                        "split": split}))
+    return runs
+
+
+def paired_p95_ratio(runs: list[dict[str, Any]], baseline_runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """p95 of each latency round divided by the baseline's p95 of the same round, and their median: the comparison
+    of two models that a machine's drift between rounds moves least."""
+    ratios = [a["latency_ms"]["p95"] / b["latency_ms"]["p95"] for a, b in zip(runs, baseline_runs, strict=True)]
+    return {"per_round": [round(x, 4) for x in ratios], "median": round(statistics.median(ratios), 4)}
+
+
+def _measure(config: dict[str, Any], texts_path: Path, args: argparse.Namespace, runs: list[dict[str, Any]],
              n_throughput: int, split: bool) -> dict[str, Any]:
-    """One configuration on one text file: ``--repeats`` latency workers and one throughput worker, each a fresh
-    process; with ``split``, the latency also split into prompts / long texts (:func:`split_latency`)."""
+    """One configuration on one text file: its latency ``runs`` (:func:`_latency_rounds`) and one throughput worker
+    in a fresh process; with ``split``, the latency also split into prompts / long texts (:func:`split_latency`)."""
     common = {**config, "texts": str(texts_path), "warmup": args.warmup, "frontend": args.frontend}
-    runs = [_run_worker({**common, "mode": "latency", "n": n_latency, "threads": 1, "split": split})
-            for _ in range(args.repeats)]
     lat = dict(runs[0])
     lat["latency_ms"] = {k: statistics.median(r["latency_ms"][k] for r in runs) for k in runs[0]["latency_ms"]}
     lat["latency_ms"]["runs"] = [r["latency_ms"] for r in runs]
@@ -533,6 +558,16 @@ def _measure(config: dict[str, Any], texts_path: Path, args: argparse.Namespace,
         result["split"] = median_of_runs([r["split"] for r in runs])
         result["split"]["runs"] = [r["split"] for r in runs]
     return result
+
+
+def _add_paired(results: list[dict[str, Any]], configs: list[dict[str, Any]], rounds: list[list[dict]]) -> None:
+    """With a ``--baseline-model``, every other configuration's :func:`paired_p95_ratio` against it."""
+    base = next((i for i, c in enumerate(configs) if c.get("baseline")), None)
+    if base is None:
+        return
+    for i, r in enumerate(results):
+        if i != base:
+            r["p95_vs_baseline"] = paired_p95_ratio(rounds[i], rounds[base])
 
 
 def _measure_floor(model_dir: Path, texts_path: Path, args: argparse.Namespace, n: int) -> dict[str, Any]:
@@ -592,10 +627,12 @@ def run(args: argparse.Namespace) -> int:
             lengths = sorted(len(t) for t in texts)
             texts_path = Path(tmp) / "texts.json"
             texts_path.write_text(json.dumps(texts), encoding="utf-8")
+            rounds = _latency_rounds(configs, texts_path, args, args.n_latency, split=False)
             results = []
-            for config in configs:
-                print(f"bench: {config['name']} ...", file=sys.stderr, flush=True)
-                results.append(_measure(config, texts_path, args, args.n_latency, args.n_throughput, split=False))
+            for config, runs in zip(configs, rounds, strict=True):
+                print(f"bench: {config['name']} throughput ...", file=sys.stderr, flush=True)
+                results.append(_measure(config, texts_path, args, runs, args.n_throughput, split=False))
+            _add_paired(results, configs, rounds)
             report["texts"] = {
                 "sources": sources,
                 "n_latency": args.n_latency,
@@ -611,11 +648,12 @@ def run(args: argparse.Namespace) -> int:
             texts, sources = load_traffic_mix(root, n, args.seed)
             texts_path = Path(tmp) / "traffic.json"
             texts_path.write_text(json.dumps(texts), encoding="utf-8")
+            rounds = _latency_rounds(configs, texts_path, args, args.n_traffic_latency, split=True, label=" (traffic)")
             results = []
-            for config in configs:
-                print(f"bench (traffic): {config['name']} ...", file=sys.stderr, flush=True)
-                results.append(_measure(config, texts_path, args, args.n_traffic_latency,
-                                        args.n_traffic_throughput, split=True))
+            for config, runs in zip(configs, rounds, strict=True):
+                print(f"bench (traffic): {config['name']} throughput ...", file=sys.stderr, flush=True)
+                results.append(_measure(config, texts_path, args, runs, args.n_traffic_throughput, split=True))
+            _add_paired(results, configs, rounds)
             print("bench (traffic): floor ...", file=sys.stderr, flush=True)
             report["traffic"] = {
                 "texts": {
@@ -691,12 +729,25 @@ def format_markdown(report: dict[str, Any]) -> str:
                 f"{r['peak_rss_mb']:.0f} | {r['model_mb']:.1f} | "
                 + " / ".join(f"{x['p95']:.2f}" for x in lat.get("runs", [lat])) + " |"
             )
+        lines += _paired_lines(report["results"])
         tg = report["targets"]
         lines += ["", f"Goals (SPEC section 9): p95 <= {tg['latency_p95_ms']:g} ms at batch 1 on 1 thread; "
                       f">= {tg['throughput_texts_per_s']:g} texts/s batched on 2 cores."]
     if "traffic" in report:
         lines += (["", ""] if "results" in report else []) + format_traffic_markdown(report)
     return "\n".join(lines)
+
+
+def _paired_lines(results: list[dict[str, Any]]) -> list[str]:
+    """A sentence on each configuration's paired p95 ratio to the baseline, when one was measured."""
+    paired = [r for r in results if "p95_vs_baseline" in r]
+    if not paired:
+        return []
+    parts = [f"{r['config']} {r['p95_vs_baseline']['median']:.3f} (rounds "
+             + " / ".join(f"{x:.3f}" for x in r["p95_vs_baseline"]["per_round"]) + ")" for r in paired]
+    return ["", "p95 against the baseline, paired by round (the configurations take turns inside each round; median "
+                "of each round's p95 divided by the baseline's p95 of the same round; below 1 is faster): "
+                + "; ".join(parts) + "."]
 
 
 def _fmt(part: dict[str, Any], key: str) -> str:
@@ -741,7 +792,7 @@ def format_traffic_markdown(report: dict[str, Any]) -> list[str]:
             f"{_fmt(sp['long'], 'per_1k_p50')} | {_fmt(sp['long'], 'per_1k_p95')} | {thr} | {early} | "
             f"{r['peak_rss_mb']:.0f} |"
         )
-    return lines
+    return lines + _paired_lines(tr["results"])
 
 
 # ------------------------------------------------------------------------------------------------ worker
