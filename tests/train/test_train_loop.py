@@ -127,6 +127,19 @@ def test_init_checkpoint_continues_from_a_trained_model(data_dir, tmp_path):
 
 
 
+def test_runs_sharing_an_init_seed_start_from_the_same_weights(data_dir, tmp_path):
+    """``train.init_seed`` fixes the initialisation apart from ``seed`` (which then moves only the data order and the
+    dropout): the starting point model soups need. lr ~0 keeps each run where it started."""
+    def start(name: str, **kw) -> dict:
+        setup(*_tiny(data_dir, tmp_path / name, epochs=1, lr=1e-12, warmup_ratio=0.0, **kw))
+        return load_state_dict_sharded(tmp_path / name / "last")
+
+    a, b = start("a", seed=1, init_seed=7), start("b", seed=2, init_seed=7)
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+    c, d = start("c", seed=1), start("d", seed=2)
+    assert not all(torch.allclose(c[k], d[k], atol=1e-6) for k in c)
+
+
 def test_frozen_parameters_keep_their_initial_values(data_dir, tmp_path):
     """``train.freeze`` keeps the named parameters where they started while the rest trains; a typo is an error."""
     setup(*_tiny(data_dir, tmp_path / "base", epochs=1))

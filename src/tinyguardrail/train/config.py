@@ -80,6 +80,10 @@ class TrainConfig:
     """Gradient-norm clipping (0 disables)."""
     seed: int = 1337
     """Seed of torch, numpy and random; also fixes subsets and each epoch's batch order."""
+    init_seed: int | None = None
+    """Seed of the new parameters' initialisation (heads, character CNN, router, ...) when set; ``seed`` then governs
+    only the data order, dropout and the rest. Runs that share ``init_seed`` start from the same point, so their
+    weights can be averaged (``train.soup``); None: ``seed`` does both, as before."""
     device: str = "auto"
     """'auto' (cuda if available, else cpu), 'cpu', 'cuda', 'cuda:1', 'mps'."""
     bf16: bool | None = None

@@ -240,6 +240,8 @@ def setup(
         return {"out_dir": str(out), "prepared": True, "train_rows": len(train_feats), "val_rows": len(val_feats)}
 
     # --- model, loss, optimizer ---
+    if cfg.init_seed is not None and not resume:  # the same start for every run of this init_seed (model soups)
+        seed_everything(cfg.init_seed)
     model = GuardrailModel(mcfg)
     pretrained: set[str] = set()
     if resume:  # the optimizer groups must be rebuilt exactly as in the first session
@@ -254,6 +256,8 @@ def setup(
         log(f"initialised from {cfg.init_checkpoint}")
     elif not resume:
         _seed_prototypes(model, tokenizer, cfg, log)
+    if cfg.init_seed is not None and not resume:
+        seed_everything(cfg.seed)  # the run's own stream from here on: dropout, augmentation
     model.to(device)
     cw = None
     sample_weights = None
