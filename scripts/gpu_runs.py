@@ -28,6 +28,11 @@ ensembles) as ``$OUT/<run>.tar.part-NN``, for a recipe that is not among the can
 100) seconds before it, keeping its best epoch so far, and weight-space ensembles are skipped in the last half of that.
 A run marked ``"reuse": true`` is not trained again: it is a run of an earlier call on the same, still warm machine. The text stage's pure-Python dependencies come from ``.carry/site.tgz``.
 
+``"soups": [{"name": "soup_b", "runs": ["b2", "b3", "b4"], "alpha": "0.9", "pack": true}]`` averages the listed runs'
+checkpoints after training (``tinyguardrail.train.soup``: their ``wise/a<alpha>`` when ``alpha`` is given and the run
+has it, else ``best/``), scores the soup on the wise suite (or the soup's own ``"suite"``), and with
+``"pack"`` brings the soup back as ``$OUT/<name>.tar.part-NN``.
+
 ``"init_from": "<run>"`` starts a run from another run's ``best/`` checkpoint once that run has finished (it must
 come earlier in the list): linear probing then fine-tuning (LP-FT) is two runs, the first with the body frozen.
 
@@ -121,6 +126,38 @@ def _wise(name: str, out: str, spec: dict) -> dict[str, float]:
     rows = json.loads(Path(f"{out}/wise/wise.json").read_text(encoding="utf-8"))["alphas"]
     suite = Path(spec["suite"]).name.split(".")[0]
     return {f"{row['alpha']:g}": row[suite]["pint_score"] for row in rows}
+
+
+def _soup(spec: dict, results: list[dict], plan: dict) -> dict:
+    """Average the finished runs named in ``spec`` into ``runs/<name>`` and score it; the summary entry."""
+    by_name = {r["name"]: r for r in results if r["best_score"] is not None}
+    alpha = spec.get("alpha")
+    parts = []
+    for name in spec["runs"]:
+        if name in by_name:
+            wised = Path(by_name[name]["out"]) / "wise" / f"a{alpha}"
+            parts.append(str(wised if alpha is not None and wised.is_dir() else Path(by_name[name]["out"]) / "best"))
+    res = {"name": spec["name"], "ingredients": parts}
+    if len(parts) < 2 or _left(plan) < 30:
+        res["error"] = "fewer than two finished ingredients" if len(parts) < 2 else "no time left before the deadline"
+        return res
+    suite = spec.get("suite", (plan.get("wise") or {}).get("suite"))
+    out = f"runs/{spec['name']}"
+    cmd = [sys.executable, "-m", "tinyguardrail.train.soup", *parts, "--out", out] + (["--suite", suite] if suite else [])
+    with open(OUT / f"{spec['name']}.log", "a", encoding="utf-8") as fh:
+        fh.write("$ " + " ".join(cmd) + "\n")
+        fh.flush()
+        res["exit"] = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env=_env()).returncode
+    scored = Path(out) / "soup.json"
+    if res["exit"] == 0 and scored.is_file():
+        report = json.loads(scored.read_text(encoding="utf-8"))
+        res["soup_score"] = report["soup"]["pint_score"]
+        res["ingredient_scores"] = [r["pint_score"] for r in report["ingredients"]] or None
+    if res["exit"] == 0 and spec.get("pack"):
+        subprocess.run([sys.executable, "scripts/pack_checkpoint.py", out, str(OUT / f"{spec['name']}.tar.part-")],
+                       check=True, env=_env())
+        res["packed"] = True
+    return res
 
 
 def _choose(cands: list[dict]) -> tuple[str, dict]:
@@ -241,6 +278,8 @@ def main(plan_path: str) -> int:
         run_dir, summary.setdefault("packed_also", {})[name] = _choose([run])
         subprocess.run([sys.executable, "scripts/pack_checkpoint.py", run_dir, str(OUT / f"{name}.tar.part-")],
                        check=True, env=_env())
+    for spec in plan.get("soups", []):  # uniform weight averages of finished runs (model soups)
+        summary.setdefault("soups", []).append(_soup(spec, results, plan))
     (OUT / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     # at most 8 files come back from a call: logs and metrics travel in one archive beside the checkpoint parts
     loose = [p for p in OUT.iterdir() if p.suffix in (".log", ".jsonl", ".json")]

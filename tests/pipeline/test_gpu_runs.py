@@ -132,3 +132,31 @@ def test_make_carry_patch_rebuilds_the_other_builds_training_rows(gpu_runs, tmp_
             return Counter(line.strip() for line in f if line.strip())
 
     assert rows(tmp_path / "derived" / "train.jsonl.gz") == rows(other / "train.jsonl.gz")
+
+
+def test_a_soup_takes_each_runs_wise_alpha_when_it_has_one_and_reads_its_scores(gpu_runs, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(gpu_runs, "OUT", tmp_path / "out")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "runs/a/wise/a0.9").mkdir(parents=True)  # a has the ensemble at 0.9; b only its best/
+    calls = []
+
+    def fake_run(cmd, **kw):
+        calls.append(cmd)
+        if "tinyguardrail.train.soup" in cmd:
+            out = Path(cmd[cmd.index("--out") + 1])
+            out.mkdir(parents=True)
+            (out / "soup.json").write_text(json.dumps({"soup": {"pint_score": 0.8},
+                                                       "ingredients": [{"pint_score": 0.7}, {"pint_score": 0.75}]}))
+        return type("R", (), {"returncode": 0})()
+
+    monkeypatch.setattr(gpu_runs.subprocess, "run", fake_run)
+    results = [_run("a", 0.7), _run("b", 0.75), _run("c", None)]  # c did not finish: left out
+    res = gpu_runs._soup({"name": "s", "runs": ["a", "b", "c"], "alpha": "0.9", "pack": True}, results,
+                         {"wise": {"suite": "suite.jsonl.gz"}})
+    assert res["ingredients"] == ["runs/a/wise/a0.9", "runs/b/best"]
+    assert calls[0][3:] == ["runs/a/wise/a0.9", "runs/b/best", "--out", "runs/s", "--suite", "suite.jsonl.gz"]
+    assert res["soup_score"] == 0.8 and res["ingredient_scores"] == [0.7, 0.75] and res["packed"]
+    assert "pack_checkpoint.py" in calls[1][1]
+    alone = gpu_runs._soup({"name": "t", "runs": ["a", "c"]}, results, {})
+    assert "error" in alone and len(calls) == 2
