@@ -188,7 +188,8 @@ def quantize_int8_rowwise(src: str | Path, dst: str | Path, gather: bool = True)
     [B, T, K] tensor), so a text's numbers depend on the other rows of its batch, padding included. Here every
     MatMul with a constant 2-D weight on per-token activations (rank >= 3, [B, T, K]) becomes::
 
-        x [..., K] -> Reshape [M, K] -> s = max|x_row| / 127 [M] -> QuantizeLinear(axis 0, zero point 128) uint8
+        x [..., K] -> Reshape [M, K] -> s = max(max x_row, -min x_row) / 127 [M]
+          -> QuantizeLinear(axis 0, zero point 128) uint8
           -> MatMulIntegerToFloat(W int8 [K, N], per-column scales, a_zero_point 128) -> * s[:, None] -> [..., N]
 
     (symmetric per row, stored as uint8 around 128: MLAS's fast u8 x s8 kernels; int8 x int8 is ~20x slower on
@@ -273,8 +274,12 @@ def quantize_int8_rowwise(src: str | Path, dst: str | Path, gather: bool = True)
                 helper.make_node("Shape", [x], [f"{q}_shape"]),
                 helper.make_node("Slice", [f"{q}_shape", zero, last], [f"{q}_lead"]),
                 helper.make_node("Reshape", [x, const(f"{q}_2d", np.array([-1, k], np.int64))], [f"{q}_x2"]),
-                helper.make_node("Abs", [f"{q}_x2"], [f"{q}_abs"]),
-                helper.make_node("ReduceMax", [f"{q}_abs"], [f"{q}_amax"], axes=[1], keepdims=0),
+                # max |x| of each row as max(max x, -min x): two reads of x and no full-size Abs tensor; the same
+                # value as Abs + ReduceMax, a few percent less wall time per 512-token call of the fast graph
+                helper.make_node("ReduceMax", [f"{q}_x2"], [f"{q}_hi"], axes=[1], keepdims=0),
+                helper.make_node("ReduceMin", [f"{q}_x2"], [f"{q}_lo"], axes=[1], keepdims=0),
+                helper.make_node("Neg", [f"{q}_lo"], [f"{q}_nlo"]),
+                helper.make_node("Max", [f"{q}_hi", f"{q}_nlo"], [f"{q}_amax"]),
                 helper.make_node("Mul", [f"{q}_amax", inv127], [f"{q}_sraw"]),
                 helper.make_node("Max", [f"{q}_sraw", tiny], [f"{q}_scale"]),  # [M]
                 helper.make_node("Shape", [f"{q}_scale"], [f"{q}_m"]),
