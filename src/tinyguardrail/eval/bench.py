@@ -96,8 +96,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="ONNX Runtime intra-op threads per call in the throughput run")
     parser.add_argument("--warmup", type=int, default=20, metavar="N", help="warm-up calls before timing")
     parser.add_argument("--repeats", type=int, default=3, metavar="N",
-                        help="latency runs per configuration, each in a fresh process; the table shows each "
-                             "percentile's median over the runs (the JSON keeps every run)")
+                        help="latency rounds: in each, every configuration runs once in a fresh process, in turn; "
+                             "the table shows each percentile's median over the rounds (the JSON keeps every run) "
+                             "and, with --baseline-model, each configuration's p95 paired by round with the baseline's")
     parser.add_argument("--seed", type=int, default=0, help="seed of the text sample")
     parser.add_argument("--no-baselines", action="store_true", help="measure the shipped configuration only")
     parser.add_argument("--no-cuda", action="store_true", help="skip the CUDA provider even if available")
