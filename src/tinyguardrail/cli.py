@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "recover": ("tinyguardrail.export.recover",
                 "rebuild a PyTorch checkpoint from an exported model folder, to train on from it ([train] extra)"),
     "eval": ("tinyguardrail.eval.cli_eval", "evaluate a model on the evaluation suites and write reports"),
+    "candidate": ("tinyguardrail.eval.candidate",
+                  "export, calibrate and score a checkpoint on the OOD-dev suite (recipe choices; [train] extra)"),
     "bench": ("tinyguardrail.eval.bench", "measure latency, throughput and memory of the runtime"),
     "text-bench": ("tinyguardrail.eval.text_bench", "measure normalize + views + detectors cost per input"),
     "text-report": ("tinyguardrail.eval.detector_report", "write the pattern-detector firing-rate report"),

@@ -1,0 +1,66 @@
+"""``tinyguardrail candidate``: a checkpoint scored as the runtime would serve it, on the OOD-dev suite only.
+
+The three steps every recipe choice of ``docs/ablations.md`` goes through, as one command:
+
+1. **export** (``tinyguardrail export``): INT8 ONNX (``int8-rowwise``, the shipped variant, measured beside fp32 on
+   the validation split) into ``<out>/model``;
+2. **calibrate** (``tinyguardrail eval calibrate --write``): the attack threshold and the uncertain band from the
+   OOD-dev suite at ``--attack-fpr`` / ``--flag-fpr``, written into the model's ``config.json``;
+3. **score** (``tinyguardrail eval --suites-only ood_dev --peers none``): windows, views and early exits included,
+   into ``<out>/eval/results.json`` and ``<out>/RESULTS.md``.
+
+    tinyguardrail candidate --checkpoint runs/soup_n --out build/cand/soup_n --early-exit-gate attack
+    python scripts/compare_evals.py --out docs/ablations/vNN/candidates_ood_dev.md \\
+        v0.9=build/cand/v09 soup_n=build/cand/soup_n
+
+No report set is read: the candidate is chosen on OOD-dev, and only the chosen one is scored on the report sets
+(``tinyguardrail eval`` with every suite).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from tinyguardrail.data.io import DEFAULT_BUILD
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", type=Path, required=True, help="checkpoint folder (train, train.wise, train.soup)")
+    p.add_argument("--out", type=Path, required=True, help="folder: <out>/model, <out>/eval/results.json and <out>/RESULTS.md are written")
+    p.add_argument("--data", type=Path, default=DEFAULT_BUILD, help="data build: validation.jsonl.gz and suites/")
+    p.add_argument("--name", default=None, help="name of the model (default: the --out folder's name)")
+    p.add_argument("--early-exit-gate", default=None, help="the runtime's early-exit gate (default: the checkpoint's)")
+    p.add_argument("--attack-fpr", type=float, default=0.01, help="OOD-dev benign rows blocked at most this often")
+    p.add_argument("--flag-fpr", type=float, default=0.03, help="OOD-dev benign rows flagged at most this often")
+    p.add_argument("--eval-size", type=int, default=300, help="validation rows the export measures its variants on")
+    p.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads for calibration and scoring")
+    p.add_argument("--cache", default="", help="prediction cache folder (default '': none, the model is new)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tinyguardrail.eval import calibrate, cli_eval
+    from tinyguardrail.export.cli_export import export_model
+
+    validation = args.data / "validation.jsonl.gz"
+    suite = args.data / "suites" / "ood_dev.jsonl.gz"
+    for path, what in ((validation, "the validation split"), (suite, "the OOD-dev suite (tinyguardrail eval suites)")):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found: the candidate needs {what}")
+    name = args.name or args.out.name
+    model_dir = args.out / "model"
+    t0 = time.perf_counter()
+    export_model(args.checkpoint, model_dir, quant="int8-rowwise", calib=validation, eval_size=args.eval_size,
+                 variants=["fp32", "int8-rowwise"], threads=args.threads, name=name,
+                 early_exit_gate=args.early_exit_gate)
+    print(f"candidate: exported {model_dir} ({time.perf_counter() - t0:.0f} s)", flush=True)
+    calibrate.run(argparse.Namespace(data=args.data, model=model_dir, attack_fpr=args.attack_fpr,
+                                     flag_fpr=args.flag_fpr, write=True, threads=args.threads))
+    print(f"candidate: calibrated ({time.perf_counter() - t0:.0f} s)", flush=True)
+    code = cli_eval.run(argparse.Namespace(
+        action="run", data=args.data, model=model_dir, name=name, baseline=[], peers="none",
+        peers_root=Path(".peers"), suites_only="ood_dev", pint=None, out=args.out, cache=args.cache,
+        latency_texts=0, threads=args.threads, seed=0))
+    print(f"candidate: scored on OOD-dev, {args.out / 'eval' / 'results.json'} ({time.perf_counter() - t0:.0f} s)", flush=True)
+    return code
