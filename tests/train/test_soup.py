@@ -84,3 +84,32 @@ def test_greedy_choice_keeps_an_ingredient_only_if_the_soup_does_not_get_worse()
     states = [{"w": torch.tensor([v])} for v in (0.8, 1.2, 1.1)]
     own, kept, best, steps = soup.greedy_choice(states, lambda s: -abs(float(s["w"]) - 1.0))
     assert kept == [2, 0, 1] and best == pytest.approx(-abs((0.8 + 1.2 + 1.1) / 3 - 1.0))
+
+
+def test_greedy_soup_and_suite_scores_end_to_end(tmp_path):
+    """``--greedy`` on a suite file: every ingredient scored, the choice recorded, the soup written and loadable;
+    ``--suite`` alone scores the soup with the same scorer (eval.torch_eval.SuiteScorer)."""
+    from tinyguardrail.eval import ood
+
+    rows = [ood.SuiteRow(f"w{2 + i} w{3 + i} w{5 + i}", "direct_injection" if i % 2 else "benign", "c", "s", "en",
+                         str(i)) for i in range(20)]  # fmt: skip
+    ood.write_suites({"ood_dev": rows}, tmp_path / "suites")
+    suite = tmp_path / "suites" / "ood_dev.jsonl.gz"
+    from tinyguardrail.train.data import detector_names
+
+    cfg = dataclasses.replace(CFG, n_detector_feats=len(detector_names() or ()))  # the real text front end's
+    parts = [_checkpoint(tmp_path / f"c{i}", 0, cfg) for i in range(2)]  # the same start: a soup of equals
+    assert soup.main([*map(str, parts), "--out", str(tmp_path / "g"), "--suite", str(suite), "--greedy",
+                      "--device", "cpu"]) == 0
+    report = json.loads((tmp_path / "g" / "soup.json").read_text())
+    assert set(report["ingredient_scores"]) == {str(p) for p in parts}
+    assert len(report["steps"]) == 1 and report["kept"][0] in report["ingredient_scores"]
+    assert 0.0 <= report["soup_score"] <= 1.0
+    assert soup.main([*map(str, parts), "--out", str(tmp_path / "u"), "--suite", str(suite), "--score-ingredients",
+                      "--device", "cpu"]) == 0
+    uniform = json.loads((tmp_path / "u" / "soup.json").read_text())
+    assert [r["checkpoint"] for r in uniform["ingredients"]] == [str(p) for p in parts]
+    assert {"pint_score", "threshold", "roc_auc"} <= set(uniform["soup"])
+    # identical ingredients: the soup is each of them, and scores the same
+    assert uniform["soup"]["pint_score"] == pytest.approx(uniform["ingredients"][0]["pint_score"])
+    load_checkpoint(tmp_path / "u")

@@ -53,6 +53,33 @@ class EncodedSuite:
         return out
 
 
+class SuiteScorer:
+    """A suite file encoded once for a checkpoint's tokenizer and text front end, with that checkpoint's model to load
+    other weight sets of the same architecture into (WiSE alphas, soups, their ingredients): ``scorer(state)`` is the
+    state's operating point at ``fpr`` (:func:`eval.calibrate.operating_point`; PyTorch model, texts truncated to
+    ``max_len``, no windows or views: the training loop's checkpoint selection)."""
+
+    def __init__(self, checkpoint: Path, suite_path: Path, fpr: float = 0.03, device: torch.device | str = "cpu"):
+        from tokenizers import Tokenizer
+
+        from tinyguardrail.eval.ood import read_suite
+        from tinyguardrail.model.checkpoint import checkpoint_front_end, load_checkpoint
+
+        self.rows = read_suite(Path(suite_path))
+        self.fpr = fpr
+        self.device = torch.device(device)
+        self.model = load_checkpoint(checkpoint).to(self.device)
+        tok = Tokenizer.from_file(str(Path(checkpoint) / "tokenizer.json"))
+        self.suite = EncodedSuite([r.text for r in self.rows], tok, self.model.config, checkpoint_front_end(checkpoint))
+
+    def __call__(self, state: dict[str, torch.Tensor] | None = None) -> dict:
+        """The operating point of ``state`` (None: the weights loaded last, at first the checkpoint's own)."""
+        if state is not None:
+            self.model.load_state_dict(state, strict=True)
+        probs = self.suite.probs(self.model, self.device, self.device.type == "cuda")
+        return operating_point(self.rows, 1.0 - probs[:, 0], self.fpr)
+
+
 def evaluate_checkpoint(ckpt: Path, data: Path, device: str = "auto", suites: tuple[str, ...] = ("ood_dev", "test"),
                         select_fpr: float = 0.03) -> dict:
     """Each suite scored at P(attack) >= 0.5, and the OOD-dev suite also at its ``select_fpr`` operating point."""

@@ -96,24 +96,13 @@ def make_soup(checkpoints: Sequence[str | Path], out: str | Path, weights: Seque
 
 def score_checkpoints(checkpoints: Sequence[Path], suite_path: Path, fpr: float, device: str = "auto") -> list[dict]:
     """Each checkpoint's operating point on the suite (PyTorch model, as the training loop selects)."""
-    from tokenizers import Tokenizer
-
-    from tinyguardrail.eval.calibrate import operating_point
-    from tinyguardrail.eval.ood import read_suite
-    from tinyguardrail.eval.torch_eval import EncodedSuite
-    from tinyguardrail.model.checkpoint import checkpoint_front_end
+    from tinyguardrail.eval.torch_eval import SuiteScorer
     from tinyguardrail.train.loop import pick_device
 
-    rows = read_suite(suite_path)
-    dev = pick_device(device)
-    suite, out = None, []
+    scorer = SuiteScorer(Path(checkpoints[0]), suite_path, fpr, pick_device(device))  # one tokenizer for all
+    out = []
     for c in checkpoints:
-        model = load_checkpoint(c).to(dev)
-        if suite is None:  # the same tokenizer and front end for all (check_compatible)
-            tok = Tokenizer.from_file(str(c / "tokenizer.json"))
-            suite = EncodedSuite([r.text for r in rows], tok, model.config, checkpoint_front_end(c))
-        scores = 1.0 - suite.probs(model, dev, dev.type == "cuda")[:, 0]
-        out.append({"checkpoint": str(c), **operating_point(rows, scores, fpr)})
+        out.append({"checkpoint": str(c), **scorer(load_state_dict_sharded(c))})
         print(json.dumps(out[-1]), flush=True)
     return out
 
@@ -137,26 +126,16 @@ def greedy_soup(checkpoints: Sequence[str | Path], suite_path: Path, fpr: float 
     """Wortsman et al.'s greedy soup: the ingredients in order of their own score on the suite, each kept only if
     the soup with it scores at least as well as without. The choice is made on ``suite_path``: give it the OOD-dev
     suite, never a set that is reported. Writes the soup to ``out`` when given; returns the scores and the choice."""
-    from tokenizers import Tokenizer
-
-    from tinyguardrail.eval.calibrate import operating_point
-    from tinyguardrail.eval.ood import read_suite
-    from tinyguardrail.eval.torch_eval import EncodedSuite
-    from tinyguardrail.model.checkpoint import checkpoint_front_end
+    from tinyguardrail.eval.torch_eval import SuiteScorer
     from tinyguardrail.train.loop import pick_device
 
     paths = [Path(c) for c in checkpoints]
     check_compatible(paths)
-    rows = read_suite(suite_path)
-    dev = pick_device(device)
-    model = load_checkpoint(paths[0]).to(dev)
-    tok = Tokenizer.from_file(str(paths[0] / "tokenizer.json"))
-    suite = EncodedSuite([r.text for r in rows], tok, model.config, checkpoint_front_end(paths[0]))
+    scorer = SuiteScorer(paths[0], suite_path, fpr, pick_device(device))
     states = [load_state_dict_sharded(p) for p in paths]
 
     def score(state: dict[str, torch.Tensor]) -> float:
-        model.load_state_dict(state, strict=True)
-        return float(operating_point(rows, 1.0 - suite.probs(model, dev, dev.type == "cuda")[:, 0], fpr)["pint_score"])
+        return float(scorer(state)["pint_score"])
 
     own, kept, best, steps = greedy_choice(states, score)
     for step in steps:

@@ -85,21 +85,12 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--only {args.only!r}: no pretrained parameter name starts with these prefixes")
     model = load_checkpoint(args.checkpoint)  # read once: its state is the fine-tuned end of every interpolation
     tuned = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    dev = pick_device(args.device)
-    model.to(dev)
     run_config = json.loads((args.checkpoint / "train_config.json").read_text(encoding="utf-8"))
-    suite = None
+    scorer = None
     if args.suite:
-        from tokenizers import Tokenizer
+        from tinyguardrail.eval.torch_eval import SuiteScorer
 
-        from tinyguardrail.eval.calibrate import operating_point
-        from tinyguardrail.eval.ood import read_suite
-        from tinyguardrail.eval.torch_eval import EncodedSuite
-        from tinyguardrail.model.checkpoint import checkpoint_front_end
-
-        rows = read_suite(args.suite)
-        tok = Tokenizer.from_file(str(args.checkpoint / "tokenizer.json"))
-        suite = EncodedSuite([r.text for r in rows], tok, model.config, checkpoint_front_end(args.checkpoint))
+        scorer = SuiteScorer(args.checkpoint, args.suite, args.fpr, pick_device(args.device))
     summary: list[dict] = []
     ck = json.loads((args.checkpoint / "checkpoint.json").read_text(encoding="utf-8"))
     source_info = {k: v for k, v in ck.items() if k not in ("format", "version")}  # epoch, step, metrics
@@ -109,9 +100,8 @@ def main(argv: list[str] | None = None) -> int:
                                            "only": args.only or None, "interpolated_params": len(base)}}  # fmt: skip
         dest = save_checkpoint(args.out / f"a{a:g}", model, run_config, args.checkpoint / "tokenizer.json", info)
         row = {"alpha": a, "checkpoint": str(dest)}
-        if suite is not None:
-            scores = 1.0 - suite.probs(model, dev, dev.type == "cuda")[:, 0]
-            row[args.suite.name.split(".")[0]] = operating_point(rows, scores, args.fpr)
+        if scorer is not None:
+            row[args.suite.name.split(".")[0]] = scorer(model.state_dict())
         summary.append(row)
         print(json.dumps(row), flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
