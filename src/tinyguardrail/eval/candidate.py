@@ -28,7 +28,8 @@ from tinyguardrail.data.io import DEFAULT_BUILD
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", type=Path, required=True, help="checkpoint folder (train, train.wise, train.soup)")
-    p.add_argument("--out", type=Path, required=True, help="folder: <out>/model, <out>/eval/results.json and <out>/RESULTS.md are written")
+    p.add_argument("--out", type=Path, required=True,
+                   help="folder: <out>/model, <out>/eval/results.json and <out>/RESULTS.md are written")
     p.add_argument("--data", type=Path, default=DEFAULT_BUILD, help="data build: validation.jsonl.gz and suites/")
     p.add_argument("--name", default=None, help="name of the model (default: the --out folder's name)")
     p.add_argument("--early-exit-gate", default=None, help="the runtime's early-exit gate (default: the checkpoint's)")
@@ -62,5 +63,6 @@ def run(args: argparse.Namespace) -> int:
         action="run", data=args.data, model=model_dir, name=name, baseline=[], peers="none",
         peers_root=Path(".peers"), suites_only="ood_dev", pint=None, out=args.out, cache=args.cache,
         latency_texts=0, threads=args.threads, seed=0))
-    print(f"candidate: scored on OOD-dev, {args.out / 'eval' / 'results.json'} ({time.perf_counter() - t0:.0f} s)", flush=True)
+    print(f"candidate: scored on OOD-dev, {args.out / 'eval' / 'results.json'} ({time.perf_counter() - t0:.0f} s)",
+          flush=True)
     return code
