@@ -1,17 +1,20 @@
 """Model soups: the uniform weight average of checkpoints fine-tuned from the same start (Wortsman et al. 2022).
 
-Checkpoints trained from one pretrained base with different seeds or recipes usually sit in one basin of the loss,
-so their parameter average is itself a good model, and it tends to hold up better out of distribution than each of
-its ingredients (the paper's uniform soup). A soup costs nothing at inference: it is one model of the same size.
+Checkpoints trained from one starting point with different seeds or recipes usually sit in one basin of the loss, so
+their parameter average is itself a good model, and it tends to hold up better out of distribution than each of its
+ingredients (the paper's uniform soup). A soup costs nothing at inference: it is one model of the same size. Runs
+must share their initial weights, new layers included (``train.init_seed``): seeds that initialise the heads
+differently average into a worse model (``docs/ablations.md``).
 
     python -m tinyguardrail.train.soup runs/s2/best runs/s3/best runs/s4/best --out runs/soup_s234 \\
         --suite build/data/suites/ood_dev.jsonl.gz
 
-writes the soup checkpoint to ``--out`` and, with ``--suite``, ``<out>/soup.json``: the soup's score (and with
-``--score-ingredients`` each ingredient's) on that suite at the ``--fpr`` operating point (PyTorch model, no windows or views: the training loop's
-checkpoint selection, as ``train.wise``). Every ingredient must have the same architecture (``config.json``'s fields
-but the training and runtime knobs of ``TRAINING_FIELDS``) and the same tokenizer; the soup takes the first ingredient's config, run config and tokenizer. Integer buffers
-(counters) are taken from the first ingredient, not averaged.
+writes the soup checkpoint to ``--out`` and, with ``--suite``, ``<out>/soup.json``: the soup's score (with
+``--score-ingredients``, each ingredient's too) on that suite at the ``--fpr`` operating point (PyTorch model, no
+windows or views: the training loop's checkpoint selection, as ``train.wise``); ``--greedy`` makes the greedy soup
+chosen on that suite. Every ingredient must have the same architecture (``config.json``'s fields but the training
+and runtime knobs of ``TRAINING_FIELDS``) and the same tokenizer; the soup takes the first ingredient's config, run
+config and tokenizer. Integer buffers (counters) are taken from the first ingredient, not averaged.
 """
 
 from __future__ import annotations
