@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import random
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -247,3 +248,39 @@ def test_obfuscated_variants_survive_in_their_split_but_not_across_splits():
     rows[0] = Record(base, "direct_injection", "a", "x", "en", "t/1", "test")
     kept, info = B.remove_leaks(rows, 0.6)
     assert [r.split for r in kept] == ["test"] and info["near_dup_removed_train"] == 1
+
+
+def test_benign_paragraphs_are_made_of_their_own_splits_rows(tmp_path: Path):
+    """``benign_paragraphs``: each paragraph joins benign rows of its own split and language only (a held-out
+    language gives none), and with it off the build has no paragraph at all."""
+    rng = random.Random(5)  # distinct made-up Devanagari words: no two rows are near-duplicates
+    syllables = [c + v for c in "कगतदनपबमरलवस" for v in ("", "ा", "ि", "ी", "ु", "े", "ो")]
+    words = lambda k: " ".join("".join(rng.choice(syllables) for _ in range(3)) for _ in range(k))  # noqa: E731
+    marathi = [Record(words(7) + ".", "benign", "benign/mr", "none", "mr", f"mr/{i}") for i in range(120)]
+    italian = [Record(f"Qual è la ricetta della pasta numero {i}?", "benign", "benign/it", "none", "it", f"it/{i}")
+               for i in range(60)]
+    sources = _fake_sources() + [_source("benign/mr", marathi), _source("benign/it", italian)]
+    common = dict(hard_negatives=10, synth_per_transform={"train": 1, "validation": 1, "test": 1},
+                  benign_synth_per_transform={"train": 1, "validation": 1, "test": 1},
+                  indirect={"train": 2, "validation": 1, "test": 1, "eval": 0},
+                  multilingual={"train": 0, "validation": 0, "test": 0}, ood_dev={"languages": ["it"]},
+                  agent_channel={"train": 0, "validation": 0, "test": 0})
+    cfg = B.BuildConfig(data_root=tmp_path, out=tmp_path / "on", **common,
+                        benign_paragraphs={"train": 12, "validation": 3, "test": 3})
+    B.build(cfg, sources=sources)
+    rows = {s: read_split(cfg.out, s) for s in ("train", "validation", "test")}
+    texts = {s: {r.text for r in rs} for s, rs in rows.items()}
+    paragraphs = {s: [r for r in rs if r.attack_type == "paragraph"] for s, rs in rows.items()}
+    assert len(paragraphs["train"]) == 12
+    for split, ps in paragraphs.items():
+        for p in ps:
+            assert p.lang == "mr" and p.label == "benign"
+            parts = [x.strip() for x in p.text.replace("\n", " ").split(". ") if x.strip()]
+            assert len(parts) >= 3
+            for part in parts:
+                sentence = part if part.endswith(".") else part + "."
+                assert sentence in texts[split]  # a row of this split ...
+                assert not any(sentence in texts[o] for o in texts if o != split)  # ... and of no other
+    off = B.BuildConfig(data_root=tmp_path, out=tmp_path / "off", **common)
+    B.build(off, sources=sources)
+    assert not any(r.attack_type == "paragraph" for s in ("train", "validation", "test") for r in read_split(off.out, s))

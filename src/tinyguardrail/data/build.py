@@ -98,6 +98,10 @@ class BuildConfig:
     multilingual: dict = field(default_factory=lambda: {"train": 3000, "validation": 300, "test": 600})
     hard_negatives: int = 10000
     """Generated hard-negative rows (``data.hard_negatives``), spread evenly over its templates."""
+    benign_paragraphs: dict = field(default_factory=lambda: {"train": 0, "validation": 0, "test": 0})
+    """Benign paragraphs per split (``data.paragraphs``: 3-10 benign sentences of one non-English language joined),
+    made last so the other generated rows stay as they are. Off by default: a data change to choose on OOD-dev
+    (``configs/data-para.json``)."""
     max_base_chars: int = 1200
     """Base texts longer than this are not used for obfuscation transforms (they'd be unrealistic)."""
 
@@ -349,6 +353,7 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
     from tinyguardrail.data import carriers as agent_channel
     from tinyguardrail.data import hard_negatives as hn
     from tinyguardrail.data import indirect, multilingual, synth
+    from tinyguardrail.data.paragraphs import benign_paragraphs
 
     out: list[Record] = []
     info: Counter = Counter()
@@ -409,6 +414,11 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
         split = group_split(r.template_id, cfg.seed, fr)
         out.append(replace(r, split=split))
         info[f"{split}/hard_negatives"] += 1
+
+    for split, n in cfg.benign_paragraphs.items():  # last: the rows above do not move when this is turned on
+        rows = benign_paragraphs(rows_by[(split, "benign")], rng, n)
+        out += rows
+        info[f"{split}/paragraphs"] += len(rows)
     return out, dict(sorted(info.items()))
 
 
