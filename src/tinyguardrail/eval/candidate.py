@@ -41,7 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tinyguardrail.eval import calibrate, cli_eval
+    from tinyguardrail.eval import cli_eval
     from tinyguardrail.export.cli_export import export_model
 
     validation = args.data / "validation.jsonl.gz"
@@ -56,13 +56,21 @@ def run(args: argparse.Namespace) -> int:
                  variants=["fp32", "int8-rowwise"], threads=args.threads, name=name,
                  early_exit_gate=args.early_exit_gate)
     print(f"candidate: exported {model_dir} ({time.perf_counter() - t0:.0f} s)", flush=True)
-    calibrate.run(argparse.Namespace(data=args.data, model=model_dir, attack_fpr=args.attack_fpr,
-                                     flag_fpr=args.flag_fpr, write=True, threads=args.threads))
+    common = ["--data", str(args.data), "--model", str(model_dir), "--threads", str(args.threads)]
+    cli_eval.run(_eval_args(["calibrate", *common, "--attack-fpr", str(args.attack_fpr), "--flag-fpr",
+                             str(args.flag_fpr), "--write"]))  # fmt: skip
     print(f"candidate: calibrated ({time.perf_counter() - t0:.0f} s)", flush=True)
-    code = cli_eval.run(argparse.Namespace(
-        action="run", data=args.data, model=model_dir, name=name, baseline=[], peers="none",
-        peers_root=Path(".peers"), suites_only="ood_dev", pint=None, out=args.out, cache=args.cache,
-        latency_texts=0, threads=args.threads, seed=0))
+    code = cli_eval.run(_eval_args(["run", *common, "--name", name, "--peers", "none", "--suites-only", "ood_dev",
+                                    "--out", str(args.out), "--cache", args.cache, "--latency-texts", "0"]))
     print(f"candidate: scored on OOD-dev, {args.out / 'eval' / 'results.json'} ({time.perf_counter() - t0:.0f} s)",
           flush=True)
     return code
+
+
+def _eval_args(argv: list[str]) -> argparse.Namespace:
+    """``tinyguardrail eval``'s arguments as its own parser reads them (its defaults for everything not given)."""
+    from tinyguardrail.eval import cli_eval
+
+    parser = argparse.ArgumentParser(prog="tinyguardrail eval")
+    cli_eval.add_arguments(parser)
+    return parser.parse_args(argv)

@@ -59,7 +59,9 @@ class SuiteScorer:
     state's operating point at ``fpr`` (:func:`eval.calibrate.operating_point`; PyTorch model, texts truncated to
     ``max_len``, no windows or views: the training loop's checkpoint selection)."""
 
-    def __init__(self, checkpoint: Path, suite_path: Path, fpr: float = 0.03, device: torch.device | str = "cpu"):
+    def __init__(self, checkpoint: Path, suite_path: Path, fpr: float = 0.03, device: torch.device | str = "cpu",
+                 model=None):  # fmt: skip
+        """``model``: the checkpoint's model when the caller has it loaded already (it is moved to ``device``)."""
         from tokenizers import Tokenizer
 
         from tinyguardrail.eval.ood import read_suite
@@ -68,7 +70,7 @@ class SuiteScorer:
         self.rows = read_suite(Path(suite_path))
         self.fpr = fpr
         self.device = torch.device(device)
-        self.model = load_checkpoint(checkpoint).to(self.device)
+        self.model = (model if model is not None else load_checkpoint(checkpoint)).to(self.device)
         tok = Tokenizer.from_file(str(Path(checkpoint) / "tokenizer.json"))
         self.suite = EncodedSuite([r.text for r in self.rows], tok, self.model.config, checkpoint_front_end(checkpoint))
 

@@ -26,7 +26,9 @@ from pathlib import Path
 
 import torch
 
-from tinyguardrail.model.checkpoint import load_checkpoint, load_state_dict_sharded, save_checkpoint
+from tinyguardrail.model.checkpoint import load_state_dict_sharded, save_checkpoint
+from tinyguardrail.model.config import GuardrailConfig
+from tinyguardrail.model.model import GuardrailModel
 
 TRAINING_FIELDS = frozenset({
     "early_exit_gate", "early_exit_threshold", "dropout", "init", "init_std", "moe_init_noise", "focal_alpha",
@@ -89,7 +91,7 @@ def make_soup(checkpoints: Sequence[str | Path], out: str | Path, weights: Seque
     """Write the (weighted) average of ``checkpoints`` as a checkpoint at ``out``; returns its path."""
     paths = [Path(c) for c in checkpoints]
     check_compatible(paths)
-    model = load_checkpoint(paths[0])
+    model = GuardrailModel(GuardrailConfig.load(paths[0] / "config.json"))
     model.load_state_dict(average_states([load_state_dict_sharded(p) for p in paths], weights), strict=True)
     run_config = json.loads((paths[0] / "train_config.json").read_text(encoding="utf-8"))
     info = {"soup": {"checkpoints": [str(p) for p in paths],
@@ -104,8 +106,8 @@ def score_checkpoints(checkpoints: Sequence[Path], suite_path: Path, fpr: float,
 
     scorer = SuiteScorer(Path(checkpoints[0]), suite_path, fpr, pick_device(device))  # one tokenizer for all
     out = []
-    for c in checkpoints:
-        out.append({"checkpoint": str(c), **scorer(load_state_dict_sharded(c))})
+    for i, c in enumerate(checkpoints):  # the first one's weights are loaded already
+        out.append({"checkpoint": str(c), **scorer(load_state_dict_sharded(c) if i else None)})
         print(json.dumps(out[-1]), flush=True)
     return out
 

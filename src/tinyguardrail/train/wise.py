@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.suite:
         from tinyguardrail.eval.torch_eval import SuiteScorer
 
-        scorer = SuiteScorer(args.checkpoint, args.suite, args.fpr, pick_device(args.device))
+        scorer = SuiteScorer(args.checkpoint, args.suite, args.fpr, pick_device(args.device), model=model)
     summary: list[dict] = []
     ck = json.loads((args.checkpoint / "checkpoint.json").read_text(encoding="utf-8"))
     source_info = {k: v for k, v in ck.items() if k not in ("format", "version")}  # epoch, step, metrics
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         dest = save_checkpoint(args.out / f"a{a:g}", model, run_config, args.checkpoint / "tokenizer.json", info)
         row = {"alpha": a, "checkpoint": str(dest)}
         if scorer is not None:
-            row[args.suite.name.split(".")[0]] = scorer(model.state_dict())
+            row[args.suite.name.split(".")[0]] = scorer()  # the interpolated weights just loaded into model
         summary.append(row)
         print(json.dumps(row), flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
