@@ -53,3 +53,22 @@ def test_candidate_needs_the_suite(ckpt, tmp_path, capsys):
                  "--data", str(tmp_path / "data")]) == 2
     assert "the OOD-dev suite" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()  # nothing exported before the inputs are checked
+
+
+def test_candidate_int8_dynamic_is_served_one_row_per_call(ckpt, data_dir, tmp_path):
+    # int8-dynamic's activation ranges are per call: the runtime must give it one unpadded row per call, so that a
+    # text's scores do not move with its batch (the exported graphs are real, the checkpoint tiny)
+    from tinyguardrail.runtime.guard import Guard
+
+    ckpt_dir, _ = ckpt
+    out = tmp_path / "cand" / "tiny_dyn"
+    assert main(["candidate", "--checkpoint", str(ckpt_dir), "--out", str(out), "--data", str(data_dir),
+                 "--eval-size", "16", "--threads", "1", "--quantization", "int8-dynamic"]) == 0
+    config = json.loads((out / "model" / "config.json").read_text())
+    assert config["quantization"] == "int8-dynamic" and config["files"]["fast"] == "fast.onnx"
+    guard = Guard.load(out / "model", threads=1)
+    assert guard.batch_rows == 1
+    texts = ATTACKS + BENIGN + [" ".join(BENIGN * 12)]  # the last one spans windows
+    alone = [guard.check(t) for t in texts]
+    for v, w in zip(guard.check_batch(texts), alone, strict=True):
+        assert v.scores == w.scores and v.code == w.code

@@ -2,8 +2,8 @@
 
 The three steps every recipe choice of ``docs/ablations.md`` goes through, as one command:
 
-1. **export** (``tinyguardrail export``): INT8 ONNX (``int8-rowwise``, the shipped variant, measured beside fp32 on
-   the validation split) into ``<out>/model``;
+1. **export** (``tinyguardrail export``): INT8 ONNX (``--quantization``, default ``int8-rowwise``, measured beside
+   fp32 on the validation split) into ``<out>/model``;
 2. **calibrate** (``tinyguardrail eval calibrate --write``): the attack threshold and the uncertain band from the
    OOD-dev suite at ``--attack-fpr`` / ``--flag-fpr``, written into the model's ``config.json``;
 3. **score** (``tinyguardrail eval --suites-only ood_dev --peers none``): windows, views and early exits included,
@@ -35,6 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--early-exit-gate", default=None, help="the runtime's early-exit gate (default: the checkpoint's)")
     p.add_argument("--attack-fpr", type=float, default=0.01, help="OOD-dev benign rows blocked at most this often")
     p.add_argument("--flag-fpr", type=float, default=0.03, help="OOD-dev benign rows flagged at most this often")
+    p.add_argument("--quantization", choices=("int8-rowwise", "int8-dynamic"), default="int8-rowwise",
+                   help="the variant exported and scored (int8-dynamic: the runtime runs it one row per call)")
     p.add_argument("--eval-size", type=int, default=300, help="validation rows the export measures its variants on")
     p.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads for calibration and scoring")
     p.add_argument("--cache", default="", help="prediction cache folder (default '': none, the model is new)")
@@ -52,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
     name = args.name or args.out.name
     model_dir = args.out / "model"
     t0 = time.perf_counter()
-    export_model(args.checkpoint, model_dir, quant="int8-rowwise", calib=validation, eval_size=args.eval_size,
-                 variants=["fp32", "int8-rowwise"], threads=args.threads, name=name,
+    export_model(args.checkpoint, model_dir, quant=args.quantization, calib=validation, eval_size=args.eval_size,
+                 variants=["fp32", args.quantization], threads=args.threads, name=name,
                  early_exit_gate=args.early_exit_gate)
     print(f"candidate: exported {model_dir} ({time.perf_counter() - t0:.0f} s)", flush=True)
     common = ["--data", str(args.data), "--model", str(model_dir), "--threads", str(args.threads)]

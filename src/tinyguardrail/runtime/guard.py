@@ -57,6 +57,20 @@ DEFAULT_WINDOW_OVERLAP = 32
 """Minimum tokens shared by neighbouring windows of a long text (any 33-token run lies inside one window)."""
 DEFAULT_BATCH_TOKENS = 2048
 """Padded tokens (rows x longest row) per ONNX Runtime call: rows of similar length share a call."""
+DEFAULT_BATCH_ROWS = 64
+"""Rows (views x windows) per ONNX Runtime call, for graphs whose scores do not depend on their batch."""
+PER_CALL_SCALE_QUANTIZATIONS = ("int8-dynamic", "int8-static", "int8-nbits")
+"""Quantized variants whose outputs for a row move with the other rows of its call and with padding
+(``export.quantize``: per-tensor activation ranges, padded attention keys, block kernels). The runtime runs their
+graphs one row per call, without padding (``batch_rows=1``), so a text's verdict never depends on its batch."""
+
+
+def default_batch_rows(quantization: str | None) -> int:
+    """``batch_rows`` when the caller gives none: 1 for :data:`PER_CALL_SCALE_QUANTIZATIONS`, else
+    :data:`DEFAULT_BATCH_ROWS`."""
+    return 1 if quantization in PER_CALL_SCALE_QUANTIZATIONS else DEFAULT_BATCH_ROWS
+
+
 DISABLED_OPTIMIZERS = ("SkipLayerNormFusion",)
 """ONNX Runtime fusions left off: its fused skip + LayerNorm CPU kernel made the fast graph ~13% slower here
 (onnxruntime 1.32, AVX-512 EPYC; ``tinyguardrail bench`` compares)."""
@@ -207,7 +221,7 @@ class Guard:
         max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
         early_exit_threshold: float | None = None,
         early_exit_gate: str | None = None,
-        batch_rows: int = 64,
+        batch_rows: int | None = None,
         batch_tokens: int = DEFAULT_BATCH_TOKENS,
         max_windows: int = 128,
         window_overlap: int | None = None,
@@ -229,7 +243,8 @@ class Guard:
         if self.early_exit_gate not in EXIT_GATES:
             raise ValueError(f"early_exit_gate must be one of {list(EXIT_GATES)}, got {early_exit_gate!r}")
         self.skip_decided = bool(skip_decided)
-        self.batch_rows = int(batch_rows)
+        self.batch_rows = (default_batch_rows(config.raw.get("quantization")) if batch_rows is None
+                           else int(batch_rows))
         self.batch_tokens = int(batch_tokens)
         if self.batch_rows < 1 or self.batch_tokens < 1:
             raise ValueError(f"batch_rows and batch_tokens must be >= 1, got {batch_rows} and {batch_tokens}")
@@ -275,7 +290,7 @@ class Guard:
         fast_file: str | None = None,
         deep_file: str | None = None,
         frontend: FrontEnd | None = None,
-        batch_rows: int = 64,
+        batch_rows: int | None = None,
         batch_tokens: int = DEFAULT_BATCH_TOKENS,
         max_windows: int = 128,
         window_overlap: int | None = None,
@@ -298,7 +313,10 @@ class Guard:
             providers: ONNX Runtime execution providers (default ``["CPUExecutionProvider"]``).
             fast_file, deep_file: ONNX files to load instead of ``config.files`` (e.g. ``fast.fp32.onnx``).
             frontend: the text front end (default: ``tinyguardrail.text``).
-            batch_rows: at most this many rows (views x windows) per ONNX Runtime call.
+            batch_rows: at most this many rows (views x windows) per ONNX Runtime call. None -> 1 for a model quantized
+                with per-call activation ranges (``config.json`` ``quantization`` in
+                :data:`PER_CALL_SCALE_QUANTIZATIONS`, e.g. ``int8-dynamic``: one row per call, unpadded, keeps its
+                verdicts independent of the batch), else :data:`DEFAULT_BATCH_ROWS`.
             batch_tokens: at most this many padded tokens (rows x longest row) per call, unless one row is longer:
                 rows are sorted by length and cut into calls by both limits, so short texts are not padded to long
                 ones (padding costs as much as real tokens, and the activations of big calls cost memory).
@@ -380,6 +398,9 @@ class Guard:
             raise TypeError(f"policy must be a Policy, got {type(policy).__name__}")
         model_policy = Policy.from_config(config.raw)  # the thresholds calibrated at export
         policy = model_policy if policy is None else policy.on_top_of(model_policy)
+        if batch_rows is None and fast_file is not None:  # another graph than config.json's: fast.<variant>.onnx
+            batch_rows = default_batch_rows(next((q for q in PER_CALL_SCALE_QUANTIZATIONS
+                                                  if Path(fast_file).name == f"fast.{q}.onnx"), None))
         return cls(
             model_dir, config, fast, deep, tokenizer, policy, frontend,
             max_text_chars=max_text_chars, early_exit_threshold=early_exit_threshold,
