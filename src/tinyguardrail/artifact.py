@@ -21,7 +21,7 @@ import numpy as np
 
 from tinyguardrail.features import CHAR_VOCAB
 from tinyguardrail.hashing import file_sha256
-from tinyguardrail.labels import EXIT_GATES, LABELS
+from tinyguardrail.labels import DECISION_GATES, EXIT_GATES, LABELS
 from tinyguardrail.preprocess import DEFAULT_SWITCHES, check_front_end
 
 FORMAT_VERSION = 1
@@ -149,10 +149,10 @@ def softmax(x: np.ndarray) -> np.ndarray:
 
 def exit_confidence(probs: np.ndarray, gate: str = "label") -> np.ndarray:
     """How sure the fast branch is, for the early exit [N]: its largest class probability (``gate="label"``) or its
-    block-or-allow probability ``max(P(benign), 1 - P(benign))`` (``gate="attack"``)."""
+    block-or-allow probability ``max(P(benign), 1 - P(benign))`` (``gate="attack"`` or ``"decision"``)."""
     if gate == "label":
         return probs.max(axis=-1)
-    if gate == "attack":
+    if gate in DECISION_GATES:
         return np.maximum(probs[:, 0], 1.0 - probs[:, 0])
     raise ValueError(f"early-exit gate {gate!r} is not one of {list(EXIT_GATES)}")
 
@@ -169,8 +169,9 @@ def combine_probs(
     """The runtime mirror of the model's ``combine_probs`` / ``combine_severity``: the only place the rule lives.
 
     A row exits early (deep branch skipped) when the fast branch's confidence (``exit_confidence``: its max
-    probability, or with ``gate="attack"`` its block-or-allow probability) is at least ``early_exit_threshold`` *and*
-    the router's argmax is 0 (fast only): probabilities ``softmax(fast_logits)``,
+    probability, or with ``gate="attack"`` / ``"decision"`` its block-or-allow probability) is at least
+    ``early_exit_threshold`` *and* the router's argmax is 0 (fast only; with ``gate="decision"``: not 1, deep only):
+    probabilities ``softmax(fast_logits)``,
     severity ``fast_severity``. Every other row runs the deep branch: router argmax 1 -> ``softmax(deep_logits)``
     and the deep severity; otherwise (argmax 2, or argmax 0 without enough confidence) -> the mean of both
     softmaxes and of both severities (as ``model.model.combine_severity`` does for route 2).
@@ -178,7 +179,9 @@ def combine_probs(
     Args:
         fast_logits: [N, 4]; fast_severity: [N]; router_logits: [N, 3].
         early_exit_threshold: > 1 disables early exit.
-        gate: ``labels.EXIT_GATES``: "label" (the class must be sure) or "attack" (the block / allow decision must).
+        gate: ``labels.EXIT_GATES``: "label" (the class must be sure) or "attack" (the block / allow decision must),
+            each with the router's fast-only choice; "decision" (the block / allow decision must, and the router
+            must not send the row to the deep branch alone).
         benign_below: a runtime-only shortcut (not in the training-time rule): a row that would average both
             branches (router argmax not 1) and whose fast ``P(attack) = 1 - P(benign)`` is below this also answers
             from the fast branch. With ``benign_below = 2 t - 1`` the averaged ``P(attack)``, at most
@@ -193,7 +196,9 @@ def combine_probs(
     fast_p = softmax(fast_logits)
     fast_sev = np.asarray(fast_severity, dtype=np.float32).reshape(-1)
     route = np.asarray(router_logits).argmax(axis=-1)
-    early = (exit_confidence(fast_p, gate) >= early_exit_threshold) & (route == 0)
+    early = exit_confidence(fast_p, gate) >= early_exit_threshold
+    # the router must choose the fast branch; under "decision", only not choose the deep branch alone
+    early &= (route != 1) if gate == "decision" else (route == 0)
     if benign_below is not None:
         early |= (route != 1) & (1.0 - fast_p[:, 0] < benign_below)
     probs = fast_p.copy()

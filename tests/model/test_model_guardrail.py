@@ -153,6 +153,19 @@ def test_attack_gate_exits_on_a_sure_decision_split_over_attack_types():
         tiny_config(early_exit_gate="class")
 
 
+def test_decision_gate_does_not_ask_the_router():
+    """gate="decision": a row whose block-or-allow probability reaches the threshold answers from the fast branch
+    unless the router chose the deep branch alone; the others keep the router's choice (fast without confidence ->
+    both)."""
+    fast = torch.log(torch.tensor([[0.02, 0.49, 0.49, 0.0001], [0.95, 0.02, 0.02, 0.01], [0.5, 0.3, 0.1, 0.1],
+                                   [0.5, 0.3, 0.1, 0.1], [0.5, 0.3, 0.1, 0.1]]))
+    router = torch.tensor([[0, 0, 5.0], [0, 5.0, 0], [0, 5.0, 0], [0, 0, 5.0], [5.0, 0, 0]])
+    assert route_decision(fast, router, 0.9, "attack").tolist() == [ROUTE_BOTH, ROUTE_DEEP, ROUTE_DEEP, ROUTE_BOTH,
+                                                                     ROUTE_BOTH]
+    assert route_decision(fast, router, 0.9, "decision").tolist() == [ROUTE_FAST, ROUTE_DEEP, ROUTE_DEEP,
+                                                                       ROUTE_BOTH, ROUTE_BOTH]
+
+
 def test_char_cnn_equals_per_kernel_convolutions():
     """The fused single-matmul char CNN computes exactly Conv1d per kernel size (right-padded), GELU, max."""
     import torch.nn.functional as F
@@ -170,7 +183,7 @@ def test_char_cnn_equals_per_kernel_convolutions():
     torch.testing.assert_close(cnn(chars), ref, atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("gate", ["label", "attack"])
+@pytest.mark.parametrize("gate", ["label", "attack", "decision"])
 @pytest.mark.parametrize("threshold", [0.0, 0.5, 0.9, 1.1])
 def test_combine_rule_torch_equals_runtime_numpy(threshold, gate):
     """The branch-combine rule is written twice, in torch (training-time validation, export checks) and in NumPy

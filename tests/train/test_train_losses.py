@@ -41,6 +41,18 @@ def test_router_targets():
     assert router_targets(fast, labels, threshold=0.8).tolist()[3] == ROUTE_FAST
 
 
+def test_router_targets_under_the_decision_gates():
+    """gate "attack" / "decision": right and sure are about the block-or-allow decision. An attack whose
+    probability is split over two attack types is right and sure (fast), where the label gate says both; an attack
+    called by the wrong attack type is right (the decision is); an attack read as benign is wrong (deep)."""
+    p = torch.tensor([[0.02, 0.49, 0.49, 0.0], [0.02, 0.0, 0.97, 0.01], [0.95, 0.05, 0.0, 0.0], [0.3, 0.7, 0.0, 0.0]])
+    fast, labels = p.clamp_min(1e-6).log(), torch.tensor([1, 1, 2, 0])
+    assert router_targets(fast, labels, 0.9).tolist() == [ROUTE_BOTH, ROUTE_DEEP, ROUTE_DEEP, ROUTE_DEEP]
+    for gate in ("attack", "decision"):
+        assert router_targets(fast, labels, 0.9, gate).tolist() == [ROUTE_FAST, ROUTE_FAST, ROUTE_DEEP, ROUTE_DEEP]
+    assert router_targets(fast, torch.tensor([1, 1, 2, 1]), 0.9, "attack").tolist()[3] == ROUTE_BOTH  # unsure
+
+
 def test_consistency_loss_zero_when_equal_and_only_trains_fast():
     a = torch.randn(5, 4, requires_grad=True)
     b = a.detach().clone().requires_grad_(True)

@@ -61,9 +61,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="keep the character CNN inside fast.onnx (default: cut it out into char.onnx, whose "
                              "output the runtime caches per token)")
     parser.add_argument("--early-exit-gate", choices=EXIT_GATES, default=None,
-                        help="what an early exit needs the fast branch to be sure of: 'label' (its class) or 'attack' "
-                             "(its block-or-allow decision; the attack type is then the fast branch's). Default: the "
-                             "checkpoint's early_exit_gate (label for checkpoints older than the setting)")
+                        help="what an early exit needs: 'label' (the router's fast choice and a sure class), "
+                             "'attack' (the router's fast choice and a sure block-or-allow decision; the attack type "
+                             "is then the fast branch's) or 'decision' (a sure block-or-allow decision unless the "
+                             "router chose the deep branch alone). Default: the checkpoint's early_exit_gate (label for checkpoints "
+                             "older than the setting)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tinyguardrail.labels import EXIT_GATES
+from tinyguardrail.labels import DECISION_GATES, EXIT_GATES
 from tinyguardrail.model.config import GuardrailConfig
 
 # ============================================================================================== threat-aware embedding
@@ -600,19 +600,21 @@ def route_decision(
     choice whose fast confidence is below ``early_exit_threshold`` becomes "both" (the runtime's rule:
     the deep branch is skipped only when the router says so *and* the fast branch is confident). The confidence is
     the max class probability (``gate="label"``) or ``max(P(benign), 1 - P(benign))`` (``gate="attack"``), as
-    ``artifact.exit_confidence``."""
+    ``artifact.exit_confidence``. ``gate="decision"``: a sure block-or-allow decision exits unless the router chose
+    the deep branch alone (its "both", learnt from the class confidence, does not hold a sure decision back)."""
     route = router_logits.argmax(dim=-1)
-    if early_exit_threshold > 0:
+    if early_exit_threshold > 0 or gate == "decision":
         p = torch.softmax(fast_logits.float(), dim=-1)
         if gate == "label":
             conf = p.amax(dim=-1)
-        elif gate == "attack":
+        elif gate in DECISION_GATES:
             conf = torch.maximum(p[:, 0], 1.0 - p[:, 0])
         else:
             raise ValueError(f"early-exit gate {gate!r} is not one of {list(EXIT_GATES)}")
-        route = torch.where(
-            (route == ROUTE_FAST) & (conf < early_exit_threshold), torch.full_like(route, ROUTE_BOTH), route
-        )
+        sure = conf >= early_exit_threshold
+        route = torch.where((route == ROUTE_FAST) & ~sure, torch.full_like(route, ROUTE_BOTH), route)
+        if gate == "decision":  # a sure fast branch answers alone unless the router chose the deep branch alone
+            route = torch.where(sure & (route != ROUTE_DEEP), torch.full_like(route, ROUTE_FAST), route)
     return route
 
 

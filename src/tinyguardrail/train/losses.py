@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from tinyguardrail.labels import DECISION_GATES
 from tinyguardrail.model.config import GuardrailConfig
 from tinyguardrail.model.model import ROUTE_BOTH, ROUTE_DEEP, ROUTE_FAST
 from tinyguardrail.train.config import TrainConfig
@@ -55,12 +56,20 @@ def focal_loss(
 
 
 @torch.no_grad()
-def router_targets(fast_logits: torch.Tensor, labels: torch.Tensor, threshold: float) -> torch.Tensor:
-    """Router labels from the (detached) fast prediction: 0 fast-only when the fast branch is right with max
-    probability >= threshold, 1 deep-only when it is wrong, 2 both otherwise (right but unsure)."""
+def router_targets(fast_logits: torch.Tensor, labels: torch.Tensor, threshold: float,
+                   gate: str = "label") -> torch.Tensor:  # fmt: skip
+    """Router labels from the (detached) fast prediction, in the terms of the runtime's early-exit ``gate``:
+    0 fast-only when the fast branch is right and sure (confidence >= threshold), 1 deep-only when it is wrong,
+    2 both otherwise (right but unsure). ``gate="label"``: right = the class, sure = the largest class probability;
+    ``"attack"`` / ``"decision"``: right = the block-or-allow decision (benign or not), sure = max(P(benign),
+    1 - P(benign)), so that the router does not send a sure decision whose attack type is split to both branches."""
     probs = torch.softmax(fast_logits.detach().float(), dim=-1)
-    conf, pred = probs.max(dim=-1)
-    right = pred == labels
+    if gate in DECISION_GATES:
+        conf = torch.maximum(probs[:, 0], 1.0 - probs[:, 0])
+        right = (probs[:, 0] < 0.5) == (labels != 0)
+    else:
+        conf, pred = probs.max(dim=-1)
+        right = pred == labels
     both = torch.full_like(labels, ROUTE_BOTH)
     return torch.where(right & (conf >= threshold), torch.full_like(labels, ROUTE_FAST),
                        torch.where(~right, torch.full_like(labels, ROUTE_DEEP), both))  # fmt: skip
@@ -116,7 +125,7 @@ class GuardrailLoss:
         if c.use_deep_branch and c.use_moe and w.moe_balance_weight > 0:
             parts["moe_balance"] = w.moe_balance_weight * out["aux_loss"].float()
         if c.router_active and w.router_loss_weight > 0:
-            targets = router_targets(out["fast_logits"], labels, c.early_exit_threshold)
+            targets = router_targets(out["fast_logits"], labels, c.early_exit_threshold, c.early_exit_gate)
             parts["router"] = w.router_loss_weight * F.cross_entropy(out["router_logits"].float(), targets)
         if c.use_fast_branch and c.use_deep_branch and w.consistency_weight > 0:
             parts["consistency"] = w.consistency_weight * consistency_loss(out["fast_logits"], out["deep_logits"])
