@@ -100,8 +100,8 @@ class BuildConfig:
     """Generated hard-negative rows (``data.hard_negatives``), spread evenly over its templates."""
     benign_paragraphs: dict = field(default_factory=lambda: {"train": 0, "validation": 0, "test": 0})
     """Benign paragraphs per split (``data.paragraphs``: 3-10 benign sentences of one non-English language joined),
-    made last so the other generated rows stay as they are. Off by default: a data change to choose on OOD-dev
-    (``configs/data-para.json``)."""
+    made last so the other generated rows stay as they are. Off unless the data config sets it; ``configs/data.json``
+    has 4,000 / 400 / 400 since tinyguardrail-v0.10 (chosen on OOD-dev: docs/ablations.md)."""
     max_base_chars: int = 1200
     """Base texts longer than this are not used for obfuscation transforms (they'd be unrealistic)."""
 
