@@ -29,12 +29,16 @@ def data_dir(ckpt, tmp_path):
     return data
 
 
+def _candidate(ckpt, data_dir, out, *extra: str) -> dict:
+    """Run ``tinyguardrail candidate`` on the tiny checkpoint; the exported model's config.json."""
+    assert main(["candidate", "--checkpoint", str(ckpt[0]), "--out", str(out), "--data", str(data_dir),
+                 "--eval-size", "16", "--threads", "1", *extra]) == 0
+    return json.loads((out / "model" / "config.json").read_text())
+
+
 def test_candidate_exports_calibrates_and_scores_on_ood_dev_only(ckpt, data_dir, tmp_path):
-    ckpt_dir, _ = ckpt
     out = tmp_path / "cand" / "tiny_soup"
-    assert main(["candidate", "--checkpoint", str(ckpt_dir), "--out", str(out), "--data", str(data_dir),
-                 "--eval-size", "16", "--threads", "1", "--early-exit-gate", "attack"]) == 0
-    config = json.loads((out / "model" / "config.json").read_text())
+    config = _candidate(ckpt, data_dir, out, "--early-exit-gate", "attack")
     assert config["name"] == "tiny_soup" and config["quantization"] == "int8-rowwise"
     assert config["early_exit_gate"] == "attack"
     assert config["calibration"]["suite"] == "ood_dev" and config["calibration"]["rows"] == len(ATTACKS + BENIGN)
@@ -60,11 +64,8 @@ def test_candidate_int8_dynamic_is_served_one_row_per_call(ckpt, data_dir, tmp_p
     # text's scores do not move with its batch (the exported graphs are real, the checkpoint tiny)
     from tinyguardrail.runtime.guard import Guard
 
-    ckpt_dir, _ = ckpt
     out = tmp_path / "cand" / "tiny_dyn"
-    assert main(["candidate", "--checkpoint", str(ckpt_dir), "--out", str(out), "--data", str(data_dir),
-                 "--eval-size", "16", "--threads", "1", "--quantization", "int8-dynamic"]) == 0
-    config = json.loads((out / "model" / "config.json").read_text())
+    config = _candidate(ckpt, data_dir, out, "--quantization", "int8-dynamic")
     assert config["quantization"] == "int8-dynamic" and config["files"]["fast"] == "fast.onnx"
     guard = Guard.load(out / "model", threads=1)
     assert guard.batch_rows == 1
