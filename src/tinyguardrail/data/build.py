@@ -101,7 +101,7 @@ class BuildConfig:
     benign_paragraphs: dict = field(default_factory=lambda: {"train": 0, "validation": 0, "test": 0})
     """Benign paragraphs per split (``data.paragraphs``: 3-10 benign sentences of one non-English language joined),
     made last so the other generated rows stay as they are. Off unless the data config sets it; ``configs/data.json``
-    has 4,000 / 400 / 400 since tinyguardrail-v0.10 (chosen on OOD-dev: docs/ablations.md)."""
+    has 4,000 / 400 / 400 since the eighth session of 2026-12-05 (chosen on OOD-dev: docs/ablations.md)."""
     max_base_chars: int = 1200
     """Base texts longer than this are not used for obfuscation transforms (they'd be unrealistic)."""
 

@@ -593,6 +593,17 @@ def fixed_route_logits(route: int, like: torch.Tensor) -> torch.Tensor:
     return logits + F.one_hot(torch.tensor(route, device=like.device), len(ROUTES)).float()
 
 
+def exit_confidence(probs: torch.Tensor, gate: str = "label") -> torch.Tensor:
+    """How sure the fast branch is [B], from its class probabilities: the largest (``gate="label"``) or the
+    block-or-allow probability ``max(P(benign), 1 - P(benign))`` (``"attack"``, ``"decision"``); the torch twin of
+    ``artifact.exit_confidence``."""
+    if gate == "label":
+        return probs.amax(dim=-1)
+    if gate in DECISION_GATES:
+        return torch.maximum(probs[:, 0], 1.0 - probs[:, 0])
+    raise ValueError(f"early-exit gate {gate!r} is not one of {list(EXIT_GATES)}")
+
+
 def route_decision(
     fast_logits: torch.Tensor, router_logits: torch.Tensor, early_exit_threshold: float = 0.0, gate: str = "label"
 ) -> torch.Tensor:
@@ -604,14 +615,7 @@ def route_decision(
     the deep branch alone (its "both", learnt from the class confidence, does not hold a sure decision back)."""
     route = router_logits.argmax(dim=-1)
     if early_exit_threshold > 0 or gate == "decision":
-        p = torch.softmax(fast_logits.float(), dim=-1)
-        if gate == "label":
-            conf = p.amax(dim=-1)
-        elif gate in DECISION_GATES:
-            conf = torch.maximum(p[:, 0], 1.0 - p[:, 0])
-        else:
-            raise ValueError(f"early-exit gate {gate!r} is not one of {list(EXIT_GATES)}")
-        sure = conf >= early_exit_threshold
+        sure = exit_confidence(torch.softmax(fast_logits.float(), dim=-1), gate) >= early_exit_threshold
         route = torch.where((route == ROUTE_FAST) & ~sure, torch.full_like(route, ROUTE_BOTH), route)
         if gate == "decision":  # a sure fast branch answers alone unless the router chose the deep branch alone
             route = torch.where(sure & (route != ROUTE_DEEP), torch.full_like(route, ROUTE_FAST), route)

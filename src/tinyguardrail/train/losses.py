@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from tinyguardrail.labels import DECISION_GATES
 from tinyguardrail.model.config import GuardrailConfig
-from tinyguardrail.model.model import ROUTE_BOTH, ROUTE_DEEP, ROUTE_FAST
+from tinyguardrail.model.model import ROUTE_BOTH, ROUTE_DEEP, ROUTE_FAST, exit_confidence
 from tinyguardrail.train.config import TrainConfig
 
 
@@ -64,12 +64,8 @@ def router_targets(fast_logits: torch.Tensor, labels: torch.Tensor, threshold: f
     ``"attack"`` / ``"decision"``: right = the block-or-allow decision (benign or not), sure = max(P(benign),
     1 - P(benign)), so that the router does not send a sure decision whose attack type is split to both branches."""
     probs = torch.softmax(fast_logits.detach().float(), dim=-1)
-    if gate in DECISION_GATES:
-        conf = torch.maximum(probs[:, 0], 1.0 - probs[:, 0])
-        right = (probs[:, 0] < 0.5) == (labels != 0)
-    else:
-        conf, pred = probs.max(dim=-1)
-        right = pred == labels
+    conf = exit_confidence(probs, gate)
+    right = ((probs[:, 0] < 0.5) == (labels != 0)) if gate in DECISION_GATES else (probs.argmax(dim=-1) == labels)
     both = torch.full_like(labels, ROUTE_BOTH)
     return torch.where(right & (conf >= threshold), torch.full_like(labels, ROUTE_FAST),
                        torch.where(~right, torch.full_like(labels, ROUTE_DEEP), both))  # fmt: skip
