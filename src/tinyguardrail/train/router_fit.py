@@ -25,22 +25,21 @@ from pathlib import Path
 import torch
 
 from tinyguardrail.data.io import DEFAULT_BUILD, read_labelled_texts
+from tinyguardrail.eval.torch_eval import EncodedSuite
 from tinyguardrail.labels import EXIT_GATES
 from tinyguardrail.model.checkpoint import checkpoint_front_end, load_checkpoint, save_checkpoint
-from tinyguardrail.preprocess import encode_texts
+from tinyguardrail.model.model import ROUTES
 from tinyguardrail.train.losses import router_targets
 
 
 @torch.no_grad()
 def router_inputs(model, texts: list[str], tokenizer, switches, batch_size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
-    """(pooled [N, D], fast_logits [N, C]) of the fast branch, rows in the input order (batches of similar length)."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    """(pooled [N, D], fast_logits [N, C]) of the fast branch, rows in the input order (``EncodedSuite``'s batches of
+    similar length)."""
     pooled = torch.empty(len(texts), model.config.d_model)
     logits = torch.empty(len(texts), model.config.n_classes)
-    for i in range(0, len(order), batch_size):
-        idx = order[i : i + batch_size]
-        enc = {k: torch.from_numpy(v) for k, v in encode_texts([texts[j] for j in idx], tokenizer, model.config,
-                                                                 switches).items()}  # fmt: skip
+    for idx, batch in EncodedSuite(texts, tokenizer, model.config, switches, batch_size).batches:
+        enc = {k: torch.from_numpy(v) for k, v in batch.items()}
         emb = model.embed(enc["input_ids"], enc["char_ids"], enc["detector_feats"])
         lg, _, _, _, pl = model._fast_from_embeddings(emb, enc["attention_mask"].bool(), enc["detector_feats"])
         pooled[idx], logits[idx] = pl.float(), lg.float()
@@ -55,8 +54,8 @@ def fit_router(model, pooled: torch.Tensor, logits: torch.Tensor, labels: torch.
         raise ValueError("the checkpoint has no router (use_router off, or a single branch)")
     threshold = float(model.config.early_exit_threshold)
     targets = router_targets(logits, labels, threshold, gate)
-    counts = torch.bincount(targets, minlength=3).float()
-    weight = torch.where(counts > 0, counts.sum() / (3 * counts.clamp_min(1)), torch.zeros_like(counts))
+    counts = torch.bincount(targets, minlength=len(ROUTES)).float()
+    weight = torch.where(counts > 0, counts.sum() / (len(ROUTES) * counts.clamp_min(1)), torch.zeros_like(counts))
     torch.manual_seed(seed)
     for m in model.router.modules():
         if isinstance(m, torch.nn.Linear):
@@ -72,9 +71,9 @@ def fit_router(model, pooled: torch.Tensor, logits: torch.Tensor, labels: torch.
     with torch.no_grad():
         pred = router(pooled, logits).argmax(-1)
     return {"rows": len(targets), "targets": {r: round(float(c / counts.sum()), 4) for r, c in
-                                              zip(("fast", "deep", "both"), counts, strict=True)},
+                                              zip(ROUTES, counts, strict=True)},
             "agreement": round(float((pred == targets).float().mean()), 4),
-            "routed": {r: round(float((pred == i).float().mean()), 4) for i, r in enumerate(("fast", "deep", "both"))},
+            "routed": {r: round(float((pred == i).float().mean()), 4) for i, r in enumerate(ROUTES)},
             "loss": round(float(loss.detach()), 4)}  # fmt: skip
 
 
