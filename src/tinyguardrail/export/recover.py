@@ -6,8 +6,8 @@ continuation, a fine-tune on new data). The weights come back dequantized:
 
 * named initializers (``model.<param>``: biases, LayerNorms, fp32 weights) are taken as they are;
 * quantized embedding tables (``<param>_quantized`` / ``_scale`` / ``_zero_point``) are dequantized;
-* the weight of every MatMul / Gemm / ``MatMulIntegerToFloat`` with a constant weight (int8 x per-column scale, or
-  fp32) is mapped back to its ``nn.Linear`` by the node name the exporter wrote (``/fast/layers.0/q/MatMul`` ->
+* the weight of every MatMul / Gemm / ``MatMulIntegerToFloat`` / ``MatMulInteger`` with a constant weight (int8 x
+  per-column scale, less its zero point for ONNX Runtime's dynamic quantization, or fp32) is mapped back to its ``nn.Linear`` by the node name the exporter wrote (``/fast/layers.0/q/MatMul`` ->
   ``fast.layers.0.q.weight``, transposed back to ``[out, in]``);
 * two folded constants are unfolded: the pattern bank's prototypes (stored normalized, which the bank's forward
   does anyway) and the character CNN's one-matmul filter banks (split back into one ``nn.Linear`` per kernel size).
@@ -17,7 +17,7 @@ names what is missing. The result is the exported model's function up to its qua
 are what the shipped model computes with), not the fp32 checkpoint it was exported from: measure with
 ``python -m tinyguardrail.export.parity --checkpoint OUT --model MODEL_DIR``.
 
-    tinyguardrail recover --model models/tinyguardrail-v0.9 --out runs/v09_recovered
+    tinyguardrail recover --model models/<name> --out runs/recovered
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 #: ONNX ops whose second input is a weight [in, out] of an ``nn.Linear`` (``Gemm`` may store it transposed).
-_WEIGHT_OPS = ("MatMul", "Gemm", "MatMulIntegerToFloat")
+_WEIGHT_OPS = ("MatMul", "Gemm", "MatMulIntegerToFloat", "MatMulInteger")
 
 
 def module_path(node_name: str) -> str:
@@ -100,6 +100,22 @@ class _Graph:
                         out.append((path, "bias", v, n))
         return out
 
+    def integer_weight_scale(self, node: Any) -> np.ndarray | None:
+        """The weight scale of a ``MatMulInteger`` (ONNX Runtime's dynamic quantization): its int32 output is cast to
+        float and multiplied by ``activation scale x weight scale``; the weight scale is that product's constant
+        factor (per column or scalar)."""
+        for cast in self.consumers.get(node.output[0], []):
+            if cast.op_type != "Cast":
+                continue
+            for mul in self.consumers.get(cast.output[0], []):
+                other = next((i for i in mul.input if i != cast.output[0]), None)
+                scales = self.producer.get(other) if mul.op_type == "Mul" and other else None
+                if scales is not None and scales.op_type == "Mul":
+                    found = [v for v in (self.const(i) for i in scales.input) if v is not None]
+                    if len(found) == 1:
+                        return found[0].astype(np.float32)
+        return None
+
     def linear_weights(self) -> list[tuple[str, Any, np.ndarray]]:
         """(module path, node, weight [out, in]) for every node with a constant 2-D weight."""
         from onnx import helper
@@ -114,6 +130,12 @@ class _Graph:
             w = w.astype(np.float32)
             if n.op_type == "MatMulIntegerToFloat":
                 w = w * self.const(n.input[3]).astype(np.float32)  # per-column scale; zero point of B is 0
+            elif n.op_type == "MatMulInteger":
+                scale = self.integer_weight_scale(n)
+                if scale is None:
+                    continue
+                zero = self.const(n.input[3]) if len(n.input) > 3 and n.input[3] else None
+                w = (w - (0.0 if zero is None else zero.astype(np.float32))) * scale
             trans_b = n.op_type == "Gemm" and any(
                 a.name == "transB" and helper.get_attribute_value(a) for a in n.attribute
             )
