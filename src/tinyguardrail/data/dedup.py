@@ -13,9 +13,11 @@ goal + adversarial suffix).
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 import zlib
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -109,14 +111,22 @@ def _tokens(canon: str) -> list[str]:
     return out
 
 
-def shingles(text: str, n: int = 3) -> set[int]:
+@functools.lru_cache(maxsize=1 << 12)
+def _text_tokens(text: str) -> tuple[str, ...]:
+    """Tokens of the first ``_MAX_CHARS`` characters' canonical form. Cached: the build asks the exact, containment,
+    passage and near-duplicate indexes about each text in turn."""
+    return tuple(_tokens(canonical(text[:_MAX_CHARS])))
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def shingles(text: str, n: int = 3) -> frozenset[int]:
     """Hashed token n-grams of the canonical form; tokens are words, single characters in unspaced scripts."""
-    toks = _tokens(canonical(text[:_MAX_CHARS]))
+    toks = _text_tokens(text)
     if len(toks) >= n:
         grams = (" ".join(toks[i : i + n]) for i in range(len(toks) - n + 1))
     else:
         grams = iter([" ".join(toks)])
-    return {zlib.crc32(g.encode("utf-8", "replace")) for g in grams}
+    return frozenset(zlib.crc32(g.encode("utf-8", "replace")) for g in grams)
 
 
 class NearDupIndex:
@@ -137,7 +147,7 @@ class NearDupIndex:
         self._a = rng.integers(1, int(_MERSENNE), size=n, dtype=np.uint64)
         self._b = rng.integers(0, int(_MERSENNE), size=n, dtype=np.uint64)
         self._buckets: list[dict[bytes, list[int]]] = [{} for _ in range(bands)]
-        self._sets: list[set[int]] = []
+        self._sets: list[frozenset[int]] = []
 
     def _signature(self, sh: set[int]) -> np.ndarray:
         h = np.fromiter(sh, dtype=np.uint64, count=len(sh))[:, None]
@@ -185,14 +195,15 @@ class ContainmentIndex:
 
     def __init__(self, texts: Iterable[str] = (), containment: float = 0.8, max_postings: int = 200) -> None:
         self.containment, self.max_postings = containment, max_postings
-        self._sets: list[set[int]] = []
+        self._sets: list[frozenset[int]] = []
         self._postings: dict[int, list[int]] = {}
         self._common: set[int] = set()
+        self._own: dict[int, tuple[int, int]] = {}
         for t in texts:
             self.add(t)
 
     def add(self, text: str) -> None:
-        if len(_tokens(canonical(text[:_MAX_CHARS]))) < MIN_CONTAINED_WORDS:
+        if len(_text_tokens(text)) < MIN_CONTAINED_WORDS:
             return
         sh = shingles(text)
         idx = len(self._sets)
@@ -204,15 +215,22 @@ class ContainmentIndex:
                 self._common.add(s)
 
     def contains(self, text: str) -> bool:
-        hits: dict[int, int] = {}
-        for s in shingles(text) - self._common:
-            for idx in self._postings.get(s, ()):
-                hits[idx] = hits.get(idx, 0) + 1
+        postings = self._postings
+        hits = Counter(itertools.chain.from_iterable(postings.get(s, ()) for s in shingles(text) - self._common))
         for idx, h in hits.items():
-            own = len(self._sets[idx] - self._common)
+            own = self._own_size(idx)
             if own and h >= self.containment * own:
                 return True
         return False
+
+    def _own_size(self, idx: int) -> int:
+        """Shingles of protected text ``idx`` outside the stock phrases; cached until the stock set grows."""
+        version = len(self._common)
+        cached = self._own.get(idx)
+        if cached is None or cached[0] != version:
+            cached = (version, len(self._sets[idx] - self._common))
+            self._own[idx] = cached
+        return cached[1]
 
 
 #: Shared-passage length (tokens) of ``PassageIndex``: 13 words, as GPT-3's decontamination used; twice that in
@@ -224,7 +242,7 @@ PASSAGE_CHARS = 26
 def passages(text: str) -> set[int]:
     """64-bit hashes of every run of ``PASSAGE_WORDS`` tokens (``PASSAGE_CHARS`` when most tokens are single
     characters of an unspaced script)."""
-    toks = _tokens(canonical(text[:_MAX_CHARS]))
+    toks = _text_tokens(text)
     unspaced = sum(len(t) == 1 and bool(_UNSPACED.match(t)) for t in toks) * 2 > len(toks)
     n = PASSAGE_CHARS if unspaced else PASSAGE_WORDS
     return {hash(tuple(toks[i : i + n])) for i in range(len(toks) - n + 1)}
