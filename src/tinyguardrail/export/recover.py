@@ -7,8 +7,9 @@ continuation, a fine-tune on new data). The weights come back dequantized:
 * named initializers (``model.<param>``: biases, LayerNorms, fp32 weights) are taken as they are;
 * quantized embedding tables (``<param>_quantized`` / ``_scale`` / ``_zero_point``) are dequantized;
 * the weight of every MatMul / Gemm / ``MatMulIntegerToFloat`` / ``MatMulInteger`` with a constant weight (int8 x
-  per-column scale, less its zero point for ONNX Runtime's dynamic quantization, or fp32) is mapped back to its ``nn.Linear`` by the node name the exporter wrote (``/fast/layers.0/q/MatMul`` ->
-  ``fast.layers.0.q.weight``, transposed back to ``[out, in]``);
+  per-column scale, less its zero point for ONNX Runtime's dynamic quantization, or fp32) is mapped back to its
+  ``nn.Linear`` by the node name the exporter wrote (``/fast/layers.0/q/MatMul`` -> ``fast.layers.0.q.weight``,
+  transposed back to ``[out, in]``);
 * two folded constants are unfolded: the pattern bank's prototypes (stored normalized, which the bank's forward
   does anyway) and the character CNN's one-matmul filter banks (split back into one ``nn.Linear`` per kernel size).
 
