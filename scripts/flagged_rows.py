@@ -26,8 +26,7 @@ def main() -> int:
     p.add_argument("--cache", type=Path, default=Path("build/eval_cache"))
     a = p.parse_args()
     rows = ood.load_suites(a.data / "suites", ["ood_dev"])["ood_dev"]
-    key = harness.suite_key(rows)
-    preds = [harness.cached(harness.GuardSystem(m, "", threads=2), "suite", [r.text for r in rows], key, a.cache)
+    preds = [harness.cached(harness.GuardSystem(m, "", threads=2), [r.text for r in rows], a.cache)
              for m in (a.reference, a.candidate)]
     idx = [i for i, r in enumerate(rows) if r.cell == a.cell and (r.is_attack == (a.label == "attack"))]
     ref, cand = preds

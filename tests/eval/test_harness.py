@@ -104,31 +104,21 @@ def test_predictions_save_load(tmp_path):
     assert q.ms.tolist() == [3.0] and q.cpu_ms.tolist() == [2.0] and q.errors == 4
 
 
-def test_cached_predicts_once(tmp_path):
+def test_cached_predicts_once_and_never_caches_latency(tmp_path):
     system, texts = FakeSystem(), ["an attack", "a note"]
-    key = harness.suite_key([SuiteRow(t, "benign", "", "", "", "") for t in texts])
-    first = harness.cached(system, "suite", texts, key, tmp_path)
-    again = harness.cached(system, "suite", texts, key, tmp_path)
+    first = harness.cached(system, texts, tmp_path)
+    again = harness.cached(system, texts, tmp_path)
     assert system.calls == Counter(predict=1)
     assert np.array_equal(first.scores, again.scores) and np.array_equal(first.flags, again.flags)
     assert (tmp_path / system.ident / "texts.npz").exists()
-    more = harness.cached(system, "suite", texts + ["a new row"], "other-key", tmp_path)  # only the new text is scored
+    more = harness.cached(system, texts + ["a new row"], tmp_path)  # only the new text is scored
     assert system.calls == Counter(predict=2) and more.scores[:2].tolist() == first.scores.tolist()
-    lat = harness.cached(system, "latency", texts, key, tmp_path)
-    assert harness.cached(system, "latency", texts, key, tmp_path).ms.tolist() == lat.ms.tolist() == [1.0, 2.0]
-    assert system.calls == Counter(predict=3, latency=1)  # the fake's latency calls predict once
-    harness.cached(system, "suite", texts, key, None)
-    harness.cached(system, "suite", texts, key, None)
-    assert system.calls["predict"] == 5  # no cache: every call predicts
-    harness.cached(FakeSystem(ident="fake-2"), "suite", texts, key, tmp_path)
+    harness.cached(system, texts, None)
+    harness.cached(system, texts, None)
+    assert system.calls["predict"] == 4  # no cache: every call predicts
+    harness.cached(FakeSystem(ident="fake-2"), texts, tmp_path)
     assert (tmp_path / "fake-2").is_dir()
-
-
-def test_suite_key_depends_on_the_texts_only():
-    a = _rows("a", "benign", 3)
-    b = [SuiteRow(r.text, "jailbreak", "z", "", "", "") for r in a]
-    assert harness.suite_key(a) == harness.suite_key(b) != harness.suite_key(a[:2])
-    assert harness.suite_key(a) != harness.suite_key(a[::-1])
+    assert not list(tmp_path.glob("*/latency-*"))  # timings are never stored: each report times its own run
 
 
 # ----------------------------------------------------------------------------------------------- calibration
@@ -316,11 +306,12 @@ def test_evaluate_guard_and_fake_system(fake_model_dir, standin_default_frontend
     fpr, tpr = res["_curves"]["fake-tiny"]
     assert fpr[0] == tpr[0] == 0 and fpr[-1] == tpr[-1] == 1 and np.all(np.diff(fpr) >= 0)
     assert len(lines) == 2 and "ood_dev" in lines[0]
-    # a second run reads every prediction from the cache
+    # a second run reads every prediction from the cache and times the system again (latency is never cached)
     calls = Counter(other.calls)
     again = cli_eval.evaluate([other], suites, tmp_path / "cache", latency_n=3, progress=lambda _: None)
-    assert other.calls == calls and again["systems"]["fake-peer"] == res["systems"]["fake-peer"]
-    assert sorted(p.name.split("-")[0] for p in (tmp_path / "cache" / guard.ident).iterdir()) == ["latency", "texts.npz"]
+    assert other.calls - calls == Counter(latency=1, predict=1)  # the fake's latency calls predict once
+    assert again["systems"]["fake-peer"]["suites"] == res["systems"]["fake-peer"]["suites"]
+    assert sorted(p.name for p in (tmp_path / "cache" / guard.ident).iterdir()) == ["texts.npz"]  # no timings
 
 
 def test_evaluate_without_latency_or_ood_dev():

@@ -42,7 +42,6 @@ def _latency_texts(suites: dict, n: int, seed: int = 0) -> list[str]:
 
 def evaluate(systems: list, suites: dict, cache: Path | None, latency_n: int, progress=print) -> dict:
     """Every system on every suite (and on the latency sample); the JSON the report is written from."""
-    keys = {name: harness.suite_key(rows) for name, rows in suites.items()}
     lat_texts = _latency_texts(suites, latency_n) if latency_n and "ood_dev" in suites else []
     out: dict = {"systems": {}, "suite_order": list(suites), "suite_rows": {k: len(v) for k, v in suites.items()},
                  "latency_texts": len(lat_texts)}
@@ -53,15 +52,13 @@ def evaluate(systems: list, suites: dict, cache: Path | None, latency_n: int, pr
             if name in getattr(system, "skip", ()):
                 continue
             t0 = time.perf_counter()
-            pred = harness.cached(system, "suite", [r.text for r in rows], keys[name], cache)
+            pred = harness.cached(system, [r.text for r in rows], cache)
             entry["suites"][name] = harness.score_suite(rows, pred)
             progress(f"{system.name:<22} {name:<13} {len(rows):>6} rows  {time.perf_counter() - t0:7.1f} s")
             if name == "ood_dev":
                 curves[system.name] = _roc(rows, pred)
         if lat_texts:
-            lat = harness.cached(system, "latency", lat_texts, harness.suite_key(
-                [ood.SuiteRow(t, "benign", "", "", "", "") for t in lat_texts]), cache)
-            entry["latency"] = harness.latency_summary(lat)
+            entry["latency"] = harness.latency_summary(system.latency(lat_texts))
         if "ood_dev" in entry["suites"]:
             entry["weakest_ood_dev"] = harness.weakest_cells(entry["suites"]["ood_dev"])
         out["systems"][system.name] = entry

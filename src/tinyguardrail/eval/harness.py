@@ -5,7 +5,7 @@ A *system* turns texts into ``Predictions``: an attack score in [0, 1] per text 
 fixed false-positive rate), the system's own flag (its decision at its own threshold) and, for systems run one text
 per call, the wall and CPU time of each call. Suite predictions are cached per (system, text) under
 ``build/eval_cache/<system>/texts.npz``, so re-running the report after a change to one system or to some rows of a
-suite only scores what is new (the slowest peer takes ~0.2 s a text); latency samples are cached per sample.
+suite only scores what is new (the slowest peer takes ~0.2 s a text); latency is measured anew in every run.
 
 ``score_suite`` is the one scoring function: PINT's score (the mean over (cell, attack/benign) groups of the share
 of rows the flag gets right; groups of fewer than ``MIN_GROUP`` rows are reported but not averaged), attack recall,
@@ -165,28 +165,16 @@ class PeerSystem:
     latency = predict
 
 
-def suite_key(rows: Sequence[SuiteRow]) -> str:
-    h = hashlib.sha256()
-    for r in rows:
-        h.update(r.text.encode("utf-8", "surrogatepass") + b"\x00")
-    return h.hexdigest()[:16]
-
-
 def _text_key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def cached(system, kind: str, texts: Sequence[str], key: str, cache: Path | None) -> Predictions:
-    """``system.predict`` of ``texts`` (``kind="suite"``), or ``.latency`` of a sample (``kind="latency"``), from
-    ``cache`` where this system already scored them: suite predictions text by text, a latency sample whole."""
+def cached(system, texts: Sequence[str], cache: Path | None) -> Predictions:
+    """``system.predict`` of ``texts``, from ``cache`` where this system already scored them (text by text). Latency
+    is never cached: a report's timings all come from its own run, on one state of the machine."""
     if cache is None:
-        return system.latency(texts) if kind == "latency" else system.predict(texts)
+        return system.predict(texts)
     folder = Path(cache) / system.ident
-    if kind == "latency":
-        path = folder / f"latency-{key}.npz"
-        if not path.exists():
-            system.latency(texts).save(path)
-        return Predictions.load(path)
     path = folder / "texts.npz"
     store: dict[str, tuple[float, bool, bool]] = {}
     if path.exists():
