@@ -2,7 +2,7 @@
 rows it flags or blocks (``Verdict.is_safe`` false), per language, over the validation and test splits of a build.
 
     python scripts/bank_lang_rates.py --model models/tinyguardrail-v0.10 --langs ca,mr,ne,ta,te,sw \
-        --out docs/ablations/v12/v09_new_bank_langs.json
+        --out build/bank_langs.json
 
 Written to read a model on bank languages it was not trained on (a baseline for the retrain that adds them). These
 are in-distribution splits of the current build, not the OOD-dev suite or a report set: nothing is chosen on them.
