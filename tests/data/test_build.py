@@ -250,6 +250,24 @@ def test_obfuscated_variants_survive_in_their_split_but_not_across_splits():
     assert [r.split for r in kept] == ["test"] and info["near_dup_removed_train"] == 1
 
 
+def test_leak_removal_in_forked_workers_keeps_the_same_rows(monkeypatch):
+    """A level of over 2,000 rows is asked about in forked workers (``forkmap``): the rows kept and the counts are
+    the serial loop's."""
+    rng = random.Random(3)
+    vocab = [f"w{i}" for i in range(5_000)]
+    texts = [" ".join(rng.choice(vocab) for _ in range(12)) for _ in range(2_400)]
+    rows = [Record(t, "benign", "a", "none", "en", f"t/{i}", "test" if i < 200 else "train") for i, t in enumerate(texts)]
+    rows += [Record(texts[i] + " indeed", "benign", "a", "none", "en", f"c/{i}", "train") for i in range(0, 200, 9)]
+    rows += [Record(base64.b64encode(texts[i].encode()).decode(), "benign", "a", "none", "en", f"b/{i}", "train")
+             for i in range(3, 200, 11)]
+    out = {}
+    for workers in ("1", "2"):
+        monkeypatch.setenv("TINYGUARDRAIL_WORKERS", workers)
+        out[workers] = B.remove_leaks(rows, 0.6, decode=True)
+    assert out["2"] == out["1"]
+    assert out["2"][1]["near_dup_removed_train"] >= 23 + 18
+
+
 def test_benign_paragraphs_are_made_of_their_own_splits_rows(tmp_path: Path):
     """``benign_paragraphs``: each paragraph joins benign rows of its own split and language only (a held-out
     language gives none), and with it off the build has no paragraph at all."""

@@ -211,6 +211,22 @@ def test_one_leak_per_protected_text_and_training_text():
                                                                          ("t1", "p1")]
 
 
+def test_forked_workers_find_the_same_leaks(monkeypatch):
+    """Over 2,000 texts a side, the readings are computed in forked workers (``forkmap``): same leaks as serially."""
+    rng = random.Random(7)
+    protected = [pseudo_words(rng, 14) for _ in range(2_100)] + [SECRET]
+    training = [pseudo_words(rng, 12) for _ in range(2_100)]
+    training[5] = protected[17].upper()  # exact
+    training[1_500] = "Fix my bike. " + protected[900]  # jaccard
+    training[2_050] = base64.b64encode(SECRET.encode()).decode()  # decoded
+    found = {}
+    for workers in ("1", "2"):
+        monkeypatch.setenv("TINYGUARDRAIL_WORKERS", workers)
+        found[workers] = [(lk.training.ident, lk.protected.ident, lk.rule, lk.view) for lk in _leaks(protected, training)]
+    assert found["2"] == found["1"]
+    assert {(t, p) for t, p, *_ in found["2"]} >= {("t5", "p17"), ("t1500", "p900"), ("t2050", "p2100")}
+
+
 # ----------------------------------------------------------------------------------------- a real data build
 
 

@@ -46,6 +46,7 @@ from tinyguardrail.data.io import DEFAULT_BUILD, MATERIALS_FILE, SPLIT_FILES, de
 from tinyguardrail.data.record import Material, Record
 from tinyguardrail.data.split import SplitFractions, group_split
 from tinyguardrail.data.stats import compute_stats, write_report
+from tinyguardrail.forkmap import fork_map
 
 log = logging.getLogger(__name__)
 
@@ -306,20 +307,24 @@ def remove_leaks(records: list[Record], threshold: float, decode: bool = False) 
         if decode:
             exact.update(mirror_keys(r.text))
 
+    def leaked(r: Record) -> bool:
+        return any(canonical(t) in exact or inside.contains(t) or shared.shares(t)
+                   or any(_is_leak(r, owner[i]) for i in index.query(t)) for t in read(r.text))
+
     for r in kept:
         protect(r)
-    for split in ("ood_dev", "test", "validation", "train"):
+    levels = ("ood_dev", "test", "validation", "train")
+    for split in levels:
         rows = [r for r in records if r.split == split]
-        level = []
-        for r in tqdm(rows, desc=f"near-dup {split}", unit="row", leave=False):
-            texts = read(r.text)
-            if any(canonical(t) in exact or inside.contains(t) or shared.shares(t)
-                   or any(_is_leak(r, owner[i]) for i in index.query(t)) for t in texts):
-                removed[split] += 1
-            else:
-                level.append(r)
-        for r in level:  # protect the next levels only after this one is done (rows of one split may be alike)
-            protect(r)
+        # The indexes stay fixed while a level is asked about, so its rows can be asked in forked workers.
+        with tqdm(total=len(rows), desc=f"near-dup {split}", unit="row", leave=False) as bar:
+            flags = fork_map(lambda i, rows=rows: leaked(rows[i]), len(rows), progress=bar.update)
+        level = [r for r, flag in zip(rows, flags, strict=True) if not flag]
+        if len(level) < len(rows):
+            removed[split] += len(rows) - len(level)
+        if split != levels[-1]:  # protect the next levels only after this one is done (rows of one split may be alike)
+            for r in level:
+                protect(r)
         kept += level
     return kept, {f"near_dup_removed_{k}": v for k, v in removed.items()}
 

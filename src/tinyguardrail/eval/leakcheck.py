@@ -58,6 +58,7 @@ from urllib.parse import unquote
 import numpy as np
 
 from tinyguardrail.data.io import DEFAULT_BUILD, read_materials, read_split
+from tinyguardrail.forkmap import fork_map
 
 SHINGLE = 5
 MIN_SHINGLES = 3
@@ -193,6 +194,11 @@ class Report:
         }
 
 
+def _shingled(readings: dict[str, str]) -> dict[str, tuple[str, np.ndarray]]:
+    """Each reading with its shingle array."""
+    return {name: (norm, _array(shingles(tokens(norm)))) for name, norm in readings.items()}
+
+
 class Checker:
     """The protected side indexed by informative shingle; ``check(training text)`` yields its leaks.
 
@@ -202,23 +208,22 @@ class Checker:
 
     def __init__(self, protected: Sequence[Item], training: Sequence[Item]) -> None:
         self.items = list(protected)
+        self.training = list(training)
+        # Reading and shingling every text is most of the check's time: forked workers do it (``forkmap``).
+        readings_p = fork_map(lambda i: _shingled(protected_views(self.items[i].text)), len(self.items))
         self.exact: dict[str, list[int]] = defaultdict(list)
         views_p: list[dict[str, np.ndarray]] = []
         plains: list[str] = []
-        for pid, item in enumerate(self.items):
+        for pid, readings in enumerate(readings_p):
+            plains.append(readings["plain"][0])
             views = {}
-            readings = protected_views(item.text)
-            plains.append(readings["plain"])
-            for name, norm in readings.items():
+            for name, (norm, arr) in readings.items():
                 if norm:
                     self.exact[norm].append(pid)
-                    views[name] = _array(shingles(tokens(norm)))
+                    views[name] = arr
             views_p.append(views)
-        self.training = list(training)
-        self.views_t: list[dict[str, tuple[str, np.ndarray]]] = []
-        for item in self.training:
-            self.views_t.append({name: (norm, _array(shingles(tokens(norm))))
-                                 for name, norm in training_views(item.text).items()})
+        self.views_t: list[dict[str, tuple[str, np.ndarray]]] = fork_map(
+            lambda t: _shingled(training_views(self.training[t].text)), len(self.training))
         df = Counter()
         for side in (views_p, [{k: v[1] for k, v in vs.items()} for vs in self.views_t]):
             for views in side:  # document frequency: a text counts once whatever its views
