@@ -46,7 +46,7 @@ demo: venv
 # synthesis material holding one) on the training side. Without a data root (a clone without ../shared/data) it is
 # skipped with a note; CI has the data.
 test: dev nemo leakcheck lint
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -n auto --maxprocesses 4
 
 # The data build is redone when its code, its config or the bank changes (a few minutes on 2 cores).
 DATA_DEPS := configs/data.json $(wildcard src/tinyguardrail/data/*.py src/tinyguardrail/data/sources/*.py \
