@@ -16,7 +16,8 @@ Order of work (each step is deterministic for a given seed):
 5. Synthesise, inside each of train / validation / test from that split's own rows and materials only: 2025
    obfuscation transforms of attacks, the same transforms on benign text (false-positive side), indirect
    injections in carrier documents, multilingual attacks, hard negatives. Drop any synthetic row in a held-out
-   language.
+   language. Then add the benign training rows mined by ``benign_trigger_words`` (off by default), which nothing
+   above drew on: every other row stays as it is with or without them.
 6. Drop any row that exactly or nearly duplicates a row of a more protected split (MinHash-LSH, Jaccard >= 0.8 of
    word 3-grams, every pair verified), then verify train once more. (``eval.leakcheck`` checks the result again
    with its own normalisation, containment and the synthesis materials, independently of this module.)
@@ -31,6 +32,7 @@ import hashlib
 import json
 import logging
 import random
+import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -89,6 +91,10 @@ class BuildConfig:
     """Benign rows that use attack vocabulary (``TRIGGER_VOCABULARY``: "ignore", "act as", "system prompt", ...) are
     mined hard negatives: they skip the two caps above and have this cap of their own per source, so that the
     benign side shows these words in ordinary use as often as the sources do (the over-defense failure)."""
+    benign_trigger_words: list = field(default_factory=list)
+    """Words that push held-out benign text toward "attack" (``scripts/overdefense_words.py``; whole words, any
+    case): benign train / validation rows that use one and that the caps dropped are added back, up to
+    ``benign_trigger_cap_per_source`` per source (``mine_benign_rows``). Empty by default."""
     near_dup_threshold: float = 0.6
     synth_per_transform: dict = field(default_factory=lambda: {"train": 700, "validation": 60, "test": 120})
     benign_synth_per_transform: dict = field(default_factory=lambda: {"train": 150, "validation": 20, "test": 60})
@@ -254,6 +260,27 @@ def cap_rows(records: list[Record], cfg: BuildConfig, rng: random.Random) -> tup
         out += rows
     return out, {"dropped_over_template_cap": dropped_template, "dropped_over_benign_cap": dropped_benign,
                  "benign_with_trigger_vocabulary": kept_trigger}
+
+
+def mine_benign_rows(records: list[Record], kept: list[Record], cfg: BuildConfig) -> list[Record]:
+    """Benign train / validation rows that ``cap_rows`` dropped (``records`` its input, ``kept`` its output) and that
+    use one of ``cfg.benign_trigger_words``: at most ``benign_trigger_cap_per_source`` per source, drawn with a random
+    generator of their own. The build adds them after synthesis, so that every other row, the held-out splits and the
+    suites stay exactly as they are without them."""
+    if not cfg.benign_trigger_words:
+        return []
+    words = re.compile(r"(?<!\w)(" + "|".join(map(re.escape, cfg.benign_trigger_words)) + r")(?!\w)", re.IGNORECASE)
+    per_template = Counter(r.template_id for r in records)
+    taken = {id(r) for r in kept}
+    by_src: dict[str, list[Record]] = defaultdict(list)
+    for r in records:
+        if (id(r) not in taken and r.label == "benign" and r.split in ("train", "validation")
+                and per_template[r.template_id] <= cfg.max_per_template and words.search(r.text)):
+            by_src[r.source].append(r)
+    rng, out = random.Random(f"{cfg.seed}:mined"), []
+    for _src, rows in sorted(by_src.items()):
+        out += rng.sample(rows, cfg.benign_trigger_cap_per_source) if len(rows) > cfg.benign_trigger_cap_per_source else rows
+    return out
 
 
 def exact_dedup(records: list[Record]) -> tuple[list[Record], dict]:
@@ -441,12 +468,14 @@ def build(cfg: BuildConfig, sources: Sequence[ModuleType] | None = None) -> dict
     records, materials, source_info = load_sources(Path(cfg.data_root), sources)
     jbb_goal_holdout_ids = jbb_goal_holdout(records, cfg)
     records, materials, holdout_info = assign_splits(records, materials, cfg)
-    records, cap_info = cap_rows(records, cfg, rng)
-    records, dedup_info = exact_dedup(records)
+    capped, cap_info = cap_rows(records, cfg, rng)
+    mined = mine_benign_rows(records, capped, cfg)
+    cap_info["benign_mined_by_trigger_words"] = len(mined)
+    records, dedup_info = exact_dedup(capped)
     records, base_leaks = remove_leaks(records, cfg.near_dup_threshold)  # clean bases before synthesis
     materials, holdout_info["material_leaks_removed"] = remove_material_leaks(materials, records, cfg.near_dup_threshold)
     synthetic, synth_info = synthesize(records, materials, cfg, rng)
-    records, dedup2 = exact_dedup(records + synthetic)
+    records, dedup2 = exact_dedup(records + synthetic + mined)  # mined rows last: nothing above drew on them
     records, holdout_info["held_out_language_rows_dropped"] = drop_held_out_languages(records, cfg)
     records, leak_info = remove_leaks(records, cfg.near_dup_threshold, decode=True)
     by_split: dict[str, list[Record]] = defaultdict(list)
