@@ -17,7 +17,8 @@ Order of work (each step is deterministic for a given seed):
    obfuscation transforms of attacks, the same transforms on benign text (false-positive side), indirect
    injections in carrier documents, multilingual attacks, hard negatives. Drop any synthetic row in a held-out
    language. Then add the benign training rows mined by ``benign_trigger_words`` (off by default), which nothing
-   above drew on: every other row stays as it is with or without them.
+   above drew on: every other row stays as it is with or without them, but for training rows that step 6 finds
+   nearly duplicating a mined validation row.
 6. Drop any row that exactly or nearly duplicates a row of a more protected split (MinHash-LSH, Jaccard >= 0.8 of
    word 3-grams, every pair verified), then verify train once more. (``eval.leakcheck`` checks the result again
    with its own normalisation, containment and the synthesis materials, independently of this module.)
@@ -265,8 +266,8 @@ def cap_rows(records: list[Record], cfg: BuildConfig, rng: random.Random) -> tup
 def mine_benign_rows(records: list[Record], kept: list[Record], cfg: BuildConfig) -> list[Record]:
     """Benign train / validation rows that ``cap_rows`` dropped (``records`` its input, ``kept`` its output) and that
     use one of ``cfg.benign_trigger_words``: at most ``benign_trigger_cap_per_source`` per source, drawn with a random
-    generator of their own. The build adds them after synthesis, so that every other row, the held-out splits and the
-    suites stay exactly as they are without them."""
+    generator of their own. The build adds them after synthesis, so that the held-out splits, the suites and the
+    other rows stay as they are without them (less any training row that nearly duplicates a mined validation row)."""
     if not cfg.benign_trigger_words:
         return []
     words = re.compile(r"(?<!\w)(" + "|".join(map(re.escape, cfg.benign_trigger_words)) + r")(?!\w)", re.IGNORECASE)
