@@ -111,8 +111,8 @@ def main() -> int:
             drops[w].append(v)
         top = max(d, key=d.get)
         strongest[top] += 1
-        examples.append({"source": rows[i].source, "lang": rows[i].lang, "cell": getattr(rows[i], "cell", None), "p_attack": round(base, 4), "trigger": top,
-                         "drop": round(d[top], 4), "text": text[:300]})
+        examples.append({"source": rows[i].source, "lang": rows[i].lang, "cell": getattr(rows[i], "cell", None),
+                         "p_attack": round(base, 4), "trigger": top, "drop": round(d[top], 4), "text": text[:300]})
         if n % 50 == 0:
             print(f"occluded {n + 1}/{len(occluded)} rows, {time.perf_counter() - t0:.0f} s", flush=True)
 
@@ -133,9 +133,9 @@ def main() -> int:
     mined = {}
     if a.mine:
         top_words = [t["word"] for t in table[: a.top] if t["strongest_trigger"] >= 2]
-        train = [r for r in read_split(Path(a.data), "train") if r.label == "benign"]
+        train = [(r.text, set(words_of(r.text))) for r in read_split(Path(a.data), "train") if r.label == "benign"]
         for w in top_words:
-            found = [r.text for r in train if w in set(words_of(r.text))]
+            found = [text for text, words in train if w in words]
             mined[w] = {"training_rows": len(found), "examples": found[: a.mine]}
     stem = Path(a.out)
     stem.parent.mkdir(parents=True, exist_ok=True)
