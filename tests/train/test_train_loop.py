@@ -13,7 +13,7 @@ from tinyguardrail.model.tokenizer import load_tokenizer
 from tinyguardrail.train import data as D
 from tinyguardrail.train.checkpoint import load_checkpoint, load_state_dict_sharded, save_checkpoint
 from tinyguardrail.train.config import TrainConfig, load_run_config
-from tinyguardrail.train.loop import setup, validate
+from tinyguardrail.train.loop import mask_spec, mask_tokens, setup, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "configs" / "tiny.json"
@@ -186,6 +186,38 @@ def test_cli_help_lists_train_options(capsys):
         main(["train", "--help"])
     out = capsys.readouterr().out
     assert "fgsm_epsilon" in out and "--resume" in out and "Seed of torch" in out
+
+
+def test_mask_tokens_masks_text_tokens_only():
+    from tokenizers import Tokenizer, models
+
+    t = Tokenizer(models.WordLevel({"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4, "a": 5, "b": 6},
+                                   unk_token="[UNK]"))  # fmt: skip
+    t.add_special_tokens(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+    mask_id, special = mask_spec(t)
+    assert mask_id == 4 and special == [0, 1, 2, 3, 4]
+    ids = torch.tensor([[2] + [5, 6] * 200 + [3, 0, 0]])
+    att = (ids != 0).long()
+    chars = torch.ones(1, ids.shape[1], 4, dtype=torch.long)
+    batch = {"input_ids": ids, "attention_mask": att, "char_ids": chars, "labels": torch.zeros(1, dtype=torch.long)}
+    out = mask_tokens(batch, 0.25, mask_id, special, torch.Generator().manual_seed(0))
+    dropped = out["input_ids"] != ids
+    assert torch.equal(out["input_ids"][dropped], torch.full((int(dropped.sum()),), 4))
+    assert 60 < int(dropped.sum()) < 140  # about a quarter of the 400 text tokens
+    assert not dropped[0, 0] and not dropped[0, -4:].any()  # [CLS], [SEP] and padding stay
+    assert (out["char_ids"][dropped] == 0).all() and (out["char_ids"][~dropped] == 1).all()
+    assert torch.equal(batch["input_ids"], ids)  # the batch itself is not changed
+    again = mask_tokens(batch, 0.25, mask_id, special, torch.Generator().manual_seed(0))
+    assert torch.equal(again["input_ids"], out["input_ids"])  # reproducible from the generator's seed
+    with pytest.raises(ValueError, match="mask token"):
+        mask_spec(Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1}, unk_token="[UNK]")))
+
+
+def test_token_masking_trains(data_dir, tmp_path):
+    summary = setup(*_tiny(data_dir, tmp_path / "masked", epochs=1, token_mask_prob=0.15))
+    assert summary["epochs_done"] == 1 and summary["history"][0]["train"]["total"] > 0
+    with pytest.raises(ValueError, match="token_mask_prob"):
+        TrainConfig(token_mask_prob=1.0)
 
 
 def test_bad_configs_fail_with_the_field_name(tmp_path):

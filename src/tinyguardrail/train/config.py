@@ -96,6 +96,10 @@ class TrainConfig:
     """First epoch (0-based) with FGSM."""
     fgsm_weight: float = 1.0
     """Weight of the adversarial classification loss."""
+    token_mask_prob: float = 0.0
+    """Word dropout: each time a training row is drawn, this share of its text tokens (not the special or padding
+    tokens) is replaced by the tokenizer's mask token and their characters are cleared, so that no single word can
+    carry the decision; validation and selection see whole texts. 0 disables."""
     num_workers: int = -1
     """Processes for normalization / feature encoding: -1 all cores, 0 or 1 in-process."""
     max_train_rows: int | None = None
@@ -171,6 +175,8 @@ class TrainConfig:
             errors.append("train.eval_every_epoch must be >= 1")
         if self.fgsm_epsilon < 0:
             errors.append("train.fgsm_epsilon must be >= 0")
+        if not 0.0 <= self.token_mask_prob < 1.0:
+            errors.append("train.token_mask_prob must be in [0, 1)")
         if self.focal_alpha is not None and self.focal_alpha <= 0:
             errors.append("train.focal_alpha must be > 0 or null")
         if self.focal_gamma < 0:

@@ -107,6 +107,30 @@ def to_device(batch: dict[str, np.ndarray], device: torch.device) -> dict[str, t
     return out
 
 
+MASK_TOKENS = ("[MASK]", "<mask>")  # WordPiece (MiniLM) and SentencePiece (e5) spellings
+
+
+def mask_spec(tokenizer) -> tuple[int, list[int]]:
+    """The mask token's id and the ids of every special token (never masked) of ``tokenizer``."""
+    mask_id = next((i for t in MASK_TOKENS if (i := tokenizer.token_to_id(t)) is not None), None)
+    if mask_id is None:
+        raise ValueError(f"train.token_mask_prob needs a mask token ({' or '.join(MASK_TOKENS)}) in the tokenizer")
+    return mask_id, sorted(tokenizer.get_added_tokens_decoder())
+
+
+def mask_tokens(batch: dict[str, torch.Tensor], prob: float, mask_id: int, special_ids: list[int],
+                generator: torch.Generator) -> dict[str, torch.Tensor]:
+    """A copy of ``batch`` whose text tokens are each replaced by ``mask_id`` with probability ``prob``, their
+    character ids cleared (0 = pad); special and padding tokens are kept."""
+    ids = batch["input_ids"]
+    text = batch["attention_mask"].bool() & ~torch.isin(ids, torch.tensor(special_ids, device=ids.device))
+    drop = text & (torch.rand(ids.shape, generator=generator, device=ids.device) < prob)
+    out = dict(batch)
+    out["input_ids"] = ids.masked_fill(drop, mask_id)
+    out["char_ids"] = batch["char_ids"].masked_fill(drop.unsqueeze(-1), 0)
+    return out
+
+
 def _autocast(device: torch.device, bf16: bool):
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16)
 
@@ -356,6 +380,7 @@ def fit(run: Run) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
     end = cfg.epochs if cfg.run_epochs is None else min(cfg.epochs, run.start_epoch + cfg.run_epochs)
+    masking = mask_spec(run.tokenizer) if cfg.token_mask_prob > 0 else None
     for epoch in range(run.start_epoch, end):
         t0 = time.time()
         model.train()
@@ -367,6 +392,9 @@ def fit(run: Run) -> dict[str, Any]:
                    leave=False, mininterval=0.5 if sys.stderr.isatty() else 30.0)  # fmt: skip
         for idx in bar:
             b = to_device(run.train.batch(idx, model.config.pad_id), run.device)
+            if masking is not None:  # drawn per (seed, step): a resumed run masks as an uninterrupted one
+                gen = torch.Generator(device=run.device).manual_seed(cfg.seed * 1_000_003 + run.step)
+                b = mask_tokens(b, cfg.token_mask_prob, *masking, generator=gen)
             lr_mult = lr_at(run.step, total, warmup, cfg.min_lr_ratio)
             for g in opt.param_groups:
                 g["lr"] = cfg.lr * g.get("lr_scale", 1.0) * lr_mult
