@@ -112,6 +112,12 @@ class BuildConfig:
     has 4,000 / 400 / 400 since the eighth session of 2026-12-05 (chosen on OOD-dev: docs/ablations.md)."""
     max_base_chars: int = 1200
     """Base texts longer than this are not used for obfuscation transforms (they'd be unrealistic)."""
+    independent_draws: bool = False
+    """Each random step (a cap of one group, one generator of one split) draws from a generator of its own, seeded by
+    the build seed and the step's name (:class:`Draws`): a change on the training side (a cap, a generator's size)
+    then leaves the OOD-dev split, the suites made from it and the other splits' generated rows as they were. False:
+    one generator for the whole build, the draws of every build before this option (configs/data.json until the next
+    retrain, so that the shipped model's training split stays the one it was trained on)."""
 
 
 def load_config(path: Path | None, **overrides) -> BuildConfig:
@@ -217,7 +223,22 @@ def assign_splits(records: list[Record], materials: list[Material], cfg: BuildCo
     return out_r, out_m, dict(dropped)
 
 
-def cap_rows(records: list[Record], cfg: BuildConfig, rng: random.Random) -> tuple[list[Record], dict]:
+class Draws:
+    """The build's random generators: ``draws(*step)`` is the generator of one random step. With ``independent``
+    it is a generator of the step's own, seeded by the build seed and the step's name (so a step's draws do not
+    depend on what other steps drew); without, the one generator every step shares, in the order they call it."""
+
+    def __init__(self, seed: int, independent: bool = False) -> None:
+        self.seed, self.independent = seed, independent
+        self._shared = random.Random(seed)
+
+    def __call__(self, *step: object) -> random.Random:
+        if not self.independent:
+            return self._shared
+        return random.Random("\x1f".join(map(str, (self.seed, *step))))
+
+
+def cap_rows(records: list[Record], cfg: BuildConfig, draws: Draws) -> tuple[list[Record], dict]:
     """Cap rows per template and benign rows per (source, language); benign rows using attack vocabulary have a
     per-source cap of their own (``benign_trigger_cap_per_source``); eval rows are never capped."""
     by_template: dict[str, list[Record]] = defaultdict(list)
@@ -228,7 +249,7 @@ def cap_rows(records: list[Record], cfg: BuildConfig, rng: random.Random) -> tup
     for rows in by_template.values():
         if len(rows) > cfg.max_per_template and not any(r.split == "eval" for r in rows):
             dropped_template += len(rows) - cfg.max_per_template
-            rows = rng.sample(rows, cfg.max_per_template)
+            rows = draws("cap", "template", rows[0].template_id).sample(rows, cfg.max_per_template)
         kept += rows
     by_src_lang: dict[tuple, list[Record]] = defaultdict(list)
     trigger_by_src: dict[tuple, list[Record]] = defaultdict(list)
@@ -242,22 +263,22 @@ def cap_rows(records: list[Record], cfg: BuildConfig, rng: random.Random) -> tup
         else:
             out.append(r)
     kept_trigger = 0
-    for _src, rows in sorted(trigger_by_src.items()):
+    for key, rows in sorted(trigger_by_src.items()):
         if len(rows) > cfg.benign_trigger_cap_per_source:
-            rows = rng.sample(rows, cfg.benign_trigger_cap_per_source)
+            rows = draws("cap", "trigger", *key).sample(rows, cfg.benign_trigger_cap_per_source)
         kept_trigger += len(rows)
         out += rows
     dropped_benign = 0
     by_src: dict[tuple, list[Record]] = defaultdict(list)
-    for (src, _lang, ood), rows in sorted(by_src_lang.items()):
+    for (src, lang, ood), rows in sorted(by_src_lang.items()):
         if len(rows) > cfg.benign_cap_per_source_lang:
             dropped_benign += len(rows) - cfg.benign_cap_per_source_lang
-            rows = rng.sample(rows, cfg.benign_cap_per_source_lang)
+            rows = draws("cap", "source_lang", src, lang, ood).sample(rows, cfg.benign_cap_per_source_lang)
         by_src[(src, ood)] += rows
-    for rows in by_src.values():
+    for key, rows in by_src.items():
         if len(rows) > cfg.benign_cap_per_source:
             dropped_benign += len(rows) - cfg.benign_cap_per_source
-            rows = rng.sample(rows, cfg.benign_cap_per_source)
+            rows = draws("cap", "source", *key).sample(rows, cfg.benign_cap_per_source)
         out += rows
     return out, {"dropped_over_template_cap": dropped_template, "dropped_over_benign_cap": dropped_benign,
                  "benign_with_trigger_vocabulary": kept_trigger}
@@ -381,8 +402,9 @@ def drop_held_out_languages(records: list[Record], cfg: BuildConfig) -> tuple[li
     return kept, len(records) - len(kept)
 
 
-def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfig, rng: random.Random) -> tuple[list, dict]:
-    """All synthetic rows; every generator sees only rows and materials of the split it writes."""
+def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfig, draws: Draws) -> tuple[list, dict]:
+    """All synthetic rows; every generator sees only rows and materials of the split it writes, and draws from
+    ``draws(<generator>, <split>)``."""
     from tinyguardrail.data import carriers as agent_channel
     from tinyguardrail.data import hard_negatives as hn
     from tinyguardrail.data import indirect, multilingual, synth
@@ -413,6 +435,7 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
              synth.benign_transform_records),
         ):  # fmt: skip
             for name in names if pool else ():
+                rng = draws("synth", split, prefix + name)
                 rows = make(rng.sample(pool, min(n, len(pool))), [name], rng, per_record=1)
                 out += rows
                 info[f"{split}/{prefix}{name}"] += len(rows)
@@ -422,14 +445,15 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
         lead_ins = mats_by[(split, "lead_in")]  # may be empty: then payloads go in without a lead-in
         carriers = [m for (s, k), ms in mats_by.items() if s == split and k.startswith("carrier_") for m in ms]
         if payloads and carriers:
-            rows = indirect.compose_indirect(payloads, lead_ins, carriers, rng, n)
+            rows = indirect.compose_indirect(payloads, lead_ins, carriers, draws("indirect", split), n)
             rows = [replace(r, split=split) for r in rows]
             out += rows
             info[f"{split}/indirect"] += len(rows)
 
     for split, n in cfg.agent_channel.items():
         texts = [r.text for r in rows_by[(split, "benign")] if 30 <= len(r.text) <= 600]
-        rows = agent_channel.agent_channel_rows(texts, mats_by[(split, "payload")], split, rng, n, seed=cfg.seed)
+        rows = agent_channel.agent_channel_rows(texts, mats_by[(split, "payload")], split, draws("agent_channel", split),
+                                                n, seed=cfg.seed)  # fmt: skip
         out += rows
         info[f"{split}/agent_channel"] += len(rows)
 
@@ -437,19 +461,20 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
         goals = [m for m in mats_by[(split, "goal")] if m.lang != "en"]
         hijacks = [m for m in mats_by[(split, "payload")] if m.lang != "en"]
         if goals or hijacks:
-            rows = [replace(r, split=split) for r in multilingual.multilingual_attacks(goals, hijacks, rng, n)]
+            made = multilingual.multilingual_attacks(goals, hijacks, draws("multilingual", split), n)
+            rows = [replace(r, split=split) for r in made]
             out += rows
             info[f"{split}/multilingual"] += len(rows)
 
     base_texts = [r.text for r in rows_by[("train", "benign")] if len(r.text) <= 400]
     fr = SplitFractions(cfg.validation_frac, cfg.test_frac)
-    for r in hn.hard_negatives(rng, cfg.hard_negatives, base_texts=base_texts):
+    for r in hn.hard_negatives(draws("hard_negatives"), cfg.hard_negatives, base_texts=base_texts):
         split = group_split(r.template_id, cfg.seed, fr)
         out.append(replace(r, split=split))
         info[f"{split}/hard_negatives"] += 1
 
     for split, n in cfg.benign_paragraphs.items():  # last: the rows above do not move when this is turned on
-        rows = benign_paragraphs(rows_by[(split, "benign")], rng, n)
+        rows = benign_paragraphs(rows_by[(split, "benign")], draws("paragraphs", split), n)
         out += rows
         info[f"{split}/paragraphs"] += len(rows)
     return out, dict(sorted(info.items()))
@@ -463,19 +488,19 @@ def build(cfg: BuildConfig, sources: Sequence[ModuleType] | None = None) -> dict
         sources = all_sources()
     if not Path(cfg.data_root).is_dir():
         raise FileNotFoundError(f"data root {cfg.data_root} is not a directory")
-    rng = random.Random(cfg.seed)
+    draws = Draws(cfg.seed, cfg.independent_draws)
     t0 = time.perf_counter()
     sources = [m for m in sources if m.NAME.rsplit("/", 1)[-1] not in cfg.sources_off and m.NAME not in cfg.sources_off]
     records, materials, source_info = load_sources(Path(cfg.data_root), sources)
     jbb_goal_holdout_ids = jbb_goal_holdout(records, cfg)
     records, materials, holdout_info = assign_splits(records, materials, cfg)
-    capped, cap_info = cap_rows(records, cfg, rng)
+    capped, cap_info = cap_rows(records, cfg, draws)
     mined = mine_benign_rows(records, capped, cfg)
     cap_info["benign_mined_by_trigger_words"] = len(mined)
     records, dedup_info = exact_dedup(capped)
     records, base_leaks = remove_leaks(records, cfg.near_dup_threshold)  # clean bases before synthesis
     materials, holdout_info["material_leaks_removed"] = remove_material_leaks(materials, records, cfg.near_dup_threshold)
-    synthetic, synth_info = synthesize(records, materials, cfg, rng)
+    synthetic, synth_info = synthesize(records, materials, cfg, draws)
     records, dedup2 = exact_dedup(records + synthetic + mined)  # mined rows last: nothing above drew on them
     records, holdout_info["held_out_language_rows_dropped"] = drop_held_out_languages(records, cfg)
     records, leak_info = remove_leaks(records, cfg.near_dup_threshold, decode=True)
