@@ -73,6 +73,15 @@ def test_coverage_characters_of_the_blocks_and_of_wordfreq():
     assert "的" in zh and all(not c.isascii() for c in zh)
 
 
+def test_coverage_words_are_wordfreq_lists_of_the_named_languages():
+    pytest.importorskip("wordfreq")
+    words = coverage.coverage_words(["it", "bn"], top_words=50)
+    assert len(words) == 100 and "di" in words[:50] and any("\u0980" <= c <= "\u09ff" for c in words[50])
+    assert set(coverage.WORD_LIST_LANGS) >= {"hi", "bn", "it", "pt", "fil", "sh"}
+    with pytest.raises(ValueError, match="no word list"):
+        coverage.coverage_words(["th"])
+
+
 def test_unk_rates_per_language():
     tok = tokenizers.Tokenizer.from_str(json.dumps(_tok_json()))
     rates = coverage.unk_rates(tok, [{"text": "the cat", "lang": "en"}, {"text": "the \u0c15", "lang": "te"}])

@@ -230,6 +230,27 @@ def test_max_vocab_and_min_count():
     assert reduced.token_to_id("[PAD]") == 0 and reduced.token_to_id("[UNK]") is not None
 
 
+def test_cover_texts_keep_their_pieces_beyond_max_vocab():
+    """Every piece of ``cover_texts`` is kept even when ``max_vocab`` binds, so the pruned tokenizer segments those
+    words exactly as the full one; without them the same cap splits them further."""
+    import tinyguardrail.model.pretrained as pt
+
+    pytest.importorskip("semantra_multilingual")
+    tok_json = json.loads(pt._xlmr_tokenizer_path().read_text(encoding="utf-8"))  # e5's 250k pieces
+    full = Tokenizer.from_str(json.dumps(tok_json))
+    cover = ["অধিকাংশ", "প্রধানমন্ত্রী", "dichiarazione", "esquecimento"]
+    _, s_plain = select_vocabulary(tok_json, CORPUS, keep_top_scored=0)
+    cap = s_plain["forced"] + 5
+    kept_plain, _ = select_vocabulary(tok_json, CORPUS, max_vocab=cap)
+    kept, stats = select_vocabulary(tok_json, CORPUS, max_vocab=cap, cover_texts=cover)
+    assert stats["cover_texts"] == 4 and stats["kept_for_cover_texts"] > 0
+    with_cover = Tokenizer.from_str(json.dumps(reduce_tokenizer_json(tok_json, kept)))
+    without = Tokenizer.from_str(json.dumps(reduce_tokenizer_json(tok_json, kept_plain)))
+    for word in cover:
+        assert with_cover.encode(word).tokens == full.encode(word).tokens
+    assert sum(len(without.encode(w).tokens) for w in cover) > sum(len(full.encode(w).tokens) for w in cover)
+
+
 def test_layer_and_ffn_pruning(minilm_full):
     enc = load_pretrained("minilm", CORPUS, n_layers=3, layer_selection="even", ffn_dim=512)
     assert enc.config["pruning"]["layer_ids"] == [0, 2, 5]

@@ -133,6 +133,7 @@ def load_pretrained(
     ffn_dim: int | None = None,
     coverage_chars: str = DEFAULT_COVERAGE_CHARS,
     keep_top_scored: int = 0,
+    cover_texts: Iterable[str] = (),
 ) -> PretrainedEncoder:
     """Load a packaged pretrained encoder, optionally pruned.
 
@@ -151,6 +152,8 @@ def load_pretrained(
         coverage_chars: characters whose single-character pieces are always kept (besides those seen in the corpus).
         keep_top_scored: Unigram tokenizers: also keep this many pieces of highest unigram score (multilingual
             coverage beyond the corpus; see :func:`select_vocabulary`).
+        cover_texts: texts whose pieces are all kept, whatever ``max_vocab`` says (the words of languages the
+            corpus lacks, e.g. :func:`tinyguardrail.model.coverage.coverage_words`).
 
     Returns:
         a :class:`PretrainedEncoder` with fp32 tensors.
@@ -166,7 +169,7 @@ def load_pretrained(
     pruning: dict[str, Any] = {}
     if corpus_texts is not None:
         kept, stats = select_vocabulary(tok_json, corpus_texts, min_count, max_vocab, coverage_chars,
-                                        keep_top_scored=keep_top_scored)
+                                        keep_top_scored=keep_top_scored, cover_texts=cover_texts)
         tok_json = reduce_tokenizer_json(tok_json, kept)
         pruning["vocab"] = stats
     else:
@@ -426,12 +429,14 @@ def select_vocabulary(
     coverage_chars: str = DEFAULT_COVERAGE_CHARS,
     batch_size: int = 2048,
     keep_top_scored: int = 0,
+    cover_texts: Iterable[str] = (),
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Choose the original ids to keep for a corpus.
 
     Kept: special tokens; for Unigram, the ``keep_top_scored`` pieces of highest unigram log-probability (the
     coverage of the encoder's own multilingual pre-training corpus, whatever languages our corpus lacks); pieces the
-    corpus uses at least ``min_count`` times (the most frequent ones when ``max_vocab`` binds); single-character
+    corpus uses at least ``min_count`` times (the most frequent ones when ``max_vocab`` binds); every piece of
+    ``cover_texts`` (word lists of languages the corpus lacks; kept like the specials, beyond ``max_vocab``); single-character
     pieces (``c`` and, for WordPiece, ``##c``) of every character seen in the corpus or in ``coverage_chars``, so
     unseen words still segment; for Unigram, the lowest-scoring piece (keeps the unknown penalty). Returns (sorted
     original ids, statistics).
@@ -480,6 +485,10 @@ def select_vocabulary(
         if keep_top_scored > 0:
             top = sorted(non_special, key=lambda i: (-scores[i], i))[:keep_top_scored]
             forced.update(int(i) for i in top)
+    n_forced_before_cover = len(forced)
+    cover = list(cover_texts)
+    for enc in tok.encode_batch(cover, add_special_tokens=False) if cover else ():
+        forced.update(enc.ids)
     used = [(i, c) for i, c in counts.items() if c >= min_count and i not in forced]
     used.sort(key=lambda ic: (-ic[1], ic[0]))
     dropped_by_cap = 0
@@ -499,6 +508,8 @@ def select_vocabulary(
         "used_dropped_by_min_count": sum(1 for c in counts.values() if c < min_count),
         "used_dropped_by_cap": dropped_by_cap,
         "keep_top_scored": keep_top_scored,
+        "cover_texts": len(cover),
+        "kept_for_cover_texts": len(forced) - n_forced_before_cover,
     }
     return kept, stats
 
@@ -810,6 +821,7 @@ def prepare_base(
     weight_format: str = "auto",
     extra_texts: Iterable[str] = (),
     keep_top_scored: int = 0,
+    cover_texts: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Build a compact pruned starting point from the built training texts and write it to ``out_dir``.
 
@@ -820,7 +832,7 @@ def prepare_base(
         n_layers, min_count, max_vocab, layer_selection, ffn_dim: see :func:`load_pretrained`.
         weight_format: see :func:`save_compact`.
         extra_texts: more texts that may choose vocabulary (e.g. attack phrases seeding the pattern bank).
-        keep_top_scored: see :func:`load_pretrained`.
+        keep_top_scored, cover_texts: see :func:`load_pretrained`.
 
     Returns:
         the summary of :func:`save_compact` plus the pruning statistics and parameter counts.
@@ -830,7 +842,7 @@ def prepare_base(
     texts = itertools.chain(read_train_texts(corpus_jsonl_gz_paths), extra_texts)
     enc = load_pretrained(
         name, texts, n_layers=n_layers, min_count=min_count, max_vocab=max_vocab,
-        layer_selection=layer_selection, ffn_dim=ffn_dim, keep_top_scored=keep_top_scored,
+        layer_selection=layer_selection, ffn_dim=ffn_dim, keep_top_scored=keep_top_scored, cover_texts=cover_texts,
     )  # fmt: skip
     summary = save_compact(enc, out_dir, weight_format=weight_format)
     summary["pruning"] = enc.config["pruning"]
