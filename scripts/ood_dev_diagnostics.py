@@ -65,7 +65,8 @@ def top_benign(model: Path, cache: Path, suite: Path, k: int) -> dict:
             "score_at_1pct_fpr": float(np.sort(scores)[::-1][int(0.01 * len(rows))]),
             "cells": dict(Counter(r.cell for r in top).most_common()),
             "sources": dict(Counter(r.source for r in top).most_common()),
-            "languages": dict(Counter(r.lang for r in top).most_common())}  # fmt: skip
+            "languages": dict(Counter(r.lang for r in top).most_common()),
+            "cell_and_source": dict(Counter(f"{r.cell} | {r.source}" for r in top).most_common())}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

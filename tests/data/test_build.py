@@ -153,6 +153,11 @@ def test_independent_draws_keep_held_out_splits_when_training_changes(tmp_path: 
     assert base["train"] != more["train"] and base["train"] != capped["train"]
     assert base["test"] == more["test"] and base["ood_dev"] == more["ood_dev"] == capped["ood_dev"]
     assert len(read_split(tmp_path / "a", "ood_dev")) == 50 and read_split(tmp_path / "a", "test")  # capped Italian
+    one = B.Draws(3)
+    assert one("cap", "template", "x") is one("synth", "train", "base64") is one()  # the default: one shared generator
+    own = B.Draws(3, independent=True)
+    assert own("synth", "train", "base64").random() == B.Draws(3, True)("synth", "train", "base64").random()
+    assert own("synth", "train", "base64").random() != own("synth", "test", "base64").random()
     shared = _draws_build(tmp_path, "d", False)
     assert shared["test"] != _draws_build(tmp_path, "e", False, train_synth=4)["test"]
     assert shared["ood_dev"] != _draws_build(tmp_path, "f", False, template_cap=30)["ood_dev"]

@@ -69,6 +69,7 @@ def test_top_benign_reads_the_cache_and_reports_counts(tmp_path, suite):
     assert out["benign_rows"] == 4
     assert out["cells"] == {"overdefense": 1, "source/self_instruct": 1}
     assert out["sources"] == {"owasp": 1, "self_instruct": 1} and "texts" not in out
+    assert out["cell_and_source"] == {"overdefense | owasp": 1, "source/self_instruct | self_instruct": 1}
     m.main(["top-benign", "--model", str(model), "--cache", str(tmp_path / "cache"), "--suite", str(suite),
             "-k", "1", "--out", str(tmp_path / "top.json")])  # fmt: skip
     assert json.loads((tmp_path / "top.json").read_text())["cells"] == {"overdefense": 1}

@@ -213,9 +213,23 @@ def test_mask_tokens_masks_text_tokens_only():
         mask_spec(Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1}, unk_token="[UNK]")))
 
 
-def test_token_masking_trains(data_dir, tmp_path):
+def test_token_masking_trains(data_dir, tmp_path, monkeypatch):
+    import tinyguardrail.train.loop as L
+
+    calls = []
+    real = L.mask_tokens
+
+    def counted(batch, prob, *args, **kwargs):
+        calls.append(prob)
+        return real(batch, prob, *args, **kwargs)
+
+    monkeypatch.setattr(L, "mask_tokens", counted)
     summary = setup(*_tiny(data_dir, tmp_path / "masked", epochs=1, token_mask_prob=0.15))
     assert summary["epochs_done"] == 1 and summary["history"][0]["train"]["total"] > 0
+    assert len(calls) == summary["steps"] and set(calls) == {0.15}  # every training step, never validation
+    calls.clear()
+    setup(*_tiny(data_dir, tmp_path / "plain", epochs=1))
+    assert calls == []  # off by default
     with pytest.raises(ValueError, match="token_mask_prob"):
         TrainConfig(token_mask_prob=1.0)
 

@@ -114,10 +114,12 @@ class BuildConfig:
     """Base texts longer than this are not used for obfuscation transforms (they'd be unrealistic)."""
     independent_draws: bool = False
     """Each random step (a cap of one group, one generator of one split) draws from a generator of its own, seeded by
-    the build seed and the step's name (:class:`Draws`): a change on the training side (a cap, a generator's size)
-    then leaves the OOD-dev split, the suites made from it and the other splits' generated rows as they were. False:
-    one generator for the whole build, the draws of every build before this option (configs/data.json until the next
-    retrain, so that the shipped model's training split stays the one it was trained on)."""
+    the build seed and the step's name (:class:`Draws`): a training-side generator's size then changes nothing else,
+    and the OOD-dev split (with the suites made from it) moves only when its own rows or the cap values do. Not
+    covered: a cap value applies to every split, and a (source, language) cap group pools train, validation and test;
+    the hard negatives of every split are made from the training split's benign texts, so a change of those moves
+    them. False: one generator for the whole build, the draws of every build before this option (configs/data.json
+    until the next retrain, so that the shipped model's training split stays the one it was trained on)."""
 
 
 def load_config(path: Path | None, **overrides) -> BuildConfig:

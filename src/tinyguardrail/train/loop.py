@@ -118,12 +118,12 @@ def mask_spec(tokenizer) -> tuple[int, list[int]]:
     return mask_id, sorted(tokenizer.get_added_tokens_decoder())
 
 
-def mask_tokens(batch: dict[str, torch.Tensor], prob: float, mask_id: int, special_ids: list[int],
+def mask_tokens(batch: dict[str, torch.Tensor], prob: float, mask_id: int, special_ids: list[int] | torch.Tensor,
                 generator: torch.Generator) -> dict[str, torch.Tensor]:
     """A copy of ``batch`` whose text tokens are each replaced by ``mask_id`` with probability ``prob``, their
     character ids cleared (0 = pad); special and padding tokens are kept."""
     ids = batch["input_ids"]
-    text = batch["attention_mask"].bool() & ~torch.isin(ids, torch.tensor(special_ids, device=ids.device))
+    text = batch["attention_mask"].bool() & ~torch.isin(ids, torch.as_tensor(special_ids, device=ids.device))
     drop = text & (torch.rand(ids.shape, generator=generator, device=ids.device) < prob)
     out = dict(batch)
     out["input_ids"] = ids.masked_fill(drop, mask_id)
@@ -380,7 +380,10 @@ def fit(run: Run) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
     end = cfg.epochs if cfg.run_epochs is None else min(cfg.epochs, run.start_epoch + cfg.run_epochs)
-    masking = mask_spec(run.tokenizer) if cfg.token_mask_prob > 0 else None
+    masking = None
+    if cfg.token_mask_prob > 0:
+        mask_id, special = mask_spec(run.tokenizer)
+        masking = (mask_id, torch.tensor(special, device=run.device))
     for epoch in range(run.start_epoch, end):
         t0 = time.time()
         model.train()
