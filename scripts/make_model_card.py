@@ -103,6 +103,16 @@ def headline_table(results: dict, primary: str, baselines: list[str], bench: dic
     return out
 
 
+def seed_lines(training: dict) -> list[str]:
+    """The line naming each seed's score and which run the per-epoch table shows (training.json ``seeds``), for a
+    model made of several runs; none for a single run."""
+    seeds = training.get("seeds")
+    if not isinstance(seeds, dict):
+        return []
+    runs = "; ".join(f"{k} {v}" for k, v in seeds.items() if k != "metric")
+    return [f"- Seeds: {runs}" + (f" ({seeds['metric']})" if seeds.get("metric") else "") + "."]
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", type=Path, default=Path("models/tinyguardrail-v0.10"))
@@ -161,6 +171,7 @@ def main() -> int:
              f"- Data build: `{training.get('data_build', {}).get('command', '?')}`; train split sha256 "
              f"`{training.get('data_build', {}).get('train.jsonl.gz sha256', '?')[:16]}…`.",
              f"- Selection: {training.get('selection', '')}.",
+             *seed_lines(training),
              "", "| epoch | train loss | validation balanced acc | OOD-dev score @3% FPR | OOD-dev recall @3% FPR "
              "| seconds |", "|---|---|---|---|---|---|"]
     for r in metrics:

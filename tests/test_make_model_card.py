@@ -1,0 +1,34 @@
+"""``scripts/make_model_card.py``: the line that names a soup's seeds and which run the per-epoch table shows."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location("make_model_card", REPO / "scripts" / "make_model_card.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_seed_line_names_every_run_and_the_metric():
+    m = _module()
+    training = {"seeds": {"p2 (2)": 78.9, "p3 (3)": 79.3, "soup of the two": 79.4,
+                          "metric": "OOD-dev score; training_metrics.jsonl is p2's run"}}  # fmt: skip
+    (line,) = m.seed_lines(training)
+    assert line == ("- Seeds: p2 (2) 78.9; p3 (3) 79.3; soup of the two 79.4 "
+                    "(OOD-dev score; training_metrics.jsonl is p2's run).")  # fmt: skip
+    assert m.seed_lines({}) == [] and m.seed_lines({"seeds": "one run"}) == []
+
+
+def test_the_shipped_card_carries_its_seed_line():
+    import json
+
+    folder = next((REPO / "models").glob("tinyguardrail-*/"))
+    training = json.loads((folder / "training.json").read_text(encoding="utf-8"))
+    card = (folder / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert all(line in card for line in _module().seed_lines(training))  # regenerated since seed_lines exists
