@@ -3,25 +3,20 @@ from an eval cache, on a tiny suite made here."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _tg_scripts import load_script
 from tokenizers import Tokenizer, models, pre_tokenizers
 
 from tinyguardrail.eval.harness import GuardSystem, _text_key
 from tinyguardrail.eval.ood import SuiteRow, write_suites
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def _module():
-    spec = importlib.util.spec_from_file_location("ood_dev_diagnostics", REPO / "scripts" / "ood_dev_diagnostics.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("ood_dev_diagnostics")
 
 
 @pytest.fixture()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+from _tg_scripts import load_script
 
 from tinyguardrail.data.io import write_jsonl_gz
 from tinyguardrail.data.record import Record
@@ -16,10 +17,7 @@ SCRIPT = REPO / "scripts" / "overdefense_words.py"
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("overdefense_words", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("overdefense_words")
 
 
 def test_words_keep_combining_marks_and_drop_punctuation():

@@ -4,22 +4,17 @@ alpha), the call's deadline, and ``derive``'s data ablation."""
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
 import time
 from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "gpu_runs.py"
+from _tg_scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def gpu_runs():
-    spec = importlib.util.spec_from_file_location("gpu_runs", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("gpu_runs")
 
 
 def _run(name: str, best: float, wise: dict | None = None) -> dict:
@@ -118,9 +113,7 @@ def test_make_carry_patch_rebuilds_the_other_builds_training_rows(gpu_runs, tmp_
     write_training_jsonl_gz(carried / "train.jsonl.gz", [rec("a"), rec("b"), rec("c", "jailbreak")])
     write_training_jsonl_gz(carried / "validation.jsonl.gz", [rec("v")])
     write_training_jsonl_gz(other / "train.jsonl.gz", [rec("a"), rec("c", "jailbreak"), rec("d", source="hn")])
-    spec = importlib.util.spec_from_file_location("make_carry", SCRIPT.parent / "make_carry.py")
-    make_carry = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(make_carry)
+    make_carry = load_script("make_carry")
     monkeypatch.setattr(sys, "argv", ["make_carry.py", "--data", str(other), "--out", str(patch),
                                       "--patch-against", str(carried)])
     assert make_carry.main() == 0
