@@ -7,9 +7,9 @@
 
 ``tokens``: tokens per whitespace-separated word of each tokenizer on the attack rows of every ``lang/*`` cell (and
 the English ``source/tasktracker`` cell for reference); a vocabulary pruned to the training split's pieces cuts the
-held-out languages into more, shorter pieces. ``top-benign``: the cells, sources and languages of the OOD-dev benign
-rows a model scores highest (the rows that set its threshold at 1 % FPR), read from the scores ``tinyguardrail eval
---cache`` stored; run the eval first. Counts only, no texts.
+held-out languages into more, shorter pieces. ``top-benign``: the cells, sources and languages of the ``k`` OOD-dev
+benign rows a model scores highest (k = 50 is about the 1 % above its threshold at 1 % FPR), read from the scores
+``tinyguardrail eval --cache`` stored; run the eval first. Counts only, no texts.
 """
 
 from __future__ import annotations
@@ -58,11 +58,12 @@ def top_benign(model: Path, cache: Path, suite: Path, k: int) -> dict:
     if missing:
         raise SystemExit(f"{missing} benign rows of the suite are not in the cache; run the eval first")
     scores = np.array([store[_text_key(r.text)] for r in rows])
-    order = np.argsort(-scores, kind="stable")[:k]
-    top = [rows[i] for i in order]
+    order = np.argsort(-scores, kind="stable")
+    top = [rows[i] for i in order[:k]]
+    desc = scores[order]
     return {"model": str(model), "benign_rows": len(rows), "k": k,
-            "score_at_0.1pct_fpr": float(np.sort(scores)[::-1][int(0.001 * len(rows))]),
-            "score_at_1pct_fpr": float(np.sort(scores)[::-1][int(0.01 * len(rows))]),
+            "score_at_0.1pct_fpr": float(desc[int(0.001 * len(rows))]),
+            "score_at_1pct_fpr": float(desc[int(0.01 * len(rows))]),
             "cells": dict(Counter(r.cell for r in top).most_common()),
             "sources": dict(Counter(r.source for r in top).most_common()),
             "languages": dict(Counter(r.lang for r in top).most_common()),
