@@ -115,11 +115,12 @@ class BuildConfig:
     independent_draws: bool = False
     """Each random step (a cap of one group, one generator of one split) draws from a generator of its own, seeded by
     the build seed and the step's name (:class:`Draws`): a training-side generator's size then changes nothing else,
-    and the OOD-dev split (with the suites made from it) moves only when its own rows or the cap values do. Not
-    covered: a cap value applies to every split, and a (source, language) cap group pools train, validation and test;
-    the hard negatives of every split are made from the training split's benign texts, so a change of those moves
-    them. False: one generator for the whole build, the draws of every build before this option (configs/data.json
-    until the next retrain, so that the shipped model's training split stays the one it was trained on)."""
+    and the OOD-dev split (with the suites made from it) moves only when its own rows or the cap values do; the
+    generated hard negatives of each split are made from that split's own benign texts (each split's template rows
+    of its own run of the generator). Not covered: a cap value applies to every split, and a (source, language) cap
+    group pools train, validation and test. False: one generator for the whole build and hard negatives made from the
+    training split's benign texts for every split, as every build before this option (configs/data.json until the
+    next retrain, so that the shipped model's training split stays the one it was trained on)."""
 
 
 def load_config(path: Path | None, **overrides) -> BuildConfig:
@@ -468,10 +469,16 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
             out += rows
             info[f"{split}/multilingual"] += len(rows)
 
-    base_texts = [r.text for r in rows_by[("train", "benign")] if len(r.text) <= 400]
     fr = SplitFractions(cfg.validation_frac, cfg.test_frac)
-    for r in hn.hard_negatives(draws("hard_negatives"), cfg.hard_negatives, base_texts=base_texts):
-        split = group_split(r.template_id, cfg.seed, fr)
+    base_texts = lambda split: [r.text for r in rows_by[(split, "benign")] if len(r.text) <= 400]  # noqa: E731
+    if draws.independent:  # each split from its own benign texts and generator; its templates' rows only
+        made = [(r, split) for split in ("train", "validation", "test")
+                for r in hn.hard_negatives(draws("hard_negatives", split), cfg.hard_negatives, base_texts(split))
+                if group_split(r.template_id, cfg.seed, fr) == split]  # fmt: skip
+    else:  # every split's rows from the training split's benign texts, as every build before the option
+        made = [(r, group_split(r.template_id, cfg.seed, fr))
+                for r in hn.hard_negatives(draws("hard_negatives"), cfg.hard_negatives, base_texts=base_texts("train"))]
+    for r, split in made:
         out.append(replace(r, split=split))
         info[f"{split}/hard_negatives"] += 1
 
