@@ -470,7 +470,10 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
             info[f"{split}/multilingual"] += len(rows)
 
     fr = SplitFractions(cfg.validation_frac, cfg.test_frac)
-    base_texts = lambda split: [r.text for r in rows_by[(split, "benign")] if len(r.text) <= 400]  # noqa: E731
+
+    def base_texts(split: str) -> list[str]:  # slot material of the hard negatives
+        return [r.text for r in rows_by[(split, "benign")] if len(r.text) <= 400]
+
     if draws.independent:  # each split from its own benign texts and generator; its templates' rows only
         made = [(r, split) for split in ("train", "validation", "test")
                 for r in hn.hard_negatives(draws("hard_negatives", split), cfg.hard_negatives, base_texts(split))
