@@ -1,0 +1,31 @@
+"""The project's security-explainer documents (``security_docs``) as carriers of indirect injections: their
+200-1,500-character chunks (a document no longer than one chunk: the whole document) become ``carrier_doc``
+materials, so the generated indirect injections are also hidden inside writing *about* attacks and the model learns the
+payload, not the vocabulary around it. No rows of its own (the benign rows are ``security_docs``'s).
+
+Off in ``configs/data.json`` (``"sources_off": ["security_docs_carriers"]``, so that the build stays tinyguardrail-v0.11's);
+``configs/data-sdc.json`` turns it on.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Iterator
+
+from tinyguardrail.data.chunking import MAX_CHARS, chunk_text, quotes_attack
+from tinyguardrail.data.record import Material, Record
+from tinyguardrail.data.sources.security_docs import SOURCE, documents
+
+NAME = "security_docs_carriers"
+EVAL_ONLY = False
+
+
+def load(root: pathlib.Path) -> Iterator[Record]:
+    yield from ()
+
+
+def materials(root: pathlib.Path, folder: pathlib.Path | None = None) -> Iterator[Material]:
+    for stem, lang, index, text in documents(folder):
+        for chunk in chunk_text(text) if len(text) > MAX_CHARS else [text]:
+            if not quotes_attack(chunk):
+                yield Material(chunk, "carrier_doc", SOURCE, lang, f"{SOURCE}/{stem}/{index}")
