@@ -5,8 +5,9 @@ Why: the text the guard misreads most is writing *about* attacks (reference page
 reports, guidance on system prompts): it is dense with "attacker", "bypass", "system prompt", "override", and no
 training-side public source holds much of it (OWASP's pages and brex's guide are held out whole for the OOD-dev
 suite; the prompt engineering guide's adversarial pages are a few hundred chunks). These documents were written for
-the project in English and 30 other languages of the bank (blog posts, reference entries, policies, post-mortems,
-FAQs, checklists, release notes...), none in a language the data config holds out for OOD-dev.
+the project (2026-12-06, by writing helpers, language models told to write from their own knowledge without reading
+any dataset or web page) in English and 30 other languages of the bank (blog posts, reference entries, policies,
+post-mortems, FAQs, checklists, release notes...), none in a language the data config holds out for OOD-dev.
 
 Schema of one file: ``{"lang": "<ISO 639-1>", "docs": [{"genre": ..., "title": ..., "text": ...}, ...]}``.
 
@@ -18,9 +19,12 @@ Labels: every row is ``benign`` / attack_type ``hard_negative_written_security_d
 Every row of one document shares the template ``security_docs/<file>/<index>``, so a document never straddles splits.
 
 Traps handled: a row that matches ``chunking.quotes_attack`` (a verbatim override phrase, DAN...) is dropped, as in
-the public documentation sources; the writers were told not to quote payloads, so this should drop nothing.
+the public documentation sources. The writers were told never to quote a payload; the rule is conservative, and six
+documents that say in reported speech that an attacker "tries to override the system prompt" lose their
+whole-document row and the chunks that say it (their other rows stay).
 
-Materials: none (security writing makes a poor carrier: it already talks about injections). ``split`` is None.
+Materials: none here; ``security_docs_carriers`` gives the documents as carriers of indirect injections (off by
+default: its retrain gained nothing, docs/ablations.md). ``split`` is None.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 materials, so the generated indirect injections are also hidden inside writing *about* attacks and the model learns the
 payload, not the vocabulary around it. No rows of its own (the benign rows are ``security_docs``'s).
 
-Off in ``configs/data.json`` (``"sources_off": ["security_docs_carriers"]``, so that the build stays tinyguardrail-v0.11's);
-``configs/data-sdc.json`` turns it on.
+Off in ``configs/data.json`` (``"sources_off": ["security_docs_carriers"]``; the build stays tinyguardrail-v0.11's):
+v0.11's recipe with it on (``configs/data-sdc.json``, ``plans/v24_sdc.json``) scored no better on OOD-dev in the
+training loop (docs/ablations.md, twelfth session).
 """
 
 from __future__ import annotations
