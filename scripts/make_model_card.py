@@ -9,7 +9,7 @@ Reads (every number in the outputs comes from one of these):
   docs/ablations/v07/      the GPU runs (scripts/summarize_runs.py summarises them in docs/ablations.md)
 Writes: models/<name>/MODEL_CARD.md and the block between the results markers of README.md.
 
-    python scripts/make_model_card.py --model models/tinyguardrail-v0.11 --baseline tinyguardrail-v0.9,tinyguardrail-v0.6
+    python scripts/make_model_card.py --model models/tinyguardrail-v0.10 --baseline tinyguardrail-v0.9,tinyguardrail-v0.6
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Two diagnostics of the OOD-dev suite, for choosing a base encoder and for reading the strict end of a model.
 
-    python scripts/ood_dev_diagnostics.py tokens minilm=models/tinyguardrail-v0.11/tokenizer.json \
+    python scripts/ood_dev_diagnostics.py tokens minilm=models/tinyguardrail-v0.10/tokenizer.json \
         e5-36k=build/cand/e5rf/model/tokenizer.json --out docs/ablations/v18/tokens_per_word.json
-    python scripts/ood_dev_diagnostics.py top-benign --model models/tinyguardrail-v0.11 --cache build/eval_cache \
+    python scripts/ood_dev_diagnostics.py top-benign --model models/tinyguardrail-v0.10 --cache build/eval_cache \
         --out docs/ablations/v18/top_benign_v010.json
 
 ``tokens``: tokens per whitespace-separated word of each tokenizer on the attack rows of every ``lang/*`` cell (and
