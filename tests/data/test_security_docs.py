@@ -135,7 +135,9 @@ def test_carriers_are_the_chunks_of_each_document(tmp_path):
     assert list(carriers.load(pathlib.Path("/nonexistent-data-root"))) == []
 
 
-def test_carriers_are_off_in_the_default_build():
-    cfg = json.loads((REPO / "configs" / "data.json").read_text())
-    assert "security_docs_carriers" in cfg["sources_off"]
-    assert "security_docs" not in cfg["sources_off"]
+def test_both_sources_are_off_in_the_default_build_and_on_in_their_configs():
+    off = {name: set(json.loads((REPO / "configs" / f"{name}.json").read_text())["sources_off"])
+           for name in ("data", "data-secdocs", "data-sdc")}
+    assert {"security_docs", "security_docs_carriers"} <= off["data"]
+    assert "security_docs" not in off["data-secdocs"] and "security_docs_carriers" in off["data-secdocs"]
+    assert not {"security_docs", "security_docs_carriers"} & off["data-sdc"]

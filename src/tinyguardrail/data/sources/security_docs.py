@@ -23,8 +23,15 @@ the public documentation sources. The writers were told never to quote a payload
 documents that say in reported speech that an attacker "tries to override the system prompt" lose their
 whole-document row and the chunks that say it (their other rows stay).
 
-Materials: none here; ``security_docs_carriers`` gives the documents as carriers of indirect injections (off by
-default: its retrain gained nothing, docs/ablations.md). ``split`` is None.
+Materials: none here; ``security_docs_carriers`` gives the documents as carriers of indirect injections. ``split`` is
+None.
+
+**Off by default** (``configs/data.json``'s ``sources_off``; ``configs/data-secdocs.json`` turns it on). Retrained with
+them (``plans/v23_secdocs.json``), the model gained on OOD-dev only on the OWASP rows: the writers know OWASP's Top 10
+pages, which are held out for OOD-dev, and several documents follow their structure and example scenarios (a review
+of all 312 found no verbatim copy, so the leak check's shingles do not see it). Without OWASP's rows the retrain scored
+no better than v0.10 (docs/ablations.md, twelfth session). Before they are used again, the documents that paraphrase a
+held-out source must go or be rewritten, or that source must leave the selection suite.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 materials, so the generated indirect injections are also hidden inside writing *about* attacks and the model learns the
 payload, not the vocabulary around it. No rows of its own (the benign rows are ``security_docs``'s).
 
-Off in ``configs/data.json`` (``"sources_off": ["security_docs_carriers"]``; the build stays tinyguardrail-v0.11's):
-v0.11's recipe with it on (``configs/data-sdc.json``, ``plans/v24_sdc.json``) scored no better on OOD-dev in the
-training loop (docs/ablations.md, twelfth session).
+Off in ``configs/data.json`` (``sources_off``, like ``security_docs``): with both on (``configs/data-sdc.json``,
+``plans/v24_sdc.json``) the retrain scored no better on OOD-dev in the training loop than with the documents alone
+(docs/ablations.md, twelfth session).
 """
 
 from __future__ import annotations
