@@ -9,7 +9,12 @@
 the English ``source/tasktracker`` cell for reference); a vocabulary pruned to the training split's pieces cuts the
 held-out languages into more, shorter pieces. ``top-benign``: the cells, sources and languages of the ``k`` OOD-dev
 benign rows a model scores highest (k = 50 is about the 1 % above its threshold at 1 % FPR), read from the scores
-``tinyguardrail eval --cache`` stored; run the eval first. Counts only, no texts.
+``tinyguardrail eval --cache`` stored; run the eval first. Counts only, no texts. ``without``: models scored on the
+suite with and without the rows of given sources (each at its own threshold re-derived on the rows left), to see
+whether a gain survives when the rows that a data change may have seen in another form leave:
+
+    python scripts/ood_dev_diagnostics.py without tinyguardrail-v0.10=models/tinyguardrail-v0.10 \
+        v0.11-candidate=build/cand/sd_x90 --drop-source owasp_llm_top10 --out docs/ablations/v19/ood_dev_without_owasp.json
 """
 
 from __future__ import annotations
@@ -43,11 +48,10 @@ def tokens_per_word(tokenizers: dict[str, str], suite: Path) -> dict[str, dict[s
     return out
 
 
-def top_benign(model: Path, cache: Path, suite: Path, k: int) -> dict:
+def cached_scores(model: Path, cache: Path, rows: list) -> np.ndarray:
+    """The scores ``tinyguardrail eval --cache`` stored for ``model`` on ``rows`` (every row must be there)."""
     from tinyguardrail.eval.harness import GuardSystem, _text_key
-    from tinyguardrail.eval.ood import read_suite
 
-    rows = [r for r in read_suite(suite) if not r.is_attack]
     path = cache / GuardSystem(model).ident / "texts.npz"
     if not path.is_file():
         raise SystemExit(f"{path}: no cached scores; run `tinyguardrail eval run --model {model} --suites-only "
@@ -56,8 +60,15 @@ def top_benign(model: Path, cache: Path, suite: Path, k: int) -> dict:
         store = dict(zip(z["keys"].tolist(), z["scores"].tolist(), strict=True))
     missing = sum(_text_key(r.text) not in store for r in rows)
     if missing:
-        raise SystemExit(f"{missing} benign rows of the suite are not in the cache; run the eval first")
-    scores = np.array([store[_text_key(r.text)] for r in rows])
+        raise SystemExit(f"{missing} rows of the suite are not in the cache; run the eval first")
+    return np.array([store[_text_key(r.text)] for r in rows])
+
+
+def top_benign(model: Path, cache: Path, suite: Path, k: int) -> dict:
+    from tinyguardrail.eval.ood import read_suite
+
+    rows = [r for r in read_suite(suite) if not r.is_attack]
+    scores = cached_scores(model, cache, rows)
     order = np.argsort(-scores, kind="stable")
     top = [rows[i] for i in order[:k]]
     desc = scores[order]
@@ -70,6 +81,29 @@ def top_benign(model: Path, cache: Path, suite: Path, k: int) -> dict:
             "cell_and_source": dict(Counter(f"{r.cell} | {r.source}" for r in top).most_common())}  # fmt: skip
 
 
+def without_sources(models: dict[str, Path], cache: Path, suite: Path, drop: list[str], fpr: float = 0.03) -> dict:
+    """Each model on the suite without the rows of the ``drop`` sources, its threshold re-derived on what is left
+    (the checkpoint rule: flags at ``fpr`` of the benign rows), beside the whole suite: does a gain survive when the
+    rows a data change may have seen in another form (paraphrased documents of a held-out source) leave?"""
+    from tinyguardrail.eval.calibrate import operating_point
+    from tinyguardrail.eval.harness import Predictions, score_suite
+    from tinyguardrail.eval.ood import read_suite
+
+    every = read_suite(suite)
+    out: dict = {"fpr": fpr, "dropped_sources": drop}
+    for key, rows in (("whole suite", every), ("without", [r for r in every if r.source not in drop])):
+        out[key] = {"rows": len(rows)}
+        for name, model in models.items():
+            scores = cached_scores(model, cache, rows)
+            op = operating_point(rows, scores, fpr)
+            res = score_suite(rows, Predictions(scores, scores >= op["threshold"]))
+            out[key][name] = {new: None if res[old] is None else round(100 * res[old], 1)  # no score under MIN_GROUP
+                              for new, old in (("score", "pint_score"), ("recall_at_1pct_fpr", "recall_at_1pct_fpr"),
+                                               ("recall_at_0.1pct_fpr", "recall_at_0.1pct_fpr"),
+                                               ("roc_auc", "roc_auc"))}  # fmt: skip
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -77,17 +111,25 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("tokenizers", nargs="+", metavar="NAME=TOKENIZER_JSON")
     b = sub.add_parser("top-benign", help="where the highest-scored benign rows of a model come from")
     b.add_argument("--model", type=Path, required=True)
-    b.add_argument("--cache", type=Path, default=Path("build/eval_cache"))
     b.add_argument("-k", type=int, default=50)
-    for q in (t, b):
+    w = sub.add_parser("without", help="models on the suite with and without the rows of some sources")
+    w.add_argument("models", nargs="+", metavar="NAME=MODEL_DIR")
+    w.add_argument("--drop-source", action="append", required=True, help="a source whose rows leave (repeatable)")
+    for q in (b, w):
+        q.add_argument("--cache", type=Path, default=Path("build/eval_cache"))
+    for q in (t, b, w):
         q.add_argument("--suite", type=Path, default=SUITE)
         q.add_argument("--out", type=Path, help="JSON file (default: print)")
     a = p.parse_args(argv)
-    if a.cmd == "tokens":
-        pairs = [x.partition("=") for x in a.tokenizers]
+    if a.cmd in ("tokens", "without"):
+        pairs = [x.partition("=") for x in (a.tokenizers if a.cmd == "tokens" else a.models)]
         if not all(sep for _, sep, _ in pairs):
-            raise SystemExit("expected NAME=TOKENIZER_JSON")
-        result = tokens_per_word({n: path for n, _, path in pairs}, a.suite)
+            raise SystemExit("expected NAME=PATH")
+        named = {n: path for n, _, path in pairs}
+        if a.cmd == "tokens":
+            result = tokens_per_word(named, a.suite)
+        else:
+            result = without_sources({n: Path(v) for n, v in named.items()}, a.cache, a.suite, a.drop_source)
     else:
         result = top_benign(a.model, a.cache, a.suite, a.k)
     text = json.dumps(result, indent=2, ensure_ascii=False)
