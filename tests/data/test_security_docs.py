@@ -135,9 +135,19 @@ def test_carriers_are_the_chunks_of_each_document(tmp_path):
     assert list(carriers.load(pathlib.Path("/nonexistent-data-root"))) == []
 
 
-def test_both_sources_are_off_in_the_default_build_and_on_in_their_configs():
-    off = {name: set(json.loads((REPO / "configs" / f"{name}.json").read_text())["sources_off"])
-           for name in ("data", "data-secdocs", "data-sdc")}
-    assert {"security_docs", "security_docs_carriers"} <= off["data"]
-    assert "security_docs" not in off["data-secdocs"] and "security_docs_carriers" in off["data-secdocs"]
-    assert not {"security_docs", "security_docs_carriers"} & off["data-sdc"]
+def test_both_sources_are_opt_in_and_named_only_by_their_configs():
+    from types import SimpleNamespace
+
+    from tinyguardrail.data.build import active_sources
+    from tinyguardrail.data.sources import security_docs_carriers
+
+    assert security_docs.OPT_IN and security_docs_carriers.OPT_IN
+    on = {name: json.loads((REPO / "configs" / f"{name}.json").read_text()).get("sources_on", [])
+          for name in ("data", "data-secdocs", "data-sdc")}
+    assert on == {"data": [], "data-secdocs": ["security_docs"],
+                  "data-sdc": ["security_docs", "security_docs_carriers"]}
+    plain = SimpleNamespace(NAME="benign/plain")
+    mods = [plain, security_docs, security_docs_carriers]
+    assert active_sources(mods, SimpleNamespace(sources_off=[], sources_on=[])) == [plain]
+    assert active_sources(mods, SimpleNamespace(sources_off=["plain"], sources_on=["security_docs"])) == [security_docs]
+    assert active_sources(mods, SimpleNamespace(sources_off=["security_docs"], sources_on=["security_docs"])) == [plain]

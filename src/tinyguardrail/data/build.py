@@ -82,6 +82,8 @@ class BuildConfig:
     synthesised from them; synthetic rows in those languages are dropped."""
     sources_off: list = field(default_factory=list)
     """Sources (``Record.source``) left out of the build entirely (data ablations)."""
+    sources_on: list = field(default_factory=list)
+    """Opt-in sources (loader modules with ``OPT_IN = True``, e.g. ``security_docs``) built only when named here."""
     max_per_template: int = 40
     """At most this many rows share one template_id (near-duplicate families, filled templates)."""
     benign_cap_per_source_lang: int = 800
@@ -239,6 +241,15 @@ class Draws:
         if not self.independent:
             return self._shared
         return random.Random("\x1f".join(map(str, (self.seed, *step))))
+
+
+def active_sources(sources: list, cfg: BuildConfig) -> list:
+    """The loader modules a build reads: none named in ``sources_off`` (by ``NAME`` or its last part), and an opt-in
+    module (``OPT_IN = True``) only when ``sources_on`` names it."""
+    def named(m, names: list) -> bool:
+        return m.NAME in names or m.NAME.rsplit("/", 1)[-1] in names
+
+    return [m for m in sources if not named(m, cfg.sources_off) and (not getattr(m, "OPT_IN", False) or named(m, cfg.sources_on))]
 
 
 def cap_rows(records: list[Record], cfg: BuildConfig, draws: Draws) -> tuple[list[Record], dict]:
@@ -502,7 +513,7 @@ def build(cfg: BuildConfig, sources: Sequence[ModuleType] | None = None) -> dict
         raise FileNotFoundError(f"data root {cfg.data_root} is not a directory")
     draws = Draws(cfg.seed, cfg.independent_draws)
     t0 = time.perf_counter()
-    sources = [m for m in sources if m.NAME.rsplit("/", 1)[-1] not in cfg.sources_off and m.NAME not in cfg.sources_off]
+    sources = active_sources(sources, cfg)
     records, materials, source_info = load_sources(Path(cfg.data_root), sources)
     jbb_goal_holdout_ids = jbb_goal_holdout(records, cfg)
     records, materials, holdout_info = assign_splits(records, materials, cfg)

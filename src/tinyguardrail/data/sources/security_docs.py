@@ -26,7 +26,8 @@ whole-document row and the chunks that say it (their other rows stay).
 Materials: none here; ``security_docs_carriers`` gives the documents as carriers of indirect injections. ``split`` is
 None.
 
-**Off by default** (``configs/data.json``'s ``sources_off``; ``configs/data-secdocs.json`` turns it on). Retrained with
+**Opt-in** (``OPT_IN``: built only when a data config's ``sources_on`` names it, as ``configs/data-secdocs.json``
+does; ``configs/data.json`` does not). Retrained with
 them (``plans/v23_secdocs.json``), the model gained on OOD-dev only on the OWASP rows: the writers know OWASP's Top 10
 pages, which are held out for OOD-dev, and several documents follow their structure and example scenarios (a review
 of all 312 found no verbatim copy, so the leak check's shingles do not see it). Without OWASP's rows the retrain scored
@@ -48,6 +49,8 @@ from tinyguardrail.data.templates import rng_for
 
 NAME = "security_docs"
 EVAL_ONLY = False
+#: Built only when a data config names it in ``sources_on`` (``data.build.active_sources``).
+OPT_IN = True
 SOURCE = "security_docs"
 ATTACK_TYPE = "hard_negative_written_security_doc"
 #: At most this many short lines (headings, bullet items) of one document become rows of their own.

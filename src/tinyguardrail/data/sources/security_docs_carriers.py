@@ -3,7 +3,7 @@
 materials, so the generated indirect injections are also hidden inside writing *about* attacks and the model learns the
 payload, not the vocabulary around it. No rows of its own (the benign rows are ``security_docs``'s).
 
-Off in ``configs/data.json`` (``sources_off``, like ``security_docs``): with both on (``configs/data-sdc.json``,
+Opt-in like ``security_docs`` (``sources_on``; ``configs/data.json`` names neither): with both on (``configs/data-sdc.json``,
 ``plans/v24_sdc.json``) the retrain scored no better on OOD-dev in the training loop than with the documents alone
 (docs/ablations.md, twelfth session).
 """
@@ -19,6 +19,8 @@ from tinyguardrail.data.sources.security_docs import SOURCE, documents
 
 NAME = "security_docs_carriers"
 EVAL_ONLY = False
+#: Built only when a data config names it in ``sources_on`` (``data.build.active_sources``).
+OPT_IN = True
 
 
 def load(root: pathlib.Path) -> Iterator[Record]:
