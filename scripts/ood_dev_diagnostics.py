@@ -90,6 +90,9 @@ def without_sources(models: dict[str, Path], cache: Path, suite: Path, drop: lis
     from tinyguardrail.eval.ood import read_suite
 
     every = read_suite(suite)
+    absent = sorted(set(drop) - {r.source for r in every})
+    if absent:
+        raise SystemExit(f"no rows of {absent} in {suite}")
     out: dict = {"fpr": fpr, "dropped_sources": drop}
     for key, rows in (("whole suite", every), ("without", [r for r in every if r.source not in drop])):
         out[key] = {"rows": len(rows)}

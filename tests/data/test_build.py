@@ -372,3 +372,22 @@ def test_benign_paragraphs_are_made_of_their_own_splits_rows(tmp_path: Path):
     off = B.BuildConfig(data_root=tmp_path, out=tmp_path / "off", **common)
     B.build(off, sources=sources)
     assert not any(r.attack_type == "paragraph" for s in ("train", "validation", "test") for r in read_split(off.out, s))
+
+
+def test_an_opt_in_source_is_built_only_when_sources_on_names_it(tmp_path):
+    extra = Record("A short guide on least privilege for agent tools, with examples.", "benign", "benign/optin",
+                   "none", "en", "optin/1")
+    opt = _source("benign/optin", [extra])
+    opt.OPT_IN = True
+    common = dict(hard_negatives=0, indirect={"train": 0, "validation": 0, "test": 0, "eval": 0},
+                  multilingual={"train": 0, "validation": 0, "test": 0})
+
+    def texts(cfg):
+        B.build(cfg, sources=[*_fake_sources(), opt])
+        return {r.text for s in ("train", "validation", "test") for r in read_split(cfg.out, s)}
+
+    assert extra.text not in texts(B.BuildConfig(data_root=tmp_path, out=tmp_path / "default", **common))
+    assert extra.text in texts(B.BuildConfig(data_root=tmp_path, out=tmp_path / "on", sources_on=["optin"], **common))
+    with pytest.raises(ValueError, match="sources_on names no opt-in source"):
+        B.build(B.BuildConfig(data_root=tmp_path, out=tmp_path / "typo", sources_on=["optinn"], **common),
+                sources=[*_fake_sources(), opt])

