@@ -94,10 +94,13 @@ def without_sources(models: dict[str, Path], cache: Path, suite: Path, drop: lis
     if absent:
         raise SystemExit(f"no rows of {absent} in {suite}")
     out: dict = {"fpr": fpr, "dropped_sources": drop}
-    for key, rows in (("whole suite", every), ("without", [r for r in every if r.source not in drop])):
+    all_scores = {name: cached_scores(model, cache, every) for name, model in models.items()}  # one cache read each
+    keep = np.array([r.source not in drop for r in every])
+    for key, mask in (("whole suite", np.ones(len(every), dtype=bool)), ("without", keep)):
+        rows = [r for r, k in zip(every, mask, strict=True) if k]
         out[key] = {"rows": len(rows)}
-        for name, model in models.items():
-            scores = cached_scores(model, cache, rows)
+        for name, every_score in all_scores.items():
+            scores = every_score[mask]
             op = operating_point(rows, scores, fpr)
             res = score_suite(rows, Predictions(scores, scores >= op["threshold"]))
             out[key][name] = {new: None if res[old] is None else round(100 * res[old], 1)  # no score under MIN_GROUP

@@ -98,10 +98,14 @@ def short_lines(text: str) -> list[str]:
     return out
 
 
+def doc_chunks(text: str) -> list[str]:
+    """A document's 200-1,500-character chunks (``chunking.chunk_text``); a document of one chunk's length is one."""
+    return chunk_text(text) if len(text) > MAX_CHARS else [text]
+
+
 def _rows(stem: str, lang: str, index: int, text: str) -> Iterator[str]:
     yield text
-    if len(text) > MAX_CHARS:
-        yield from chunk_text(text)
+    yield from doc_chunks(text)  # a short document's one chunk is the document: records() drops the repeat
     lines = short_lines(text)
     yield from rng_for(f"{SOURCE}/{stem}/{index}").sample(lines, min(LINES_PER_DOC, len(lines)))
 

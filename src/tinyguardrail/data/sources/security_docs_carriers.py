@@ -13,9 +13,9 @@ from __future__ import annotations
 import pathlib
 from collections.abc import Iterator
 
-from tinyguardrail.data.chunking import MAX_CHARS, chunk_text, quotes_attack
+from tinyguardrail.data.chunking import quotes_attack
 from tinyguardrail.data.record import Material, Record
-from tinyguardrail.data.sources.security_docs import SOURCE, documents
+from tinyguardrail.data.sources.security_docs import SOURCE, doc_chunks, documents
 
 NAME = "security_docs_carriers"
 EVAL_ONLY = False
@@ -29,6 +29,6 @@ def load(root: pathlib.Path) -> Iterator[Record]:
 
 def materials(root: pathlib.Path, folder: pathlib.Path | None = None) -> Iterator[Material]:
     for stem, lang, index, text in documents(folder):
-        for chunk in chunk_text(text) if len(text) > MAX_CHARS else [text]:
+        for chunk in doc_chunks(text):
             if not quotes_attack(chunk):
                 yield Material(chunk, "carrier_doc", SOURCE, lang, f"{SOURCE}/{stem}/{index}")
