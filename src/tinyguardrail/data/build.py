@@ -44,6 +44,7 @@ from types import ModuleType
 from tqdm.auto import tqdm
 
 from tinyguardrail.data.dedup import ContainmentIndex, NearDupIndex, PassageIndex, canonical, surface_key
+from tinyguardrail.data.domains import neutralize_sources
 from tinyguardrail.data.hard_negatives import TRIGGER_VOCABULARY
 from tinyguardrail.data.io import DEFAULT_BUILD, MATERIALS_FILE, SPLIT_FILES, default_data_root, write_jsonl_gz
 from tinyguardrail.data.record import Material, Record
@@ -114,6 +115,10 @@ class BuildConfig:
     has 4,000 / 400 / 400 since the eighth session of 2026-12-05 (chosen on OOD-dev: docs/ablations.md)."""
     max_base_chars: int = 1200
     """Base texts longer than this are not used for obfuscation transforms (they'd be unrealistic)."""
+    neutral_domains: bool = False
+    """The placeholder address of the project's own written attacks (``attacker.example``, which made the word
+    "attacker" a sign of the class) becomes an ordinary-looking domain in their rows and materials, before anything
+    is split or synthesised from them (``data.domains``). Off in ``configs/data.json`` (v0.10's build)."""
     independent_draws: bool = False
     """Each random step (a cap of one group, one generator of one split) draws from a generator of its own, seeded by
     the build seed and the step's name (:class:`Draws`): a training-side generator's size then changes nothing else,
@@ -521,6 +526,10 @@ def build(cfg: BuildConfig, sources: Sequence[ModuleType] | None = None) -> dict
     t0 = time.perf_counter()
     sources = active_sources(sources, cfg)
     records, materials, source_info = load_sources(Path(cfg.data_root), sources)
+    if cfg.neutral_domains:
+        records, materials, neutralized = neutralize_sources(records, materials)
+    else:
+        neutralized = 0
     jbb_goal_holdout_ids = jbb_goal_holdout(records, cfg)
     records, materials, holdout_info = assign_splits(records, materials, cfg)
     capped, cap_info = cap_rows(records, cfg, draws)
@@ -552,6 +561,8 @@ def build(cfg: BuildConfig, sources: Sequence[ModuleType] | None = None) -> dict
         "synthesis": synth_info,
         "seconds": round(time.perf_counter() - t0, 1),
     }
+    if cfg.neutral_domains:
+        extra["neutral_domains_texts"] = neutralized
     stats = compute_stats(records, extra)
     write_report(stats, out)
     return stats

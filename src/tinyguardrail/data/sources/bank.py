@@ -45,37 +45,39 @@ def bank_dir() -> pathlib.Path:
 
 def banks(folder: pathlib.Path | None = None) -> list[dict]:
     """Every language file of the bank, checked: slots where the schema wants them and nowhere else."""
-    out = []
-    for path in sorted((folder or bank_dir()).glob("*.json")):
-        bank = json.loads(path.read_text(encoding="utf-8"))
-        lists = [(f"attack.{k}", v, SLOTS.get(k, (None,))[0]) for k, v in bank["attack"].items()]
-        lists += [(f"{sec}.{k}", v, None) for sec in ("fill", "benign") for k, v in bank[sec].items()]
-        for name, items, slot in lists:
-            for text in items:
-                found = _BRACES.findall(text)
-                if found != ([slot] if slot else []):
-                    raise ValueError(f"{path.name}: {name}: slots {found} in {text[:60]!r}")
-        out.append(bank)
-    return out
+    return [check(path, json.loads(path.read_text(encoding="utf-8")))
+            for path in sorted((folder or bank_dir()).glob("*.json"))]
 
 
-def _rows(bank: dict) -> Iterator[tuple[Record, bool]]:
-    """(record, is_standalone_attack_phrasing)."""
+def check(path: pathlib.Path, bank: dict) -> dict:
+    """``bank`` (read from ``path``) when every slot is where the schema wants it and nowhere else."""
+    lists = [(f"attack.{k}", v, SLOTS.get(k, (None,))[0]) for k, v in bank["attack"].items()]
+    lists += [(f"{sec}.{k}", v, None) for sec in ("fill", "benign") for k, v in bank.get(sec, {}).items()]
+    for name, items, slot in lists:
+        for text in items:
+            found = _BRACES.findall(text)
+            if found != ([slot] if slot else []):
+                raise ValueError(f"{path.name}: {name}: slots {found} in {text[:60]!r}")
+    return bank
+
+
+def _rows(bank: dict, source: str = SOURCE) -> Iterator[tuple[Record, bool]]:
+    """(record, is_standalone_attack_phrasing); ``source`` also prefixes the template ids."""
     lang = bank["lang"]
     for intent, items in bank["attack"].items():
         label = "jailbreak" if intent in JAILBREAK_INTENTS else "direct_injection"
         for i, text in enumerate(items):
-            tid = f"bank/{lang}/{intent}/{i}"
+            tid = f"{source}/{lang}/{intent}/{i}"
             if intent in SLOTS:
                 slot, pool = SLOTS[intent]
                 fills = bank["fill"][pool]
                 for fill in rng_for(tid).sample(fills, min(FILL_K, len(fills))):
-                    yield Record(text.replace(slot, fill).strip(), label, SOURCE, f"bank_{intent}", lang, tid), False
+                    yield Record(text.replace(slot, fill).strip(), label, source, f"bank_{intent}", lang, tid), False
             else:
-                yield Record(text.strip(), label, SOURCE, f"bank_{intent}", lang, tid), True
+                yield Record(text.strip(), label, source, f"bank_{intent}", lang, tid), True
     for kind, items in bank["benign"].items():
         for i, text in enumerate(items):
-            yield Record(text.strip(), "benign", SOURCE, f"bank_{kind}", lang, f"bank/{lang}/{kind}/{i}"), False
+            yield Record(text.strip(), "benign", source, f"bank_{kind}", lang, f"{source}/{lang}/{kind}/{i}"), False
 
 
 def load(root: pathlib.Path) -> Iterator[Record]:

@@ -1,0 +1,64 @@
+"""Placeholder addresses of the project's own written attacks, made neutral (``BuildConfig.neutral_domains``).
+
+The bank's exfiltration and injected-document phrasings were written with ``attacker.example`` as the place data is
+sent to (``https://hooks.attacker.example/...``, ``backup@attacker.example``): about 2,770 training rows of the
+default build carry the word "attacker" (the bank's own and the synthetic and agent rows its phrasings are hidden
+in), against 37 benign ones. The word then identifies the class: a model learns it, and flags benign text that
+discusses attackers (``scripts/overdefense_words.py`` on v0.10: "attacker" was the strongest trigger of OOD-dev's
+false positives). Real exfiltration targets look like any other address, so each such address becomes an
+ordinary-looking domain drawn from a few thousand (``<word><word>.<tld>``), the same one throughout a text and
+chosen by the text's hash (a phrasing and the documents it is hidden in agree), keeping the subdomain and the user
+part. Only the sources the project wrote (``OWN_SOURCES``) are touched: public data stays as published.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from tinyguardrail.data.record import Material, Record
+
+#: Sources whose texts the project wrote (their placeholder addresses are the project's choice, not data).
+OWN_SOURCES = frozenset({"bank", "bank_more", "security_docs"})
+_PLACEHOLDER = re.compile(r"attacker\.example", re.IGNORECASE)
+_FIRST = ("cloud", "data", "sync", "file", "share", "note", "mail", "media", "form", "doc", "backup", "track",
+          "stat", "relay", "hub", "drop", "vault", "portal", "asset", "link", "page", "web", "net", "info",
+          "smart", "quick", "open", "blue", "green", "north", "river", "maple", "pixel", "nova", "echo", "bright")
+_SECOND = ("box", "hub", "zone", "point", "base", "line", "works", "stack", "desk", "spot", "lab", "space",
+           "flow", "cast", "port", "store", "cdn", "app", "center", "direct")
+_TLDS = ("com", "net", "io", "org", "app", "dev", "co", "info", "biz", "xyz", "site", "online")
+
+
+def neutral_domain(text: str) -> str:
+    """The domain that replaces the placeholder in ``text`` (a pure function of the text)."""
+    h = int.from_bytes(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()[:8], "big")
+    a, h = h % len(_FIRST), h // len(_FIRST)
+    b, h = h % len(_SECOND), h // len(_SECOND)
+    sep = "-" if h % 3 == 0 else ""
+    return f"{_FIRST[a]}{sep}{_SECOND[b]}.{_TLDS[(h // 3) % len(_TLDS)]}"
+
+
+def neutralize(text: str) -> str:
+    """``text`` with every placeholder address on one neutral domain (unchanged when it has none)."""
+    if not _PLACEHOLDER.search(text):
+        return text
+    return _PLACEHOLDER.sub(neutral_domain(text), text)
+
+
+def neutralize_sources(records: Sequence[Record], materials: Sequence[Material]) -> tuple[list, list, int]:
+    """Rows and materials of ``OWN_SOURCES`` with neutral addresses; returns both lists and how many texts changed."""
+    changed = 0
+
+    def fix(item):
+        nonlocal changed
+        if item.source not in OWN_SOURCES:
+            return item
+        text = neutralize(item.text)
+        if text == item.text:
+            return item
+        changed += 1
+        return replace(item, text=text)
+
+    return [fix(r) for r in records], [fix(m) for m in materials], changed
