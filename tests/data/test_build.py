@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import random
+import re
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -412,9 +413,13 @@ def test_neutral_domains_rewrite_the_projects_own_attacks_and_nothing_else(tmp_p
 
     _, rows, mats_out = built("default")
     assert any("attacker.example" in r.text for r in rows if r.source == "bank")
+    assert any(re.search(r"(hooks|files)\.attacker\.example", r.text) for r in rows if r.source != "bank")
     stats, rows, mats_out = built("neutral", neutral_domains=True)
     assert stats["neutral_domains_texts"] == len(own) + len(mats)
-    assert not any("attacker.example" in r.text for r in rows if r.source == "bank")
+    # nothing made from them (synthetic and indirect rows, materials) keeps their addresses (only the public row,
+    # which has no subdomain, and what was made from it keep the placeholder)
+    assert not any(re.search(r"(hooks|files)\.attacker\.example", r.text) for r in rows)
+    assert public.text in {r.text for r in rows if "attacker.example" in r.text}
     assert not any("attacker.example" in m.text for m in mats_out if m.source == "bank")
     assert sum(r.source == "bank" for r in rows) == len(own)
     assert public.text in {r.text for r in rows}  # public data stays as published

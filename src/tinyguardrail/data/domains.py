@@ -1,12 +1,12 @@
 """Placeholder addresses of the project's own written attacks, made neutral (``BuildConfig.neutral_domains``).
 
 The bank's exfiltration and injected-document phrasings were written with ``attacker.example`` as the place data is
-sent to (``https://hooks.attacker.example/...``, ``backup@attacker.example``): about 2,770 training rows of the
-default build carry the word "attacker" (the bank's own and the synthetic and agent rows its phrasings are hidden
-in), against 37 benign ones. The word then identifies the class: a model learns it, and flags benign text that
+sent to (``https://hooks.attacker.example/...``, ``backup@attacker.example``): in v0.10's build (``configs/data-v0.10.json``)
+2,780 attack rows of the training split carry the word "attacker" (the bank's own and the synthetic and agent rows
+its phrasings are hidden in), against 37 benign ones. The word then identifies the class: a model learns it, and flags benign text that
 discusses attackers (``scripts/overdefense_words.py`` on v0.10: "attacker" was the strongest trigger of OOD-dev's
 false positives). Real exfiltration targets look like any other address, so each such address becomes an
-ordinary-looking domain drawn from a few thousand (``<word><word>.<tld>``), the same one throughout a text and
+ordinary-looking domain drawn from 17,280 (``<word>[-]<word>.<tld>``), the same one throughout a text and
 chosen by the text's hash (a phrasing and the documents it is hidden in agree), keeping the subdomain and the user
 part. Only the sources the project wrote (``OWN_SOURCES``) are touched: public data stays as published.
 """

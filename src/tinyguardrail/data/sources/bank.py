@@ -49,10 +49,14 @@ def banks(folder: pathlib.Path | None = None) -> list[dict]:
             for path in sorted((folder or bank_dir()).glob("*.json"))]
 
 
-def check(path: pathlib.Path, bank: dict) -> dict:
-    """``bank`` (read from ``path``) when every slot is where the schema wants it and nowhere else."""
+def check(path: pathlib.Path, bank: dict, sections: tuple[str, ...] = ("attack", "fill", "benign")) -> dict:
+    """``bank`` (read from ``path``) when it has ``sections`` and every slot is where the schema wants it and nowhere
+    else (the second round, ``bank_more``, has no ``fill``: its slots take the first round's)."""
+    missing = [sec for sec in sections if not isinstance(bank.get(sec), dict)]
+    if missing:
+        raise ValueError(f"{path.name}: no {', '.join(missing)} section")
     lists = [(f"attack.{k}", v, SLOTS.get(k, (None,))[0]) for k, v in bank["attack"].items()]
-    lists += [(f"{sec}.{k}", v, None) for sec in ("fill", "benign") for k, v in bank.get(sec, {}).items()]
+    lists += [(f"{sec}.{k}", v, None) for sec in ("fill", "benign") if sec in sections for k, v in bank[sec].items()]
     for name, items, slot in lists:
         for text in items:
             found = _BRACES.findall(text)

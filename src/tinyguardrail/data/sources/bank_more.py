@@ -1,8 +1,8 @@
 """A second round of the project's multilingual bank (``tinyguardrail/data/bank/more/<lang>.json``, written for this
-project natively in each language, like ``bank``): 16-21 more phrasings of each of the bank's eight attack intents and
+project natively in each language, like ``bank``): 16-23 more phrasings of each of the bank's eight attack intents and
 about 70 more benign look-alikes (``trigger_words``, ``ordinary``, ``roleplay``) per language, at least six of each
-intent's phrasings one short sentence (the model missed short direct requests: v0.10 catches 25-28 % of OOD-dev's
-held-out Italian and Portuguese ones, and scores its own training split's short Spanish ones at a median 0.87).
+intent's phrasings one sentence of at most 15 words (the model missed short direct requests: v0.10 catches 27.9 % / 23.8 % of OOD-dev's
+held-out Italian / Portuguese ones, and scores its own training split's short Spanish ones at a median 0.87).
 
 Same schema and rows as ``bank`` (``data.sources.bank``), without ``fill``: the slots take the fills of the language's
 ``bank/<lang>.json``. Source ``bank_more`` and template ids ``bank_more/<lang>/<list>/<index>`` (one group per
@@ -11,7 +11,10 @@ apart from the first bank's). Standalone attack phrasings are also payload mater
 the OOD-dev suite holds out (Italian, Portuguese, Hindi, Bengali, Albanian, Irish, Scottish Gaelic, Zulu) has a file.
 
 **Opt-in** (``OPT_IN``: built only when a data config's ``sources_on`` names it, as ``configs/data-bankmore.json``
-does; ``configs/data.json`` does not).
+does; ``configs/data.json`` does not). Retrained with it (``plans/v26_bankmore_nd.json``), the model lost OOD-dev
+recall at 1 % FPR in every seed and the Italian and Portuguese attacks it was written for (docs/ablations.md,
+thirteenth session). Some of its phrasings name the exfiltration target in forms ``data.domains`` does not rewrite
+(``@attacker_bot``, ``attacker-upi``, ``attacker-example-drop``): rewrite them before using it again.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ def banks(folder: pathlib.Path | None = None, first_folder: pathlib.Path | None 
     fills = {b["lang"]: b["fill"] for b in first.banks(first_folder)}
     out = []
     for path in sorted((folder or more_dir()).glob("*.json")):
-        bank = first.check(path, json.loads(path.read_text(encoding="utf-8")))
+        bank = first.check(path, json.loads(path.read_text(encoding="utf-8")), ("attack", "benign"))
         if bank["lang"] not in fills:
             raise ValueError(f"{path.name}: no first-round bank file for language {bank['lang']!r} (its fills)")
         out.append(bank | {"fill": fills[bank["lang"]]})
