@@ -1,8 +1,8 @@
 """Two diagnostics of the OOD-dev suite, for choosing a base encoder and for reading the strict end of a model.
 
-    python scripts/ood_dev_diagnostics.py tokens minilm=models/tinyguardrail-v0.10/tokenizer.json \
+    python scripts/ood_dev_diagnostics.py tokens minilm=models/tinyguardrail-v0.12/tokenizer.json \
         e5-36k=build/cand/e5rf/model/tokenizer.json --out docs/ablations/v18/tokens_per_word.json
-    python scripts/ood_dev_diagnostics.py top-benign --model models/tinyguardrail-v0.10 --cache build/eval_cache \
+    python scripts/ood_dev_diagnostics.py top-benign --model models/tinyguardrail-v0.12 --cache build/eval_cache \
         --out docs/ablations/v18/top_benign_v010.json
 
 ``tokens``: tokens per whitespace-separated word of each tokenizer on the attack rows of every ``lang/*`` cell (and
@@ -13,7 +13,7 @@ benign rows a model scores highest (k = 50 is about the 1 % above its threshold 
 suite with and without the rows of given sources (each at its own threshold re-derived on the rows left), to see
 whether a gain survives when the rows that a data change may have seen in another form leave:
 
-    python scripts/ood_dev_diagnostics.py without tinyguardrail-v0.10=models/tinyguardrail-v0.10 \
+    python scripts/ood_dev_diagnostics.py without tinyguardrail-v0.10=build/baselines/tinyguardrail-v0.10 \
         v0.11-candidate=build/cand/sd_x90 --drop-source owasp_llm_top10 --out docs/ablations/v19/ood_dev_without_owasp.json
 """
 

@@ -47,7 +47,7 @@ def test_lists_counts_and_short_phrasings(files):
         assert set(b["attack"]) == set(bank.banks()[0]["attack"]), b["lang"]
         assert set(b["benign"]) == {"trigger_words", "ordinary", "roleplay"}, b["lang"]
         for intent, items in b["attack"].items():
-            assert len(items) >= 15, (b["lang"], intent)
+            assert len(items) >= 16, (b["lang"], intent)
             if b["lang"] not in {"ja", "zh", "th", "my"}:  # no spaces between words
                 assert sum(len(t.split()) <= SHORT_WORDS for t in items) >= 6, (b["lang"], intent)
 
@@ -74,8 +74,17 @@ def test_rows_are_the_first_rounds_schema_under_their_own_source(rows, files):
     assert labels["benign"] > 1500 and labels["jailbreak"] > 1000 and labels["direct_injection"] > 3000
 
 
-def test_opt_in():
+def test_opt_in_and_the_default_build():
     assert bank_more.OPT_IN and bank_more.SOURCE in OWN_SOURCES
+    cfg = json.loads((REPO / "configs" / "data.json").read_text())
+    assert cfg["neutral_domains"] is True and bank_more.NAME not in cfg.get("sources_on", [])
+    assert json.loads((REPO / "configs" / "data-v0.10.json").read_text()).get("neutral_domains", False) is False
+
+
+def test_a_file_without_its_sections_is_an_error(tmp_path):
+    (tmp_path / "xx.json").write_text(json.dumps({"lang": "xx", "attack": {}}))
+    with pytest.raises(ValueError, match="no benign section"):
+        bank_more.banks(tmp_path)
 
 
 def test_a_file_without_a_first_round_is_an_error(tmp_path):

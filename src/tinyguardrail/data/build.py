@@ -118,7 +118,8 @@ class BuildConfig:
     neutral_domains: bool = False
     """The placeholder address of the project's own written attacks (``attacker.example``, which made the word
     "attacker" a sign of the class) becomes an ordinary-looking domain in their rows and materials, before anything
-    is split or synthesised from them (``data.domains``). Off in ``configs/data.json`` (v0.10's build)."""
+    is split or synthesised from them (``data.domains``). On in ``configs/data.json`` since tinyguardrail-v0.12; off in
+    ``configs/data-v0.10.json``, v0.10's build."""
     independent_draws: bool = False
     """Each random step (a cap of one group, one generator of one split) draws from a generator of its own, seeded by
     the build seed and the step's name (:class:`Draws`): a training-side generator's size then changes nothing else,
@@ -126,8 +127,8 @@ class BuildConfig:
     generated hard negatives of each split are made from that split's own benign texts (each split's template rows
     of its own run of the generator). Not covered: a cap value applies to every split, and a (source, language) cap
     group pools train, validation and test. False: one generator for the whole build and hard negatives made from the
-    training split's benign texts for every split, as every build before this option (configs/data.json until the
-    next retrain, so that the shipped model's training split stays the one it was trained on)."""
+    training split's benign texts for every split, as every build before this option (configs/data.json still: v0.12
+    was trained without it, so that its OOD-dev suite stayed byte-identical to v0.10's)."""
 
 
 def load_config(path: Path | None, **overrides) -> BuildConfig:
