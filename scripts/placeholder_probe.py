@@ -18,7 +18,6 @@ rates only, no texts.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import re
 from collections import Counter
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyguardrail.data.domains import neutral_domain, neutralize
+from tinyguardrail.data.domains import neutral_domain, neutralize, text_hash
 from tinyguardrail.data.io import read_jsonl_gz
 from tinyguardrail.eval.harness import GuardSystem
 
@@ -41,8 +40,7 @@ HELD_OUT = ("quillbyte.de", "tundrasoft.eu", "harborline.co.uk", "kestrel-analyt
 
 
 def held_out_domain(text: str) -> str:
-    return HELD_OUT[int.from_bytes(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()[:8], "big")
-                    % len(HELD_OUT)]
+    return HELD_OUT[text_hash(text) % len(HELD_OUT)]
 
 
 def rehost(text: str, domain: str) -> str:

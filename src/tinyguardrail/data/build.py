@@ -527,10 +527,9 @@ def build(cfg: BuildConfig, sources: Sequence[ModuleType] | None = None) -> dict
     t0 = time.perf_counter()
     sources = active_sources(sources, cfg)
     records, materials, source_info = load_sources(Path(cfg.data_root), sources)
+    neutralized = 0
     if cfg.neutral_domains:
         records, materials, neutralized = neutralize_sources(records, materials)
-    else:
-        neutralized = 0
     jbb_goal_holdout_ids = jbb_goal_holdout(records, cfg)
     records, materials, holdout_info = assign_splits(records, materials, cfg)
     capped, cap_info = cap_rows(records, cfg, draws)

@@ -31,9 +31,14 @@ _SECOND = ("box", "hub", "zone", "point", "base", "line", "works", "stack", "des
 _TLDS = ("com", "net", "io", "org", "app", "dev", "co", "info", "biz", "xyz", "site", "online")
 
 
+def text_hash(text: str) -> int:
+    """A stable 64-bit number of ``text`` (the draw behind every choice made per text here)."""
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()[:8], "big")
+
+
 def neutral_domain(text: str) -> str:
     """The domain that replaces the placeholder in ``text`` (a pure function of the text)."""
-    h = int.from_bytes(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()[:8], "big")
+    h = text_hash(text)
     a, h = h % len(_FIRST), h // len(_FIRST)
     b, h = h % len(_SECOND), h // len(_SECOND)
     sep = "-" if h % 3 == 0 else ""
