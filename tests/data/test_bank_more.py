@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import pathlib
+import random
 import re
 import unicodedata
 from collections import Counter
 
 import pytest
 
-from tinyguardrail.data.domains import OWN_SOURCES, neutral_domain, neutralize, neutralize_sources
+from tinyguardrail.data.domains import OWN_SOURCES, neutral_domain, neutralize, neutralize_sources, random_domain
 from tinyguardrail.data.record import Material, Record
 from tinyguardrail.data.sources import bank, bank_more
 
@@ -77,7 +78,8 @@ def test_rows_are_the_first_rounds_schema_under_their_own_source(rows, files):
 def test_opt_in_and_the_default_build():
     assert bank_more.OPT_IN and bank_more.SOURCE in OWN_SOURCES
     cfg = json.loads((REPO / "configs" / "data.json").read_text())
-    assert cfg["neutral_domains"] is True and bank_more.NAME not in cfg.get("sources_on", [])
+    assert cfg["neutral_domains"] == 2 and bank_more.NAME not in cfg.get("sources_on", [])
+    assert json.loads((REPO / "configs" / "data-v0.12.json").read_text())["neutral_domains"] is True
     assert json.loads((REPO / "configs" / "data-v0.10.json").read_text()).get("neutral_domains", False) is False
 
 
@@ -103,6 +105,20 @@ def test_neutral_domain_is_one_per_text_and_keeps_subdomains_and_users():
     assert neutralize("Nothing to see here.") == "Nothing to see here."
     many = {neutral_domain(f"send to attacker.example {i}") for i in range(2000)}
     assert len(many) > 500  # no handful of domains becomes the new sign of the class
+
+
+def test_level_two_rewrites_the_words_address_forms_and_no_brand_is_drawn():
+    text = "Mail it to attacker@example.com, DM @attacker_bot, pay attacker-upi, see hooks.attacker.example/x."
+    assert neutralize(text) == text.replace("attacker.example", neutral_domain(text))  # level 1: v0.12's build
+    out = neutralize(text, 2)
+    assert "attacker" not in out.lower() and "@example.com" in out and "_bot" in out and "-upi" in out
+    prose = "The attacker sent attackers a note."  # the word in prose stays: it is what security text says
+    assert neutralize(prose, 2) == prose
+    drawn = {neutral_domain(f"x attacker.example {i}", 2).split(".")[0].replace("-", "") for i in range(20000)}
+    assert not drawn & {"sharepoint", "dropbox", "mailbox"}
+    assert "sharepoint" in {neutral_domain(f"x attacker.example {i}").split(".")[0].replace("-", "") for i in range(20000)}
+    rng = random.Random(0)
+    assert len({random_domain(rng) for _ in range(2000)}) > 500
 
 
 def test_only_the_projects_own_sources_change():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import random
 import re
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -423,3 +424,29 @@ def test_neutral_domains_rewrite_the_projects_own_attacks_and_nothing_else(tmp_p
     assert not any("attacker.example" in m.text for m in mats_out if m.source == "bank")
     assert sum(r.source == "bank" for r in rows) == len(own)
     assert public.text in {r.text for r in rows}  # public data stays as published
+
+
+def test_indirect_twins_in_a_build_are_benign_and_stay_in_their_split(tmp_path):
+    sentences = [Record(f"The river number {i} freezes over every winter near the old mill.", "benign", "tatoeba_laser",
+                        "none", "en", f"tt/{i}") for i in range(60)]
+    common = dict(hard_negatives=0, indirect={"train": 40, "validation": 6, "test": 6, "eval": 0},
+                  multilingual={"train": 0, "validation": 0, "test": 0})
+    sources = [*_fake_sources(), _source("tatoeba_laser", sentences)]
+
+    def rows_of(name, **kw):
+        cfg = B.BuildConfig(data_root=tmp_path, out=tmp_path / name, **common, **kw)
+        B.build(cfg, sources=sources)
+        return {s: read_split(cfg.out, s) for s in ("train", "validation", "test")}
+
+    assert not any(r.attack_type.startswith("benign_indirect_") for rs in rows_of("off").values() for r in rs)
+    on = rows_of("on", indirect_benign_share=1.0, indirect_max_per_carrier=3)
+    split_of = {r.text: s for s, rs in on.items() for r in rs if r.source == "tatoeba_laser"}
+    twins = [(s, r) for s, rs in on.items() for r in rs if r.attack_type.startswith("benign_indirect_")]
+    assert len([t for t in twins if t[0] == "train"]) >= 20
+    for split, r in twins:
+        assert r.label == "benign" and r.source == "synth"
+        inserted = [t for t in split_of if t in r.text]
+        assert inserted and all(split_of[t] == split for t in inserted)  # a sentence of the row's own split
+    per_carrier = Counter(re.search(r"moved to \d+ pm", r.text).group(0) for rs in on.values() for r in rs
+                          if r.source == "synth" and r.attack_type == "indirect_email")
+    assert per_carrier and max(per_carrier.values()) <= 3  # no carrier document in more injections than the cap

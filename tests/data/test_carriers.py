@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections import Counter
 
 import pytest
@@ -101,3 +102,27 @@ def _parses(text: str) -> bool:
 
 def test_agent_channel_without_texts_is_empty():
     assert carriers.agent_channel_rows([], [], "train", random.Random(0), 10) == []
+
+
+def test_domain_share_puts_the_same_neutral_domains_on_clean_and_injected_carriers():
+    payloads = [Material(PAYLOAD, "payload", "bank", "en", "bank/en/p/1", "train")]
+    plain = carriers.agent_channel_rows(TEXTS, payloads, "train", random.Random(5), 300, seed=1)
+    assert plain == carriers.agent_channel_rows(TEXTS, payloads, "train", random.Random(5), 300, seed=1,
+                                                domain_share=0.0)  # off: the draws of every build before it
+    rows = carriers.agent_channel_rows(TEXTS, payloads, "train", random.Random(5), 300, seed=1, domain_share=0.5)
+    tlds = r"\.(?:com|net|io|org|app|dev|co|info|biz|xyz|site|online)\b"
+    neutral = re.compile(r"@([a-z]+-?[a-z]+" + tlds + ")")
+    companies = {c.lower().replace(" & ", "").replace(" ", "") for c in carriers.COMPANIES}
+
+    def domains_of(label):
+        return {d for r in rows if r.label == label for d in neutral.findall(r.text)
+                if d.split(".")[0] not in companies and d != "example.com"}
+
+    clean, injected = domains_of("benign"), domains_of("direct_injection")
+    assert len(clean) > 30  # such domains are no sign of the class: the clean carriers have them too
+    assert injected <= clean  # an injected carrier's addresses are those of its clean twin
+    c = carriers.carrier(random.Random(2), TEXTS)
+    while "@" not in c.text:
+        c = carriers.carrier(random.Random(len(c.text)), TEXTS)
+    d = carriers.with_domain(c, random.Random(0))
+    assert d.text != c.text and len(set(neutral.findall(d.text))) == 1 and d.kind == c.kind

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections import Counter
@@ -247,6 +248,32 @@ def test_compose_indirect_without_lead_ins_and_empty():
     assert indirect.compose_indirect([], LEADS, CARRIERS, random.Random(0), 10) == []
     with pytest.raises(ValueError):
         indirect.compose_indirect(PAYLOADS, [], [Material("x", "goal", "s")], random.Random(0), 1)
+
+
+def test_compose_indirect_caps_carriers_and_writes_benign_twins():
+    train = [c for c in CARRIERS if c.split != "eval"]  # email, code, tool output
+    sentences = [Record(f"The museum number {i} opens at nine on Sundays.", "benign", "tatoeba_laser", "en", f"t/{i}")
+                 for i in range(50)]
+    out = indirect.compose_indirect(PAYLOADS, LEADS, train, random.Random(3), 100, max_per_carrier=4,
+                                    benign_rows=sentences, benign_share=1.0)
+    attacks = [r for r in out if r.label == "direct_injection"]
+    twins = [r for r in out if r.label == "benign"]
+    assert len(attacks) == 3 * 4  # every carrier used up: the kinds leave the rotation, fewer rows than asked
+    assert len(twins) == len(attacks)  # one twin per injection (none repeated here)
+    by_kind = Counter(r.attack_type for r in attacks)
+    assert by_kind == Counter({"indirect_email": 4, "indirect_code": 4, "indirect_tool_output": 4})
+    assert Counter(r.attack_type for r in twins) == Counter({f"benign_{k}": v for k, v in by_kind.items()})
+    for t in twins:
+        carrier = next(c for c in train if t.template_id == c.template_id)
+        assert t.source == "synth" and t.split == carrier.split
+        assert "museum number" in t.text and not any(p.text in t.text for p in PAYLOADS)
+        if carrier.kind == "carrier_tool_output" and t.text.startswith("{"):
+            json.loads(t.text)  # a field of valid JSON, as the injections
+    # both off: the draws of every build before them
+    plain = indirect.compose_indirect(PAYLOADS, LEADS, CARRIERS, random.Random(0), 60)
+    off = indirect.compose_indirect(PAYLOADS, LEADS, CARRIERS, random.Random(0), 60, max_per_carrier=0,
+                                    benign_rows=sentences, benign_share=0.0)
+    assert [r.text for r in off] == [r.text for r in plain]
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -60,6 +60,9 @@ SPLIT_RANK = {"eval": 0, "ood_dev": 1, "test": 2, "validation": 3, "train": 4}
 HELD_OUT_SPLITS = ("eval", "ood_dev")
 DEFAULT_CONFIG = Path("configs/data.json")
 ATTACK_LABELS = ("direct_injection", "jailbreak", "obfuscation")
+#: Benign sources whose rows are plain sentences or short passages (not requests to an assistant, which an injected
+#: document may not contain innocently): what the benign twins of indirect injections put into a carrier.
+TWIN_SOURCES = ("tatoeba_laser", "xquad", "tldr_pages")
 
 
 @dataclass
@@ -115,8 +118,16 @@ class BuildConfig:
     has 4,000 / 400 / 400 since the eighth session of 2026-12-05 (chosen on OOD-dev: docs/ablations.md)."""
     max_base_chars: int = 1200
     """Base texts longer than this are not used for obfuscation transforms (they'd be unrealistic)."""
-    neutral_domains: bool = False
-    """The placeholder address of the project's own written attacks (``attacker.example``, which made the word
+    indirect_max_per_carrier: int = 0
+    """At most this many injected rows per carrier document in the ``indirect`` rows (0: no cap; ``data.indirect``)."""
+    indirect_benign_share: float = 0.0
+    """The share of ``indirect`` rows that get a benign twin: the same carrier document with a plain benign sentence
+    of the split (``TWIN_SOURCES``) where the injection went. Without twins the training split's four BIPIA e-mails
+    were 800 attack rows and 4 benign ones (``scripts/label_purity_audit.py``): the documents became signs of the
+    class. 0 (every build before 2026-12-06's fourteenth session) keeps the old draws."""
+    neutral_domains: int = 0
+    """(0 / false: off; 1 / true: v0.12's; 2: also the word's other address forms and no brand domains, and the
+    agent-channel carriers use such domains in a share of their addresses.) The placeholder address of the project's own written attacks (``attacker.example``, which made the word
     "attacker" a sign of the class) becomes an ordinary-looking domain in their rows and materials, before anything
     is split or synthesised from them (``data.domains``). On in ``configs/data.json`` since tinyguardrail-v0.12; off in
     ``configs/data-v0.10.json``, v0.10's build."""
@@ -471,7 +482,10 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
         lead_ins = mats_by[(split, "lead_in")]  # may be empty: then payloads go in without a lead-in
         carriers = [m for (s, k), ms in mats_by.items() if s == split and k.startswith("carrier_") for m in ms]
         if payloads and carriers:
-            rows = indirect.compose_indirect(payloads, lead_ins, carriers, draws("indirect", split), n)
+            twins = [r for r in rows_by[(split, "benign")] if r.source in TWIN_SOURCES and 20 <= len(r.text) <= 400]
+            rows = indirect.compose_indirect(payloads, lead_ins, carriers, draws("indirect", split), n,
+                                             max_per_carrier=cfg.indirect_max_per_carrier, benign_rows=twins,
+                                             benign_share=cfg.indirect_benign_share)
             rows = [replace(r, split=split) for r in rows]
             out += rows
             info[f"{split}/indirect"] += len(rows)
@@ -479,7 +493,8 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
     for split, n in cfg.agent_channel.items():
         texts = [r.text for r in rows_by[(split, "benign")] if 30 <= len(r.text) <= 600]
         rows = agent_channel.agent_channel_rows(texts, mats_by[(split, "payload")], split, draws("agent_channel", split),
-                                                n, seed=cfg.seed)  # fmt: skip
+                                                n, seed=cfg.seed,
+                                                domain_share=0.5 if int(cfg.neutral_domains) >= 2 else 0.0)  # fmt: skip
         out += rows
         info[f"{split}/agent_channel"] += len(rows)
 
@@ -529,7 +544,7 @@ def build(cfg: BuildConfig, sources: Sequence[ModuleType] | None = None) -> dict
     records, materials, source_info = load_sources(Path(cfg.data_root), sources)
     neutralized = 0
     if cfg.neutral_domains:
-        records, materials, neutralized = neutralize_sources(records, materials)
+        records, materials, neutralized = neutralize_sources(records, materials, int(cfg.neutral_domains))
     jbb_goal_holdout_ids = jbb_goal_holdout(records, cfg)
     records, materials, holdout_info = assign_splits(records, materials, cfg)
     capped, cap_info = cap_rows(records, cfg, draws)

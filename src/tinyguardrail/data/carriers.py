@@ -24,9 +24,10 @@ import csv
 import io
 import json
 import random
+import re
 from collections.abc import Callable, Sequence
 
-from tinyguardrail.data import indirect, lead_ins
+from tinyguardrail.data import domains, indirect, lead_ins
 from tinyguardrail.data.record import Material, Record, hash_text
 from tinyguardrail.labels import BENIGN, DIRECT_INJECTION
 
@@ -45,6 +46,10 @@ PRODUCTS = ("wireless mouse", "standing desk", "espresso grinder", "trail shoes"
             "noise-cancelling headphones", "cast-iron pan", "e-reader", "backpack", "desk lamp", "water filter")
 STATUSES = ("open", "closed", "pending", "in_progress", "resolved", "shipped", "delivered", "cancelled", "confirmed")
 TLDS = ("com", "org", "io", "net", "de", "co.uk", "fr", "com.br")
+_COMPANY_ADDRESS = re.compile(
+    r"(@|https://)(?:" + "|".join(re.escape(c.lower().replace(" & ", "").replace(" ", "")) for c in COMPANIES) + r")\.(?:"
+    + "|".join(re.escape(t) for t in sorted(TLDS, key=len, reverse=True)) + r")\b"
+)
 
 Field = Callable[[random.Random, Sequence[str]], object]
 
@@ -217,15 +222,27 @@ def carrier(rng: random.Random, texts: Sequence[str]) -> Material:
     return Material(text, kind, SOURCE, "und", f"{SOURCE}/{hash_text(text)}")
 
 
+def with_domain(c: Material, rng: random.Random) -> Material:
+    """``c`` with its company addresses (``@company.tld``, ``https://company.tld``) on one ``data.domains`` domain."""
+    domain = domains.random_domain(rng)
+    text = _COMPANY_ADDRESS.sub(lambda m: m.group(1) + domain, c.text)
+    return c if text == c.text else Material(text, c.kind, c.source, c.lang, f"{SOURCE}/{hash_text(text)}")
+
+
 def agent_channel_rows(benign_texts: Sequence[str], payloads: Sequence[Material], split: str, rng: random.Random,
-                       n: int, seed: int = 0, notice_share: float = 0.15, lone_share: float = 0.2) -> list[Record]:
-    """``n`` injected carriers and ``n`` clean ones of ``split`` (see the module docstring)."""
+                       n: int, seed: int = 0, notice_share: float = 0.15, lone_share: float = 0.2,
+                       domain_share: float = 0.0) -> list[Record]:
+    """``n`` injected carriers and ``n`` clean ones of ``split`` (see the module docstring); ``domain_share`` of
+    the carriers have their addresses on a ``data.domains`` domain (``with_domain``), the kind of domain the
+    project's written attacks send data to, so that the clean side has such domains too."""
     if not benign_texts or n <= 0:
         return []
     leads = lead_ins.lead_in_materials(split, max(50, n // 2), rng, seed)
     out: list[Record] = []
     for _ in range(n):
         c = carrier(rng, benign_texts)
+        if domain_share and rng.random() < domain_share:
+            c = with_domain(c, rng)
         clean = c.text
         if rng.random() < notice_share and (notice := lead_ins.benign_notice(split, rng, seed)):
             clean = indirect.insert_plain(c, notice, rng)

@@ -9,11 +9,18 @@ false positives). Real exfiltration targets look like any other address, so each
 ordinary-looking domain drawn from 17,280 (``<word>[-]<word>.<tld>``), the same one throughout a text and
 chosen by the text's hash (a phrasing and the documents it is hidden in agree), keeping the subdomain and the user
 part. Only the sources the project wrote (``OWN_SOURCES``) are touched: public data stays as published.
+
+Level 2 (``neutral_domains: 2``, since the fourteenth session) also rewrites the other forms of the word the
+project's texts use in addresses (``attacker@...``, ``attacker-domain.com``, ``@attacker_bot``, ``attacker-upi``:
+the word followed by ``@``, ``-`` or ``_``) to an ordinary user name, and never draws a domain that spells a
+well-known brand (``sharepoint.com``, ``dropbox.com``). :func:`random_domain` draws from the same domains for the
+benign carriers of ``data.carriers``, so that such domains are not a sign of attack either.
 """
 
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 from collections.abc import Sequence
 from dataclasses import replace
@@ -29,6 +36,12 @@ _FIRST = ("cloud", "data", "sync", "file", "share", "note", "mail", "media", "fo
 _SECOND = ("box", "hub", "zone", "point", "base", "line", "works", "stack", "desk", "spot", "lab", "space",
            "flow", "cast", "port", "store", "cdn", "app", "center", "direct")
 _TLDS = ("com", "net", "io", "org", "app", "dev", "co", "info", "biz", "xyz", "site", "online")
+#: <first><second> names that are real brands: level 2 draws the next second word instead.
+_BRANDS = frozenset({"sharepoint", "dropbox", "mailbox", "webflow", "filestack", "databox", "infospace", "openport",
+                     "pagelines", "datadirect", "smartstore"})
+_WORD_FORMS = re.compile(r"\battacker(?=[@_-])", re.IGNORECASE)
+_USERS = ("archive", "backup", "sync", "reports", "ops", "records", "collector", "inbox", "relay", "exports",
+          "mirror", "support-desk", "audit", "handoff", "dropoff", "storage")
 
 
 def text_hash(text: str) -> int:
@@ -36,23 +49,37 @@ def text_hash(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()[:8], "big")
 
 
-def neutral_domain(text: str) -> str:
-    """The domain that replaces the placeholder in ``text`` (a pure function of the text)."""
-    h = text_hash(text)
+def _domain(h: int, level: int = 1) -> str:
     a, h = h % len(_FIRST), h // len(_FIRST)
     b, h = h % len(_SECOND), h // len(_SECOND)
+    if level >= 2 and _FIRST[a] + _SECOND[b] in _BRANDS:
+        b = (b + 1) % len(_SECOND)
     sep = "-" if h % 3 == 0 else ""
     return f"{_FIRST[a]}{sep}{_SECOND[b]}.{_TLDS[(h // 3) % len(_TLDS)]}"
 
 
-def neutralize(text: str) -> str:
-    """``text`` with every placeholder address on one neutral domain (unchanged when it has none)."""
-    if not _PLACEHOLDER.search(text):
-        return text
-    return _PLACEHOLDER.sub(neutral_domain(text), text)
+def neutral_domain(text: str, level: int = 1) -> str:
+    """The domain that replaces the placeholder in ``text`` (a pure function of the text; level 2: no brands)."""
+    return _domain(text_hash(text), level)
 
 
-def neutralize_sources(records: Sequence[Record], materials: Sequence[Material]) -> tuple[list, list, int]:
+def random_domain(rng: random.Random) -> str:
+    """A domain of the same kind drawn with ``rng`` (no brands), for benign documents."""
+    return _domain(rng.getrandbits(64), level=2)
+
+
+def neutralize(text: str, level: int = 1) -> str:
+    """``text`` with every placeholder address on one neutral domain (unchanged when it has none); level 2 also
+    gives the word's address forms (``attacker@``, ``attacker-``, ``attacker_``) an ordinary user name."""
+    if _PLACEHOLDER.search(text):
+        text = _PLACEHOLDER.sub(neutral_domain(text, level), text)
+    if level >= 2 and _WORD_FORMS.search(text):
+        text = _WORD_FORMS.sub(_USERS[text_hash(text) % len(_USERS)], text)
+    return text
+
+
+def neutralize_sources(records: Sequence[Record], materials: Sequence[Material],
+                       level: int = 1) -> tuple[list, list, int]:
     """Rows and materials of ``OWN_SOURCES`` with neutral addresses; returns both lists and how many texts changed."""
     changed = 0
 
@@ -60,7 +87,7 @@ def neutralize_sources(records: Sequence[Record], materials: Sequence[Material])
         nonlocal changed
         if item.source not in OWN_SOURCES:
             return item
-        text = neutralize(item.text)
+        text = neutralize(item.text, level)
         if text == item.text:
             return item
         changed += 1

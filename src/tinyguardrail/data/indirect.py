@@ -9,7 +9,10 @@ Each output row is ``direct_injection`` (the four-class contract has no separate
 ``indirect_<carrier kind>`` (``indirect_email``, ``indirect_table``, ``indirect_code``, ``indirect_tool_output``,
 ``indirect_doc``), source ``synth`` and template_id the payload's, so every document carrying one payload lands in
 one split. The split is the payload's, except that any eval-only carrier (or payload, or lead-in) makes the row
-``eval``. Clean carriers stay benign; the loaders emit those, not this module.
+``eval``. Clean carriers stay benign; the loaders emit those, not this module. With ``benign_share`` a share of the
+injected rows get a benign twin: the same carrier with a plain benign sentence where the injection went (source
+``synth``, attack_type ``benign_indirect_<kind>``), so that a carrier document used for many injections is not
+itself a sign of attack; ``max_per_carrier`` caps how often one document carries an injection.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import re
 from collections.abc import Sequence
 
 from tinyguardrail.data.record import Material, Record, hash_text
-from tinyguardrail.labels import DIRECT_INJECTION
+from tinyguardrail.labels import BENIGN, DIRECT_INJECTION
 
 CARRIER_KINDS = ("carrier_email", "carrier_table", "carrier_code", "carrier_tool_output", "carrier_doc")
 
@@ -284,18 +287,28 @@ def compose_one(payload: Material, carrier: Material, rng: random.Random,
 
 
 def compose_indirect(payloads: Sequence[Material], lead_ins: Sequence[Material], carriers: Sequence[Material],
-                     rng: random.Random, n: int) -> list[Record]:
-    """``n`` indirect injections (fewer only if distinct texts run out).
+                     rng: random.Random, n: int, *, max_per_carrier: int = 0, benign_rows: Sequence[Record] = (),
+                     benign_share: float = 0.0) -> list[Record]:
+    """``n`` indirect injections (fewer only if distinct texts or carriers run out), and their benign twins.
 
     Args:
         payloads: Materials of kind ``payload`` (injection instructions).
         lead_ins: Materials of kind ``lead_in`` (may be empty: built-in lead-ins are used, or none).
         carriers: Materials whose kind is one of ``CARRIER_KINDS``.
         rng: the only source of randomness.
-        n: rows wanted.
+        n: injected rows wanted.
+        max_per_carrier: at most this many injected rows per carrier document (0: no cap). A kind whose documents
+            are used up leaves the rotation.
+        benign_rows: plain benign rows of the split (sentences, paragraphs), for the benign twins.
+        benign_share: the share of injected rows that get a benign twin: the same carrier with the text of one of
+            ``benign_rows`` placed where an injection would go (no lead-in), labelled benign (attack_type
+            ``benign_indirect_<kind>``, template id the carrier's). Without twins a carrier document reused for many
+            injections appears once as benign and many times as attack, and the document itself becomes a sign of
+            the class (four BIPIA e-mails in 800 training attack rows: ``scripts/label_purity_audit.py``).
 
     Payloads are drawn in shuffled rounds (each used about equally often); carriers round-robin over kinds, so a
-    kind with few documents is not drowned by one with many.
+    kind with few documents is not drowned by one with many. With ``max_per_carrier`` and ``benign_share`` both
+    0 the draws are those of every build before them.
     """
     if not payloads or not carriers or n <= 0:
         return []
@@ -305,20 +318,49 @@ def compose_indirect(payloads: Sequence[Material], lead_ins: Sequence[Material],
             raise ValueError(f"unknown carrier kind {c.kind!r}; expected one of {CARRIER_KINDS}")
         by_kind.setdefault(c.kind, []).append(c)
     kinds = sorted(by_kind)
+    uses: dict[int, int] = {}
     deck: list[Material] = []
     out: list[Record] = []
     seen: set[str] = set()
+    made = 0
     for attempt in range(n * _ATTEMPTS_PER_ROW):
-        if len(out) >= n:
+        if made >= n or not kinds:
             break
         if not deck:
             deck = list(payloads)
             rng.shuffle(deck)
         payload = deck.pop()
-        carrier = rng.choice(by_kind[kinds[attempt % len(kinds)]])
+        kind = kinds[attempt % len(kinds)]
+        carrier = rng.choice(by_kind[kind])
         rec = compose_one(payload, carrier, rng, lead_ins)
         if rec.text in seen:
             continue
         seen.add(rec.text)
         out.append(rec)
+        made += 1
+        if max_per_carrier:
+            uses[id(carrier)] = uses.get(id(carrier), 0) + 1
+            if uses[id(carrier)] >= max_per_carrier:
+                by_kind[kind] = [c for c in by_kind[kind] if c is not carrier]
+                if not by_kind[kind]:
+                    kinds.remove(kind)
+        if benign_rows and benign_share > 0 and rng.random() < benign_share:
+            twin = benign_twin(carrier, rng.choice(benign_rows), rng)
+            if twin.text not in seen:
+                seen.add(twin.text)
+                out.append(twin)
     return out
+
+
+def benign_twin(carrier: Material, row: Record, rng: random.Random) -> Record:
+    """``carrier`` with the benign ``row``'s text placed where an injection would go: a benign row of the carrier's
+    split (see ``compose_indirect``)."""
+    return Record(
+        text=insert_plain(carrier, row.text.strip(), rng),
+        label=BENIGN,
+        source="synth",
+        attack_type="benign_indirect_" + carrier.kind.removeprefix("carrier_"),
+        lang=row.lang if row.lang == carrier.lang or carrier.lang == "und" else "und",
+        template_id=_mat_template(carrier),
+        split=carrier.split,
+    )
