@@ -15,6 +15,11 @@ whether a gain survives when the rows that a data change may have seen in anothe
 
     python scripts/ood_dev_diagnostics.py without tinyguardrail-v0.10=build/baselines/tinyguardrail-v0.10 \
         v0.11-candidate=build/cand/sd_x90 --drop-source owasp_llm_top10 --out docs/ablations/v19/ood_dev_without_owasp.json
+
+``cell-auc``: each model's ROC AUC within every cell that has both labels (does a change separate a cell better, or
+only move it against the suite-wide threshold?):
+
+    python scripts/ood_dev_diagnostics.py cell-auc v0.12=models/tinyguardrail-v0.12 twins=build/cand/soup_t/model
 """
 
 from __future__ import annotations
@@ -110,6 +115,29 @@ def without_sources(models: dict[str, Path], cache: Path, suite: Path, drop: lis
     return out
 
 
+def cell_auc(models: dict[str, Path], cache: Path, suite: Path) -> dict:
+    """ROC AUC of each model within every cell that has both labels: whether a change separates a cell's attacks
+    from its benign rows better, or only moves the cell against the suite-wide threshold (its accuracies move then,
+    its AUC does not)."""
+    from sklearn.metrics import roc_auc_score
+
+    from tinyguardrail.eval.ood import read_suite
+
+    rows = read_suite(suite)
+    scores = {name: cached_scores(model, cache, rows) for name, model in models.items()}
+    cells: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        cells.setdefault(r.cell, []).append(i)
+    out: dict = {}
+    for cell, idx in sorted(cells.items()):
+        y = np.array([rows[i].is_attack for i in idx])
+        if y.min() == y.max():
+            continue
+        out[cell] = {"attack": int(y.sum()), "benign": int(len(y) - y.sum())}
+        out[cell] |= {name: round(100 * roc_auc_score(y, s[idx]), 1) for name, s in scores.items()}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -121,19 +149,23 @@ def main(argv: list[str] | None = None) -> int:
     w = sub.add_parser("without", help="models on the suite with and without the rows of some sources")
     w.add_argument("models", nargs="+", metavar="NAME=MODEL_DIR")
     w.add_argument("--drop-source", action="append", required=True, help="a source whose rows leave (repeatable)")
-    for q in (b, w):
+    c = sub.add_parser("cell-auc", help="each model's ROC AUC within every cell with both labels")
+    c.add_argument("models", nargs="+", metavar="NAME=MODEL_DIR")
+    for q in (b, w, c):
         q.add_argument("--cache", type=Path, default=Path("build/eval_cache"))
-    for q in (t, b, w):
+    for q in (t, b, w, c):
         q.add_argument("--suite", type=Path, default=SUITE)
         q.add_argument("--out", type=Path, help="JSON file (default: print)")
     a = p.parse_args(argv)
-    if a.cmd in ("tokens", "without"):
+    if a.cmd in ("tokens", "without", "cell-auc"):
         pairs = [x.partition("=") for x in (a.tokenizers if a.cmd == "tokens" else a.models)]
         if not all(sep for _, sep, _ in pairs):
             raise SystemExit("expected NAME=PATH")
         named = {n: path for n, _, path in pairs}
         if a.cmd == "tokens":
             result = tokens_per_word(named, a.suite)
+        elif a.cmd == "cell-auc":
+            result = cell_auc({n: Path(v) for n, v in named.items()}, a.cache, a.suite)
         else:
             result = without_sources({n: Path(v) for n, v in named.items()}, a.cache, a.suite, a.drop_source)
     else:

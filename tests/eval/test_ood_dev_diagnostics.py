@@ -106,3 +106,30 @@ def test_without_sources_rescores_each_model_on_the_rows_left(tmp_path):
         m.main(["without", str(models["a"]), "--drop-source", "owasp", "--cache", str(tmp_path / "cache")])
     with pytest.raises(SystemExit, match="no rows of"):
         m.without_sources(models, tmp_path / "cache", suite, ["owaps"])
+
+
+def test_cell_auc_separates_a_shift_from_a_separation(tmp_path):
+    m = _module()
+    rows = ([SuiteRow(f"attack {i}", "direct_injection", "doc", "s", "en", f"a/{i}") for i in range(10)]
+            + [SuiteRow(f"clean {i}", "benign", "doc", "s", "en", f"c/{i}") for i in range(10)]
+            + [SuiteRow(f"chat {i}", "benign", "chat", "s", "en", f"h/{i}") for i in range(10)])  # fmt: skip
+    write_suites({"ood_dev": rows}, tmp_path / "suites")
+    suite = tmp_path / "suites" / "ood_dev.jsonl.gz"
+    models = {}
+    for name, shift, overlap in (("base", 0.0, False), ("shifted", -0.3, False), ("mixed", 0.0, True)):
+        model = tmp_path / name
+        model.mkdir()
+        (model / "config.json").write_text(json.dumps({"name": name}))
+        scores = {f"attack {i}": 0.9 + shift - (0.6 if overlap and i < 5 else 0) for i in range(10)}
+        scores |= {f"clean {i}": 0.5 + shift for i in range(10)} | {f"chat {i}": 0.1 for i in range(10)}
+        folder = tmp_path / "cache" / GuardSystem(model).ident
+        folder.mkdir(parents=True)
+        np.savez_compressed(folder / "texts.npz", keys=np.array([_text_key(t) for t in scores]),
+                            scores=np.array(list(scores.values())), flags=np.zeros(len(scores), dtype=bool),
+                            failed=np.zeros(len(scores), dtype=bool))  # fmt: skip
+        models[name] = model
+    out = m.cell_auc(models, tmp_path / "cache", suite)
+    assert set(out) == {"doc"}  # the one-label cell has no AUC
+    assert out["doc"]["attack"] == 10 and out["doc"]["benign"] == 10
+    assert out["doc"]["base"] == out["doc"]["shifted"] == 100.0  # moved against a threshold, not separated worse
+    assert out["doc"]["mixed"] == 50.0
