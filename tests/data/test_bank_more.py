@@ -78,8 +78,8 @@ def test_rows_are_the_first_rounds_schema_under_their_own_source(rows, files):
 def test_opt_in_and_the_default_build():
     assert bank_more.OPT_IN and bank_more.SOURCE in OWN_SOURCES
     cfg = json.loads((REPO / "configs" / "data.json").read_text())
-    assert cfg["neutral_domains"] == 2 and bank_more.NAME not in cfg.get("sources_on", [])
-    assert json.loads((REPO / "configs" / "data-v0.12.json").read_text())["neutral_domains"] is True
+    assert cfg["neutral_domains"] is True and bank_more.NAME not in cfg.get("sources_on", [])
+    assert json.loads((REPO / "configs" / "data-twins.json").read_text())["neutral_domains"] == 2
     assert json.loads((REPO / "configs" / "data-v0.10.json").read_text()).get("neutral_domains", False) is False
 
 

@@ -124,10 +124,12 @@ class BuildConfig:
     """The share of ``indirect`` rows that get a benign twin: the same carrier document with a plain benign sentence
     of the split (``TWIN_SOURCES``) where the injection went. Without twins the training split's four BIPIA e-mails
     were 800 attack rows and 4 benign ones (``scripts/label_purity_audit.py``): the documents became signs of the
-    class. 0 (every build before 2026-12-06's fourteenth session) keeps the old draws."""
+    class. 0 (``configs/data.json``, v0.12's build) keeps the old draws; ``configs/data-twins.json`` sets 1 (opt-in: a tie
+    on OOD-dev that moves the carrier cells against the threshold, docs/ablations.md, fourteenth session)."""
     neutral_domains: int = 0
-    """(0 / false: off; 1 / true: v0.12's; 2: also the word's other address forms and no brand domains, and the
-    agent-channel carriers use such domains in a share of their addresses.) The placeholder address of the project's own written attacks (``attacker.example``, which made the word
+    """(0 / false: off; 1 / true: v0.12's, ``configs/data.json``; 2, ``configs/data-twins.json``: also the word's
+    other address forms and no brand domains, and half the agent-channel carriers use such domains in their
+    addresses.) The placeholder address of the project's own written attacks (``attacker.example``, which made the word
     "attacker" a sign of the class) becomes an ordinary-looking domain in their rows and materials, before anything
     is split or synthesised from them (``data.domains``). On in ``configs/data.json`` since tinyguardrail-v0.12; off in
     ``configs/data-v0.10.json``, v0.10's build."""
