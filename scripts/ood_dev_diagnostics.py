@@ -128,13 +128,13 @@ def cell_auc(models: dict[str, Path], cache: Path, suite: Path) -> dict:
     cells: dict[str, list[int]] = {}
     for i, r in enumerate(rows):
         cells.setdefault(r.cell, []).append(i)
-    out: dict = {}
+    out: dict = {"models": {name: str(model) for name, model in models.items()}, "cells": {}}
     for cell, idx in sorted(cells.items()):
         y = np.array([rows[i].is_attack for i in idx])
         if y.min() == y.max():
             continue
-        out[cell] = {"attack": int(y.sum()), "benign": int(len(y) - y.sum())}
-        out[cell] |= {name: round(100 * roc_auc_score(y, s[idx]), 1) for name, s in scores.items()}
+        auc = {name: round(100 * roc_auc_score(y, s[idx]), 1) for name, s in scores.items()}
+        out["cells"][cell] = {"attack": int(y.sum()), "benign": int(len(y) - y.sum())} | auc
     return out
 
 

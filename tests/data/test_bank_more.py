@@ -12,6 +12,7 @@ from collections import Counter
 
 import pytest
 
+from tinyguardrail.data import domains
 from tinyguardrail.data.domains import OWN_SOURCES, neutral_domain, neutralize, neutralize_sources, random_domain
 from tinyguardrail.data.record import Material, Record
 from tinyguardrail.data.sources import bank, bank_more
@@ -112,13 +113,14 @@ def test_level_two_rewrites_the_words_address_forms_and_no_brand_is_drawn():
     assert neutralize(text) == text.replace("attacker.example", neutral_domain(text))  # level 1: v0.12's build
     out = neutralize(text, 2)
     assert "attacker" not in out.lower() and "@example.com" in out and "_bot" in out and "-upi" in out
-    prose = "The attacker sent attackers a note."  # the word in prose stays: it is what security text says
-    assert neutralize(prose, 2) == prose
-    drawn = {neutral_domain(f"x attacker.example {i}", 2).split(".")[0].replace("-", "") for i in range(20000)}
-    assert not drawn & {"sharepoint", "dropbox", "mailbox"}
+    prose = "The attacker sent attackers an attacker-controlled link with attacker-supplied input."
+    assert neutralize(prose, 2) == prose  # the word in prose stays: it is what security text says
+    drawn = {neutral_domain(f"x attacker.example {i}", 2).split(".")[0].replace("-", "") for i in range(50000)}
+    assert not drawn & domains._BRANDS
     assert "sharepoint" in {neutral_domain(f"x attacker.example {i}").split(".")[0].replace("-", "") for i in range(20000)}
     rng = random.Random(0)
-    assert len({random_domain(rng) for _ in range(2000)}) > 500
+    randoms = {random_domain(rng) for _ in range(50000)}
+    assert len(randoms) > 5000 and not {d.split(".")[0].replace("-", "") for d in randoms} & domains._BRANDS
 
 
 def test_only_the_projects_own_sources_change():

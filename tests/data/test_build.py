@@ -438,8 +438,11 @@ def test_indirect_twins_in_a_build_are_benign_and_stay_in_their_split(tmp_path):
         B.build(cfg, sources=sources)
         return {s: read_split(cfg.out, s) for s in ("train", "validation", "test")}
 
-    assert not any(r.attack_type.startswith("benign_indirect_") for rs in rows_of("off").values() for r in rs)
+    off = rows_of("off")
+    assert not any(r.attack_type.startswith("benign_indirect_") for rs in off.values() for r in rs)
     on = rows_of("on", indirect_benign_share=1.0, indirect_max_per_carrier=3)
+    for held_out in ("eval", "ood_dev"):  # what nothing is chosen on or trained from does not move
+        assert read_split(tmp_path / "on", held_out) == read_split(tmp_path / "off", held_out)
     split_of = {r.text: s for s, rs in on.items() for r in rs if r.source == "tatoeba_laser"}
     twins = [(s, r) for s, rs in on.items() for r in rs if r.attack_type.startswith("benign_indirect_")]
     assert len([t for t in twins if t[0] == "train"]) >= 20

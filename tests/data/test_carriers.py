@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from tinyguardrail.data import carriers, lead_ins
+from tinyguardrail.data import carriers, domains, lead_ins
 from tinyguardrail.data.record import Material
 
 TEXTS = [
@@ -110,9 +110,9 @@ def test_domain_share_puts_the_same_neutral_domains_on_clean_and_injected_carrie
     assert plain == carriers.agent_channel_rows(TEXTS, payloads, "train", random.Random(5), 300, seed=1,
                                                 domain_share=0.0)  # off: the draws of every build before it
     rows = carriers.agent_channel_rows(TEXTS, payloads, "train", random.Random(5), 300, seed=1, domain_share=0.5)
-    tlds = r"\.(?:com|net|io|org|app|dev|co|info|biz|xyz|site|online)\b"
+    tlds = r"\.(?:" + "|".join(domains._TLDS) + r")\b"
     neutral = re.compile(r"@([a-z]+-?[a-z]+" + tlds + ")")
-    companies = {c.lower().replace(" & ", "").replace(" ", "") for c in carriers.COMPANIES}
+    companies = {carriers._slug(c) for c in carriers.COMPANIES}
 
     def domains_of(label):
         return {d for r in rows if r.label == label for d in neutral.findall(r.text)
@@ -121,8 +121,13 @@ def test_domain_share_puts_the_same_neutral_domains_on_clean_and_injected_carrie
     clean, injected = domains_of("benign"), domains_of("direct_injection")
     assert len(clean) > 30  # such domains are no sign of the class: the clean carriers have them too
     assert injected <= clean  # an injected carrier's addresses are those of its clean twin
-    c = carriers.carrier(random.Random(2), TEXTS)
-    while "@" not in c.text:
-        c = carriers.carrier(random.Random(len(c.text)), TEXTS)
-    d = carriers.with_domain(c, random.Random(0))
-    assert d.text != c.text and len(set(neutral.findall(d.text))) == 1 and d.kind == c.kind
+    made = [carriers.carrier(random.Random(seed), TEXTS) for seed in range(40)]
+    with_address = [c for c in made if "@" in c.text or "https://" in c.text]
+    assert len(with_address) > 10
+    for c in with_address:
+        d = carriers.with_domain(c, random.Random(0))
+        assert d.kind == c.kind and not carriers._COMPANY_ADDRESS.search(d.text)  # every company host moved
+        if "@" in c.text:
+            assert len(set(neutral.findall(d.text))) == 1
+    url = Material("see https://maple&co.io/x1 and a@mapleco.io", "carrier_doc", "agentsynth")
+    assert "maple" not in carriers.with_domain(url, random.Random(1)).text  # both of Maple & Co's host forms

@@ -21,7 +21,7 @@ def _rows() -> list[Record]:
 
 def test_lists_label_pure_tokens_with_their_generators(tmp_path):
     audit = load_script("label_purity_audit")
-    res = audit.audit(_rows(), min_attack=10, ratio=10)
+    res = audit.audit(_rows(), min_attack=10, ratio=10, words=["ignore", "absent"])
     by = {t["token"]: t for t in res["tokens"]}
     assert res["n_attack"] == 40 and res["n_benign"] == 60
     assert {"eurostar", "luggage", "pwned"} <= set(by)
@@ -31,5 +31,9 @@ def test_lists_label_pure_tokens_with_their_generators(tmp_path):
     assert by["eurostar"]["attack_types"] == {"synth:indirect_email": 30}
     assert {t["token"] for t in res["tokens"][-2:]} == {"pwned", "number"}  # ranked by rows from the project's own generators: public last
     assert "| `eurostar` | 30 | 0 |" in audit.to_markdown(res, "train")
+    assert res["words"]["ignore"]["attack_rows"] == 30 and res["words"]["ignore"]["benign_rows"] == 60
+    assert res["words"]["absent"] == {"attack_rows": 0, "benign_rows": 0, "attack_types": {}}
+    assert res["rows_by_type"]["attack"] == {"synth:indirect_email": 30, "neuralchemy:direct_injection": 10}
+    assert "| `ignore` | 30 | 60 |" in audit.to_markdown(res, "train")
     json.dumps(res)  # counts only, serialisable
     assert audit.row_tokens("a_b C 123 " + "x" * 50) == {"a_b", "c"}

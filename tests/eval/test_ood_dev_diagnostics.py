@@ -128,7 +128,9 @@ def test_cell_auc_separates_a_shift_from_a_separation(tmp_path):
                             scores=np.array(list(scores.values())), flags=np.zeros(len(scores), dtype=bool),
                             failed=np.zeros(len(scores), dtype=bool))  # fmt: skip
         models[name] = model
-    out = m.cell_auc(models, tmp_path / "cache", suite)
+    res = m.cell_auc(models, tmp_path / "cache", suite)
+    assert res["models"] == {name: str(path) for name, path in models.items()}
+    out = res["cells"]
     assert set(out) == {"doc"}  # the one-label cell has no AUC
     assert out["doc"]["attack"] == 10 and out["doc"]["benign"] == 10
     assert out["doc"]["base"] == out["doc"]["shifted"] == 100.0  # moved against a threshold, not separated worse

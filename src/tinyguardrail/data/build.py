@@ -122,9 +122,9 @@ class BuildConfig:
     """At most this many injected rows per carrier document in the ``indirect`` rows (0: no cap; ``data.indirect``)."""
     indirect_benign_share: float = 0.0
     """The share of ``indirect`` rows that get a benign twin: the same carrier document with a plain benign sentence
-    of the split (``TWIN_SOURCES``) where the injection went. Without twins the training split's four BIPIA e-mails
-    were 800 attack rows and 4 benign ones (``scripts/label_purity_audit.py``): the documents became signs of the
-    class. 0 (``configs/data.json``, v0.12's build) keeps the old draws; ``configs/data-twins.json`` sets 1 (opt-in: a tie
+    of the split (``TWIN_SOURCES``) where an injection would go. Without twins the training split's four BIPIA
+    e-mails carried 777 attack rows and were 4 benign ones (``scripts/label_purity_audit.py``): the documents
+    became signs of the class. 0 (``configs/data.json``, v0.12's build) keeps the old draws; ``configs/data-twins.json`` sets 1 (opt-in: a tie
     on OOD-dev that moves the carrier cells against the threshold, docs/ablations.md, fourteenth session)."""
     neutral_domains: int = 0
     """(0 / false: off; 1 / true: v0.12's, ``configs/data.json``; 2, ``configs/data-twins.json``: also the word's

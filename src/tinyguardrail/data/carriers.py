@@ -46,9 +46,17 @@ PRODUCTS = ("wireless mouse", "standing desk", "espresso grinder", "trail shoes"
             "noise-cancelling headphones", "cast-iron pan", "e-reader", "backpack", "desk lamp", "water filter")
 STATUSES = ("open", "closed", "pending", "in_progress", "resolved", "shipped", "delivered", "cancelled", "confirmed")
 TLDS = ("com", "org", "io", "net", "de", "co.uk", "fr", "com.br")
+
+
+def _slug(company: str) -> str:
+    """A company's e-mail domain name ("Maple & Co" -> "mapleco")."""
+    return company.lower().replace(" & ", "").replace(" ", "")
+
+
+#: Company hosts of e-mail addresses (``_slug``) and of article URLs (which keep the "&": "maple&co").
 _COMPANY_ADDRESS = re.compile(
-    r"(@|https://)(?:" + "|".join(re.escape(c.lower().replace(" & ", "").replace(" ", "")) for c in COMPANIES) + r")\.(?:"
-    + "|".join(re.escape(t) for t in sorted(TLDS, key=len, reverse=True)) + r")\b"
+    r"(@|https://)(?:" + "|".join(re.escape(h) for c in COMPANIES for h in dict.fromkeys((_slug(c), c.lower().replace(" ", ""))))
+    + r")\.(?:" + "|".join(re.escape(t) for t in sorted(TLDS, key=len, reverse=True)) + r")\b"
 )
 
 Field = Callable[[random.Random, Sequence[str]], object]
@@ -61,7 +69,7 @@ def _name(rng: random.Random) -> str:
 def _email_addr(rng: random.Random, name: str | None = None) -> str:
     name = name or _name(rng)
     first, last = (name.split() + ["x"])[:2]
-    company = rng.choice(COMPANIES).lower().replace(" & ", "").replace(" ", "")
+    company = _slug(rng.choice(COMPANIES))
     return f"{first.lower()}.{last.lower()}@{company}.{rng.choice(TLDS)}"
 
 

@@ -11,8 +11,8 @@ chosen by the text's hash (a phrasing and the documents it is hidden in agree), 
 part. Only the sources the project wrote (``OWN_SOURCES``) are touched: public data stays as published.
 
 Level 2 (``neutral_domains: 2``, since the fourteenth session) also rewrites the other forms of the word the
-project's texts use in addresses (``attacker@...``, ``attacker-domain.com``, ``@attacker_bot``, ``attacker-upi``:
-the word followed by ``@``, ``-`` or ``_``) to an ordinary user name, and never draws a domain that spells a
+project's texts use in addresses (``attacker@...``, ``@attacker_bot``, ``attacker-upi``, ``attacker-example-drop``;
+not prose compounds such as "attacker-controlled") to an ordinary user name, and never draws a domain that spells a
 well-known brand (``sharepoint.com``, ``dropbox.com``). :func:`random_domain` draws from the same domains for the
 benign carriers of ``data.carriers``, so that such domains are not a sign of attack either.
 """
@@ -39,7 +39,9 @@ _TLDS = ("com", "net", "io", "org", "app", "dev", "co", "info", "biz", "xyz", "s
 #: <first><second> names that are real brands: level 2 draws the next second word instead.
 _BRANDS = frozenset({"sharepoint", "dropbox", "mailbox", "webflow", "filestack", "databox", "infospace", "openport",
                      "pagelines", "datadirect", "smartstore"})
-_WORD_FORMS = re.compile(r"\battacker(?=[@_-])", re.IGNORECASE)
+#: The word's address forms in the project's texts (``attacker@…``, ``@attacker_bot``, ``attacker-upi``,
+#: ``attacker-example-drop``, ``attacker-domain``); prose compounds ("attacker-controlled") are left alone.
+_WORD_FORMS = re.compile(r"\battacker(?=@|_bot\b|-upi\b|-example-drop\b|-domain\b)", re.IGNORECASE)
 _USERS = ("archive", "backup", "sync", "reports", "ops", "records", "collector", "inbox", "relay", "exports",
           "mirror", "support-desk", "audit", "handoff", "dropoff", "storage")
 
@@ -52,7 +54,7 @@ def text_hash(text: str) -> int:
 def _domain(h: int, level: int = 1) -> str:
     a, h = h % len(_FIRST), h // len(_FIRST)
     b, h = h % len(_SECOND), h // len(_SECOND)
-    if level >= 2 and _FIRST[a] + _SECOND[b] in _BRANDS:
+    while level >= 2 and _FIRST[a] + _SECOND[b] in _BRANDS:
         b = (b + 1) % len(_SECOND)
     sep = "-" if h % 3 == 0 else ""
     return f"{_FIRST[a]}{sep}{_SECOND[b]}.{_TLDS[(h // 3) % len(_TLDS)]}"

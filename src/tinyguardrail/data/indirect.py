@@ -10,7 +10,7 @@ Each output row is ``direct_injection`` (the four-class contract has no separate
 ``indirect_doc``), source ``synth`` and template_id the payload's, so every document carrying one payload lands in
 one split. The split is the payload's, except that any eval-only carrier (or payload, or lead-in) makes the row
 ``eval``. Clean carriers stay benign; the loaders emit those, not this module. With ``benign_share`` a share of the
-injected rows get a benign twin: the same carrier with a plain benign sentence where the injection went (source
+injected rows get a benign twin: the same carrier with a plain benign sentence where an injection would go (source
 ``synth``, attack_type ``benign_indirect_<kind>``), so that a carrier document used for many injections is not
 itself a sign of attack; ``max_per_carrier`` caps how often one document carries an injection.
 """
@@ -261,6 +261,13 @@ def insert_plain(carrier: Material, text: str, rng: random.Random) -> str:
     return _COMPOSERS[carrier.kind](carrier.text, text, rng)
 
 
+def _doc_lang(inserted: str, carrier: str) -> str:
+    """The language of a carrier document with a text inserted: "und" when the two differ (mixed-language)."""
+    if inserted == carrier or carrier == "und":
+        return inserted
+    return carrier if inserted == "und" else "und"
+
+
 def compose_one(payload: Material, carrier: Material, rng: random.Random,
                 lead_ins: Sequence[Material] = ()) -> Record:
     """One carrier with one payload (and maybe a lead-in) embedded; see the module docstring for the fields."""
@@ -269,18 +276,12 @@ def compose_one(payload: Material, carrier: Material, rng: random.Random,
     inj, lead = _injection(payload.text, lead_ins, rng)
     text = _COMPOSERS[carrier.kind](carrier.text, inj, rng)
     is_eval = "eval" in (carrier.split, payload.split, lead.split if lead else None)
-    if payload.lang == carrier.lang or carrier.lang == "und":
-        lang = payload.lang
-    elif payload.lang == "und":
-        lang = carrier.lang
-    else:
-        lang = "und"  # mixed-language document
     return Record(
         text=text,
         label=DIRECT_INJECTION,
         source="synth",
         attack_type="indirect_" + carrier.kind.removeprefix("carrier_"),
-        lang=lang,
+        lang=_doc_lang(payload.lang, carrier.lang),
         template_id=_mat_template(payload),
         split="eval" if is_eval else payload.split,
     )
@@ -304,7 +305,7 @@ def compose_indirect(payloads: Sequence[Material], lead_ins: Sequence[Material],
             ``benign_rows`` placed where an injection would go (no lead-in), labelled benign (attack_type
             ``benign_indirect_<kind>``, template id the carrier's). Without twins a carrier document reused for many
             injections appears once as benign and many times as attack, and the document itself becomes a sign of
-            the class (four BIPIA e-mails in 800 training attack rows: ``scripts/label_purity_audit.py``).
+            the class (four BIPIA e-mails carried 777 training attack rows: ``scripts/label_purity_audit.py``).
 
     Payloads are drawn in shuffled rounds (each used about equally often); carriers round-robin over kinds, so a
     kind with few documents is not drowned by one with many. With ``max_per_carrier`` and ``benign_share`` both
@@ -360,7 +361,7 @@ def benign_twin(carrier: Material, row: Record, rng: random.Random) -> Record:
         label=BENIGN,
         source="synth",
         attack_type="benign_indirect_" + carrier.kind.removeprefix("carrier_"),
-        lang=row.lang if row.lang == carrier.lang or carrier.lang == "und" else "und",
+        lang=_doc_lang(row.lang, carrier.lang),
         template_id=_mat_template(carrier),
         split=carrier.split,
     )
