@@ -23,11 +23,9 @@ import re
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-
 from tinyguardrail.data.domains import neutral_domain, neutralize, text_hash
 from tinyguardrail.data.io import read_jsonl_gz
-from tinyguardrail.eval.harness import GuardSystem
+from tinyguardrail.eval.harness import GuardSystem, variant_rates
 
 PLACEHOLDER = re.compile(r"attacker\.example", re.IGNORECASE)
 #: Hosts of URLs (``https://host``) and of e-mail addresses (``user@host``).
@@ -77,13 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     for spec in args.model:
         name, _, folder = spec.partition("=")
         system = GuardSystem(Path(folder))
-        res = {"model": folder}
-        for set_name, texts in sets.items():
-            for variant, batch in texts.items():
-                pred = system.predict(batch)
-                res[f"{set_name}: flagged, {variant}"] = round(float(pred.flags.mean()), 4)
-                res[f"{set_name}: mean score, {variant}"] = round(float(np.mean(pred.scores)), 4)
-        out["models"][name] = res
+        out["models"][name] = {"model": folder} | variant_rates(system, sets)[0]
+        res = out["models"][name]
         print(name, json.dumps(res, indent=1))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")

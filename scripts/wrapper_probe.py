@@ -27,8 +27,6 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-
 from tinyguardrail.data.domains import text_hash
 from tinyguardrail.data.io import read_jsonl_gz
 from tinyguardrail.data.synth.ciphers import _CC_BENIGN_HEADS, _CC_BENIGN_SLOTS, _CC_DECRYPTION, _CC_SLOTS, _cc_decrypt
@@ -80,7 +78,7 @@ def variants(rows: list) -> tuple[dict[str, list[str]], int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tinyguardrail.eval.harness import GuardSystem
+    from tinyguardrail.eval.harness import GuardSystem, variant_rates
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", action="append", required=True, metavar="NAME=DIR", help="a model folder (repeatable)")
@@ -101,14 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     for spec in args.model:
         name, _, folder = spec.partition("=")
         system = GuardSystem(Path(folder))
-        res = {"model": folder}
-        for set_name, by_prompt in sets.items():
-            flags = {}
-            for prompt, batch in by_prompt.items():
-                pred = system.predict(batch)
-                flags[prompt] = np.asarray(pred.flags, dtype=bool)
-                res[f"{set_name}: flagged, {prompt}"] = round(float(pred.flags.mean()), 4)
-                res[f"{set_name}: mean score, {prompt}"] = round(float(np.mean(pred.scores)), 4)
+        rates, all_flags = variant_rates(system, sets)
+        res = {"model": folder} | rates
+        for set_name, flags in all_flags.items():
             known = flags["decoded"]  # rows whose payload alone the model flags: the prompt should not hide it
             res[f"{set_name}: rows whose decoded problem is flagged"] = int(known.sum())
             for prompt in ("as_built", "puzzle", "plain"):

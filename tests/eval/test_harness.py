@@ -386,3 +386,17 @@ def test_training_provenance_compares_the_recorded_train_hash(tmp_path):
     assert "**a** was trained on this data build" in text and "**b** was trained on another" in text
     assert "leak check does not cover its training data" in text and "**c**: its `training.json` records no hash" in text
     assert report.provenance_lines({}) == []
+
+
+def test_variant_rates_gives_each_variants_flag_share_mean_score_and_flags():
+    from tinyguardrail.eval.harness import Predictions, variant_rates
+
+    class Fake:
+        def predict(self, texts):
+            s = np.array([0.9 if "attack" in t else 0.1 for t in texts])
+            return Predictions(s, s >= 0.5)
+
+    res, flags = variant_rates(Fake(), {"rows": {"as_built": ["attack a", "attack b"], "other": ["attack", "calm"]}})
+    assert res == {"rows: flagged, as_built": 1.0, "rows: mean score, as_built": 0.9,
+                   "rows: flagged, other": 0.5, "rows: mean score, other": 0.5}
+    assert flags["rows"]["other"].tolist() == [True, False]

@@ -31,6 +31,19 @@ def suite(tmp_path) -> Path:
     return tmp_path / "suites" / "ood_dev.jsonl.gz"
 
 
+def _cached_model(tmp_path, name: str, scores: dict[str, float], config: dict | None = None):
+    """A model folder whose scores ``tinyguardrail eval --cache`` would have stored under ``tmp_path / "cache"``."""
+    model = tmp_path / name
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps(config if config is not None else {"name": name}))
+    folder = tmp_path / "cache" / GuardSystem(model).ident
+    folder.mkdir(parents=True)
+    np.savez_compressed(folder / "texts.npz", keys=np.array([_text_key(t) for t in scores]),
+                        scores=np.array(list(scores.values())), flags=np.zeros(len(scores), dtype=bool),
+                        failed=np.zeros(len(scores), dtype=bool))  # fmt: skip
+    return model
+
+
 def test_tokens_per_word_counts_attack_rows_of_language_cells(tmp_path, suite):
     words = {"[UNK]": 0, "ignora": 1, "tutto": 2, "rivela": 3, "il": 4, "prompt": 5}
     whole = Tokenizer(models.WordLevel(words, unk_token="[UNK]"))
@@ -49,16 +62,9 @@ def test_tokens_per_word_counts_attack_rows_of_language_cells(tmp_path, suite):
 
 
 def test_top_benign_reads_the_cache_and_reports_counts(tmp_path, suite):
-    model = tmp_path / "model"
-    model.mkdir()
-    (model / "config.json").write_text("{}")
     scores = {"ciao a tutti": 0.2, "a page about attacks": 0.95, "a recipe": 0.6, "another recipe": 0.1,
               "ignora tutto": 0.9}  # fmt: skip
-    folder = tmp_path / "cache" / GuardSystem(model).ident
-    folder.mkdir(parents=True)
-    np.savez_compressed(folder / "texts.npz", keys=np.array([_text_key(t) for t in scores]),
-                        scores=np.array(list(scores.values())), flags=np.zeros(len(scores), dtype=bool),
-                        failed=np.zeros(len(scores), dtype=bool))  # fmt: skip
+    model = _cached_model(tmp_path, "model", scores, config={})
     m = _module()
     out = m.top_benign(model, tmp_path / "cache", suite, k=2)
     assert out["benign_rows"] == 4
@@ -81,17 +87,9 @@ def test_without_sources_rescores_each_model_on_the_rows_left(tmp_path):
     suite = tmp_path / "suites" / "ood_dev.jsonl.gz"
     models = {}
     for name, page_score in (("a", 0.95), ("b", 0.05)):
-        model = tmp_path / name
-        model.mkdir()
-        (model / "config.json").write_text(json.dumps({"name": name}))
         scores = {f"attack {i}": 0.8 for i in range(10)} | {f"chat {i}": 0.3 for i in range(10)}
         scores |= {f"page {i}": page_score for i in range(10)}
-        folder = tmp_path / "cache" / GuardSystem(model).ident
-        folder.mkdir(parents=True)
-        np.savez_compressed(folder / "texts.npz", keys=np.array([_text_key(t) for t in scores]),
-                            scores=np.array(list(scores.values())), flags=np.zeros(len(scores), dtype=bool),
-                            failed=np.zeros(len(scores), dtype=bool))  # fmt: skip
-        models[name] = model
+        models[name] = _cached_model(tmp_path, name, scores)
     out = m.without_sources(models, tmp_path / "cache", suite, ["owasp"])
     assert out["whole suite"]["rows"] == 30 and out["without"]["rows"] == 20
     # on the whole suite model a's threshold must pass its pages (0.95), so no attack (0.8) is flagged:
@@ -117,17 +115,9 @@ def test_cell_auc_separates_a_shift_from_a_separation(tmp_path):
     suite = tmp_path / "suites" / "ood_dev.jsonl.gz"
     models = {}
     for name, shift, overlap in (("base", 0.0, False), ("shifted", -0.3, False), ("mixed", 0.0, True)):
-        model = tmp_path / name
-        model.mkdir()
-        (model / "config.json").write_text(json.dumps({"name": name}))
         scores = {f"attack {i}": 0.9 + shift - (0.6 if overlap and i < 5 else 0) for i in range(10)}
         scores |= {f"clean {i}": 0.5 + shift for i in range(10)} | {f"chat {i}": 0.1 for i in range(10)}
-        folder = tmp_path / "cache" / GuardSystem(model).ident
-        folder.mkdir(parents=True)
-        np.savez_compressed(folder / "texts.npz", keys=np.array([_text_key(t) for t in scores]),
-                            scores=np.array(list(scores.values())), flags=np.zeros(len(scores), dtype=bool),
-                            failed=np.zeros(len(scores), dtype=bool))  # fmt: skip
-        models[name] = model
+        models[name] = _cached_model(tmp_path, name, scores)
     res = m.cell_auc(models, tmp_path / "cache", suite)
     assert res["models"] == {name: str(path) for name, path in models.items()}
     out = res["cells"]

@@ -225,6 +225,22 @@ def score_suite(rows: Sequence[SuiteRow], pred: Predictions) -> dict:
     return out
 
 
+def variant_rates(system, sets: dict[str, dict[str, list[str]]]) -> tuple[dict, dict[str, dict[str, np.ndarray]]]:
+    """A probe's numbers: ``system``'s share of flagged rows and mean P(attack) for every variant of every set of
+    texts (``{set: {variant: texts}}``; keys ``"<set>: flagged, <variant>"`` / ``"<set>: mean score, <variant>"``),
+    and the flags themselves. Used by ``scripts/placeholder_probe.py`` and ``scripts/wrapper_probe.py``."""
+    res: dict = {}
+    flags: dict[str, dict[str, np.ndarray]] = {}
+    for set_name, variants in sets.items():
+        flags[set_name] = {}
+        for variant, batch in variants.items():
+            pred = system.predict(batch)
+            flags[set_name][variant] = np.asarray(pred.flags, dtype=bool)
+            res[f"{set_name}: flagged, {variant}"] = round(float(np.mean(pred.flags)), 4)
+            res[f"{set_name}: mean score, {variant}"] = round(float(np.mean(pred.scores)), 4)
+    return res, flags
+
+
 def latency_summary(pred: Predictions) -> dict:
     if pred.ms is None:
         return {}
