@@ -72,7 +72,8 @@ def random_domain(rng: random.Random) -> str:
 
 def neutralize(text: str, level: int = 1) -> str:
     """``text`` with every placeholder address on one neutral domain (unchanged when it has none); level 2 also
-    gives the word's address forms (``attacker@``, ``attacker-``, ``attacker_``) an ordinary user name."""
+    gives the word's address forms (``_WORD_FORMS``: ``attacker@``, ``attacker_bot``, ``attacker-upi``, ...) an
+    ordinary user name."""
     if _PLACEHOLDER.search(text):
         text = _PLACEHOLDER.sub(neutral_domain(text, level), text)
     if level >= 2 and _WORD_FORMS.search(text):
