@@ -243,6 +243,9 @@ class Guard:
         if self.early_exit_gate not in EXIT_GATES:
             raise ValueError(f"early_exit_gate must be one of {list(EXIT_GATES)}, got {early_exit_gate!r}")
         self.skip_decided = bool(skip_decided)
+        #: Score a decoder's decoded part alone as a view of its own (CodeChameleon's decrypted problem without the
+        #: prompt around it; ``View.payload``): ``payload_views`` in config.json, off unless set (docs/ablations.md).
+        self.payload_views = bool(config.raw.get("payload_views", False))
         self.batch_rows = (default_batch_rows(config.raw.get("quantization")) if batch_rows is None
                            else int(batch_rows))
         self.batch_tokens = int(batch_tokens)
@@ -513,12 +516,15 @@ class Guard:
         texts = [ntext]
         seen = {ntext}
         for view in views:
-            vtext = getattr(view, "text", "")
-            if not vtext or not vtext.strip() or vtext in seen:
-                continue
-            seen.add(vtext)
-            texts.append(vtext)
-            item.views.append((str(getattr(view, "name", "view")), _view_confidence(view)))
+            readings = [(getattr(view, "text", ""), str(getattr(view, "name", "view")))]
+            if self.payload_views and getattr(view, "payload", ""):
+                readings.append((view.payload, f"{readings[0][1]}_payload"))
+            for vtext, name in readings:
+                if not vtext or not vtext.strip() or vtext in seen:
+                    continue
+                seen.add(vtext)
+                texts.append(vtext)
+                item.views.append((name, _view_confidence(view)))
         for v, vtext in enumerate(texts):
             spans, encs = self._windows(vtext)
             item.windows.append(len(spans))

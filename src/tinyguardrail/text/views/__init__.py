@@ -154,7 +154,8 @@ def make_views(text: str, limits: Limits = DEFAULT_LIMITS) -> list[View]:
                     if t in seen:
                         continue
                     seen.add(t)
-                    level.append(View(c.name, t, chain + (c.name,), round(float(max(0.0, min(1.0, c.confidence))), 4)))
+                    level.append(View(c.name, t, chain + (c.name,), round(float(max(0.0, min(1.0, c.confidence))), 4),
+                                      c.payload[: limits.max_view_chars]))
             level.sort(key=lambda v: -v.confidence)
             for v in level:
                 if len(views) >= limits.max_views:

@@ -190,7 +190,8 @@ def _dec_codechameleon(ctx: _Ctx) -> list[_Cand]:
             if j is not None:
                 words = _tree_words(_literal(text[i:j]))
                 if words:
-                    cands.append(_Cand("codechameleon_binary_tree", text[:i] + " ".join(words) + text[j:], 1.0))
+                    cands.append(_Cand("codechameleon_binary_tree", text[:i] + " ".join(words) + text[j:], 1.0,
+                                       " ".join(words)))
                     done_tree = True
     for key in ("[{'", '[{"'):
         i = text.find(key)
@@ -199,7 +200,8 @@ def _dec_codechameleon(ctx: _Ctx) -> list[_Cand]:
             if j is not None:
                 words = _length_words(_literal(text[i:j]))
                 if words:
-                    cands.append(_Cand("codechameleon_length", text[:i] + " ".join(words) + text[j:], 1.0))
+                    cands.append(_Cand("codechameleon_length", text[:i] + " ".join(words) + text[j:], 1.0,
+                                       " ".join(words)))
                     break
     if cands:
         return cands
@@ -234,6 +236,6 @@ def _dec_codechameleon(ctx: _Ctx) -> list[_Cand]:
             b = a + len(payload)
             new = text[:a] + quote + " ".join(dec) + quote + text[b:]
             conf = 1.0 if nat > base else 0.6
-            cands.append(_Cand(name, new, conf))
+            cands.append(_Cand(name, new, conf, " ".join(dec)))
         break
     return cands

@@ -57,12 +57,16 @@ class View:
         decoder: the chain of decoders from the input to this reading, e.g. ``("base64", "rot13")``.
         confidence: how clearly the decoding reads as text, in [0, 1] (share of recovered dictionary words,
             printable ratio ...); the pattern detectors use it.
+        payload: the decoded part alone, when the decoder decodes one part of a prompt that it keeps around it
+            (CodeChameleon: the decrypted problem); empty otherwise. The runtime can score it as a view of its own
+            (``payload_views`` in a model's ``config.json``); the detectors read ``text`` only.
     """
 
     name: str
     text: str
     decoder: tuple[str, ...] = field(default=())
     confidence: float = 1.0
+    payload: str = ""
 
 
 # ============================================================================================ lexicon
@@ -420,6 +424,7 @@ class _Cand:
     name: str
     text: str
     confidence: float
+    payload: str = ""
 
 
 Decoder = Callable[[_Ctx], list[_Cand]]
