@@ -50,9 +50,11 @@ from tinyguardrail.runtime.policy import Policy
 from tinyguardrail.runtime.windows import max_tokens_bound, spans_at, window_starts
 
 DEFAULT_MAX_TEXT_CHARS = 100_000
-SCORING_REVISION = 2
+SCORING_REVISION = 3
 """Bumped whenever a runtime change can move the scores a model folder gives (caches of predictions key on it):
-2 = the deep branch is skipped where it cannot change the decision (``skip_decided``)."""
+2 = the deep branch is skipped where it cannot change the decision (``skip_decided``); 3 = with ``payload_views``,
+every segment decoder's decoded part is scored alone (Base64 / hex / URL blobs, flipped spans, payload splits), not
+only CodeChameleon's."""
 DEFAULT_WINDOW_OVERLAP = 32
 """Minimum tokens shared by neighbouring windows of a long text (any 33-token run lies inside one window)."""
 DEFAULT_BATCH_TOKENS = 2048
@@ -515,6 +517,11 @@ class Guard:
         item = _Item(views=[("original", 1.0)], windows=[], detectors=fired, flags=flags)
         texts = [ntext]
         seen = {ntext}
+        hidden = "\n".join(s.strip() for s in getattr(normalized, "surfaced", ()) if s.strip())
+        if self.payload_views and hidden and hidden not in seen:  # hidden markup's content alone
+            seen.add(hidden)
+            texts.append(hidden)
+            item.views.append(("hidden_payload", 1.0))
         for view in views:
             readings = [(getattr(view, "text", ""), str(getattr(view, "name", "view")))]
             if self.payload_views and getattr(view, "payload", ""):

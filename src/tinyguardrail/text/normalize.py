@@ -14,7 +14,8 @@ something and counts usable as features. Steps, in order:
 4. **markup**: hidden content is *surfaced*, never dropped: HTML comments ``<!-- x -->``, Markdown
    comments / link-reference definitions with an anchor target (``[//]: # (x)``, ``[x]: <> "y"``) and HTML
    elements hidden by style or attribute (``display:none``, ``visibility:hidden``, ``font-size:0``,
-   ``opacity:0``, ``hidden``) lose their markers and keep their content in the text.
+   ``opacity:0``, ``hidden``, white text: ``color: white`` or ``<font color="white">``) lose their markers and
+   keep their content in the text.
 5. **confusables**: homoglyphs (Cyrillic ``а``, Greek ``ο``, IPA ``ɡ``, symbols like ``∣``...) are folded to
    the ASCII letter they imitate, using the Unicode confusables table shipped by ``confusable_homoglyphs``.
    Only words that *mix* ASCII letters with confusables, or words made only of confusables inside mostly
@@ -196,6 +197,7 @@ def _remove_context_after_ascii(text: str, counts: _Counts) -> str:
 _HIDDEN_STYLE_RE = re.compile(
     r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d]*[1-9])|opacity\s*:\s*0(?![.\d]*[1-9])"
     r"|(?:^|\s)hidden(?:\s|=|$)|(?:^|\s)aria-hidden\s*=\s*[\"']?true|color\s*:\s*(?:white|#fff\b|#ffffff\b|transparent)"
+    r"|(?:^|\s)color\s*=\s*[\"']?\s*(?:white|#fff\b|#ffffff\b)"
     r"|max-height\s*:\s*0|height\s*:\s*0(?![.\d]*[1-9])|width\s*:\s*0(?![.\d]*[1-9])|position\s*:\s*absolute[^\"']{0,80}-\d{3,}px"
 )
 _OPEN_TAG_RE = re.compile(r"<([A-Za-z][A-Za-z0-9-]{0,20})(\s[^<>]{0,600})?>")

@@ -449,6 +449,24 @@ def _replace_spans(text: str, spans: list[tuple[int, int, str]]) -> str:
     return "".join(out)
 
 
+def _span_cand(name: str, text: str, spans: list[tuple[int, int, str]], confidence: float, sep: str = "\n",
+               strip: bool = False) -> _Cand:
+    """A candidate whose reading is ``text`` with ``spans`` replaced (``strip``: without outer whitespace), and whose
+    ``payload`` is the decoded spans alone (joined by ``sep``) when the text holds more than them (a sentence
+    around a Base64 blob, ...)."""
+    view = _replace_spans(text, spans)
+    view = view.strip() if strip else view
+    kept, outside, pos = [], [], 0
+    for a, b, rep in sorted(spans):
+        if a >= pos:
+            kept.append(rep.strip())
+            outside.append(text[pos:a])
+            pos = b
+    outside.append(text[pos:])
+    words_around = any(ch.isalnum() for part in outside for ch in part)  # not only quotes, spaces, punctuation
+    return _Cand(name, view, confidence, sep.join(k for k in kept if k) if words_around else "")
+
+
 def _bytes_to_text(data: bytes) -> str | None:
     try:
         return data.decode("utf-8")

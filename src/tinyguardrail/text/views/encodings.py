@@ -18,6 +18,7 @@ from tinyguardrail.text.views.core import (
     _clean_decoded,
     _Ctx,
     _replace_spans,
+    _span_cand,
     text_quality,
 )
 
@@ -99,7 +100,7 @@ def _dec_base64(ctx: _Ctx) -> list[_Cand]:
             break
     if not spans:
         return []
-    return [_Cand("base64", _replace_spans(text, spans).strip(), best)]
+    return [_span_cand("base64", text, spans, best, strip=True)]
 
 
 _HEX_RE = re.compile(r"(?<![0-9A-Fa-f])(?:(?:\\x|0x|0X)?[0-9A-Fa-f]{2}[ ,:;\-]{0,2}){8,}")
@@ -143,7 +144,7 @@ def _dec_hex(ctx: _Ctx) -> list[_Cand]:
             break
     if not spans:
         return []
-    return [_Cand("hex", _replace_spans(text, spans).strip(), best)]
+    return [_span_cand("hex", text, spans, best, strip=True)]
 
 
 _PCT_RE = re.compile(r"%[0-9A-Fa-f]{2}")
@@ -181,7 +182,8 @@ def _dec_url(ctx: _Ctx) -> list[_Cand]:
         return []
     # escaping letters hides words; escaping only spaces and punctuation (query strings) does not
     conf = q * (0.45 + 0.55 * min(1.0, word_esc / max(1, n_esc) / 0.5))
-    return [_Cand("url", out, conf)]
+    payload = _span_cand("url", text, spans, conf, sep=" ").payload  # adjacent escaped tokens are one sentence
+    return [_Cand("url", out, conf, _clean_decoded(payload) if payload else "")]
 
 
 _ENT_RE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z]{2,10});")

@@ -18,6 +18,7 @@ from tinyguardrail.text.views.core import (
     _Ctx,
     _merge_words,
     _replace_spans,
+    _span_cand,
     lexicon,
     naturalness,
     text_quality,
@@ -97,7 +98,7 @@ def _dec_flip(ctx: _Ctx) -> list[_Cand]:
             if b > a:
                 spans.append((a, b, text[a:b][::-1]))
             i = j + 1
-    fcs = _Cand("fcs", _replace_spans(text, spans), fcw.confidence) if spans else None
+    fcs = _span_cand("fcs", text, spans, fcw.confidence) if spans else None
     if fcs is None:
         return [fcw]
     # order by word order: the reading whose text reads more naturally first
@@ -166,7 +167,7 @@ def _dec_fwo(ctx: _Ctx) -> list[_Cand]:
         if all(s[1] <= c[0] or s[0] >= c[1] for c in chosen):
             chosen.append(s)
     conf = min(1.0, gain_total / max(4.0, 0.5 * n_words))
-    return [_Cand("fwo", _replace_spans(text, chosen), conf)]
+    return [_span_cand("fwo", text, chosen, conf)]
 
 
 _FLIP_CUE_RE = re.compile(r"flip(?:ping)?\s+(?:each|every|all|the)\s+(characters?|chars?|letters?|words?)"
@@ -211,7 +212,7 @@ def _dec_flip_cued(ctx: _Ctx) -> list[_Cand]:
         dec = " ".join(w[::-1] for w in seg.split())
     else:
         dec = seg[::-1]
-    return [_Cand(mode, text[:a] + dec + text[a + len(seg):], 0.6)]
+    return [_span_cand(mode, text, [(a, a + len(seg), dec)], 0.6)]
 
 
 # ----------------------------------------------------------------------- flips of scripts with combining marks

@@ -36,4 +36,4 @@ def _dec_payload_split(ctx: _Ctx) -> list[_Cand]:
         return []
     joined = "".join(values[n] for n in best)[: ctx.limits.max_view_chars]
     q = text_quality(joined, ctx.limits.script_marks)
-    return [_Cand("payload_split", text + "\n" + joined, max(0.3, q))]
+    return [_Cand("payload_split", text + "\n" + joined, max(0.3, q), joined)]
