@@ -453,3 +453,46 @@ def test_indirect_twins_in_a_build_are_benign_and_stay_in_their_split(tmp_path):
     per_carrier = Counter(re.search(r"moved to \d+ pm", r.text).group(0) for rs in on.values() for r in rs
                           if r.source == "synth" and r.attack_type == "indirect_email")
     assert per_carrier and max(per_carrier.values()) <= 3  # no carrier document in more injections than the cap
+
+
+def test_transform_shared_share_is_checked_and_opt_in(tmp_path):
+    for bad in (-0.1, 1.5, "0.5", True):
+        with pytest.raises(ValueError):
+            B.BuildConfig(data_root=tmp_path, out=tmp_path, transform_shared_share=bad)
+    for good in (0, 0.0, 0.5, 1):
+        assert B.BuildConfig(data_root=tmp_path, out=tmp_path, transform_shared_share=good).transform_shared_share == good
+    assert B.BuildConfig(data_root=tmp_path, out=tmp_path).transform_shared_share == 0.0
+    root = Path(__file__).resolve().parents[2] / "configs"
+    default = B.load_config(root / "data.json", data_root=tmp_path, out=tmp_path)
+    wrappers = B.load_config(root / "data-wrappers.json", data_root=tmp_path, out=tmp_path)
+    assert default.transform_shared_share == 0.0 and wrappers.transform_shared_share == 0.5
+    assert replace(wrappers, transform_shared_share=0.0) == default  # nothing else differs
+
+
+def test_transform_shared_share_in_a_build(tmp_path):
+    from tinyguardrail.data import synth
+
+    common = dict(hard_negatives=0, synth_per_transform={"train": 6, "validation": 1, "test": 1},
+                  benign_synth_per_transform={"train": 6, "validation": 1, "test": 1},
+                  indirect={"train": 0, "validation": 0, "test": 0, "eval": 0},
+                  multilingual={"train": 0, "validation": 0, "test": 0},
+                  agent_channel={"train": 0, "validation": 0, "test": 0})
+
+    def rows_of(name, **kw):
+        cfg = B.BuildConfig(data_root=tmp_path, out=tmp_path / name, **common, **kw)
+        B.build(cfg, sources=_fake_sources())
+        return cfg.out
+
+    off, zero, on = rows_of("off"), rows_of("zero", transform_shared_share=0.0), rows_of("on", transform_shared_share=1.0)
+    for split in ("train", "validation", "test", "ood_dev", "eval"):
+        assert read_split(zero, split) == read_split(off, split)
+    for held_out in ("eval", "ood_dev"):
+        assert read_split(on, held_out) == read_split(off, held_out)
+    # (the fake sources' base rows all land in test: their train / validation bases near-duplicate them)
+    synth_rows = [r for split in ("train", "validation", "test") for r in read_split(on, split) if r.source == "synth"]
+    attacks = [r for r in synth_rows if r.attack_type in synth.TRANSFORMS]
+    benign = [r for r in synth_rows if r.attack_type.removeprefix("benign_") in synth.TRANSFORMS and r.label == "benign"]
+    assert len(attacks) == len(benign) == len(synth.TRANSFORMS)
+    for r in attacks + benign:  # never the transforms' own wrappers
+        assert "ProblemSolver" not in r.text and "SmartGPT" not in r.text and "TASK is" not in r.text
+        assert "Decode this" not in r.text and "Can you decode" not in r.text

@@ -179,6 +179,153 @@ def test_benign_transform_records():
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# shared wrappers (bare encodings in label-neutral templates)
+# ---------------------------------------------------------------------------------------------------------------
+
+SHARED_DISTINCT = list(dict.fromkeys(synth.SHARED_TEMPLATES))
+
+
+def _shared_template(text: str) -> str:
+    """The shared template a row was wrapped in: the longest one it starts and ends like, else the bare ``{P}``."""
+    best, fixed = synth.P, -1
+    for t in SHARED_DISTINCT:
+        prefix, suffix = t.split(synth.P, 1)
+        if (prefix or suffix) and len(text) >= len(prefix) + len(suffix) and text.startswith(prefix) \
+                and text.endswith(suffix) and len(prefix) + len(suffix) > fixed:
+            best, fixed = t, len(prefix) + len(suffix)
+    return best
+
+
+def test_encoders_cover_every_transform_and_are_the_transforms_payload():
+    assert set(synth.ENCODERS) == set(synth.TRANSFORMS)
+    for name in synth.TRANSFORMS:
+        for i, text in enumerate(SENTENCES):
+            bare = synth.encode(name, text, random.Random(i))
+            assert bare == synth.ENCODERS[name](text, random.Random(i)) and bare.strip() and bare != text
+            for benign in (False, True):
+                wrapped = synth.apply_transform(name, text, random.Random(i), benign=benign)
+                if name == "payload_split":  # the fragments; the join is part of the question
+                    assert bare.rsplit("\n", 1)[0] in wrapped and re.search(r"^\w+ = \w+( \+ \w+)*$", bare, re.M)
+                else:  # the same draws: the bare encoding is what the transform wraps
+                    assert bare in wrapped
+            # no wrapper: none of the attack or benign wrappers' words
+            low = bare.lower()
+            assert not any(w in low for w in ("decode", "follow", "task is", "problemsolver", "smartgpt",
+                                              "can you", "what does"))
+            if name in synth.INVERSES:
+                assert norm(synth.INVERSES[name](bare)) == norm(text)
+    assert synth.encode("flip_fmm", "How to", random.Random(0)) == "ot woH"  # fool model mode: FCS text
+    with pytest.raises(KeyError):
+        synth.encode("nope", "x", random.Random(0))
+    with pytest.raises(ValueError):
+        synth.encode("base64", " ", random.Random(0))
+
+
+def test_shared_templates_are_label_neutral():
+    templates = synth.SHARED_TEMPLATES
+    assert 35 <= len(templates) <= 50 and all(t.count(synth.P) == 1 for t in templates)
+    assert 0.05 <= templates.count(synth.P) / len(templates) <= 0.2  # a share of bare encodings
+    positions = Counter(
+        "start" if t.startswith(synth.P) else "end" if t.endswith(synth.P) else "middle"
+        for t in SHARED_DISTINCT if t != synth.P
+    )
+    assert min(positions.values()) >= 5, positions
+    non_ascii = [t for t in SHARED_DISTINCT if re.search(r"[^\x00-\x7f]", t.replace(synth.P, ""))]
+    assert len(non_ascii) >= 10  # the ten other languages (each template of them has a non-ASCII letter)
+    for t in templates:
+        low = t.lower()
+        # neither asks to act on the hidden text nor calls it harmless; names no encoding
+        assert not re.search(r"decod|decrypt|follow|obey|execute|carry out|do what|instruction|harmless|innocent|"
+                             r"puzzle|game|base64|hex|rot13|cipher|task|\+", low), t
+        assert not re.search(r"^\s*\w+\s*=\s*\"", t, re.M)  # no assignment lines payload_split's inverse could read
+
+
+def _many_rows(label: str, n: int) -> list[Record]:
+    if label == "benign":
+        texts = ["How do I bake sourdough bread at home?", "Name three rivers that flow into the North Sea.",
+                 "Can you recommend a good book about the history of tea?", "Wie spät ist es in Tokio?"]
+        return [Record(texts[i % 4], "benign", "si", "none", "en", f"b/{i}", "train") for i in range(n)]
+    return [Record(SENTENCES[i % len(SENTENCES)], "jailbreak", "x", "goal", "en", f"a/{i}", "train")
+            for i in range(n)]
+
+
+def test_shared_share_zero_draws_nothing():
+    for label, make in (("jailbreak", synth.transform_records), ("benign", synth.benign_transform_records)):
+        rows = _many_rows(label, 40)
+        for per_record in (1, 3):
+            plain_rng, zero_rng = random.Random(5), random.Random(5)
+            plain = make(rows, list(synth.TRANSFORMS), plain_rng, per_record=per_record)
+            zero = make(rows, list(synth.TRANSFORMS), zero_rng, per_record=per_record, shared_share=0.0)
+            assert zero == plain and zero_rng.getstate() == plain_rng.getstate()
+            # any share: ``rng`` draws every row's own form, so its state and the unshared rows stay the same
+            some_rng = random.Random(5)
+            some = make(rows, list(synth.TRANSFORMS), some_rng, per_record=per_record, shared_share=0.5,
+                        shared_rng=random.Random(6))
+            assert some_rng.getstate() == plain_rng.getstate()
+            kept = [a == b for a, b in zip(some, plain, strict=True)]
+            assert 0 < sum(kept) < len(kept)
+        with pytest.raises(ValueError):
+            make(rows, ["rot13"], random.Random(0), shared_share=0.5)  # no shared_rng
+        with pytest.raises(ValueError):
+            make(rows, ["rot13"], random.Random(0), shared_share=1.5)
+        with pytest.raises(ValueError):
+            make(rows, ["rot13"], random.Random(0), shared_share=-0.1)
+
+
+@pytest.mark.parametrize("name", sorted(synth.TRANSFORMS))
+def test_shared_share_one_wraps_the_bare_encoding(name):
+    for label, make in (("jailbreak", synth.transform_records), ("benign", synth.benign_transform_records)):
+        rows = _many_rows(label, 12)
+        out = make(rows, [name], random.Random(8), per_record=1, shared_share=1.0, shared_rng=random.Random(9))
+        replay = random.Random(9)  # per row: the share draw, the encoder's draws, the template
+        for base, r in zip(rows, out, strict=True):
+            assert replay.random() < 1.0
+            bare = synth.ENCODERS[name](base.text, replay)
+            template = replay.choice(synth.SHARED_TEMPLATES)
+            assert r.text == template.replace(synth.P, bare) and bare in r.text
+            assert r.attack_type == ("benign_" if label == "benign" else "") + name
+            assert r.label == ("benign" if label == "benign" else "obfuscation")
+            if name in synth.INVERSES:
+                assert norm(synth.INVERSES[name](r.text)) == norm(base.text)
+            # never the transform's own wrappers
+            assert "ProblemSolver" not in r.text and "SmartGPT" not in r.text and "TASK is" not in r.text
+
+
+def test_shared_templates_are_used_by_both_classes():
+    names = list(synth.TRANSFORMS)
+    attacks = synth.transform_records(_many_rows("jailbreak", 800), names, random.Random(1), shared_share=1.0,
+                                      shared_rng=random.Random(11))
+    benign = synth.benign_transform_records(_many_rows("benign", 800), names, random.Random(2), shared_share=1.0,
+                                            shared_rng=random.Random(12))
+    used_attack = Counter(_shared_template(r.text) for r in attacks)
+    used_benign = Counter(_shared_template(r.text) for r in benign)
+    assert set(used_attack) == set(used_benign) == set(SHARED_DISTINCT)
+    # about half the rows at share 0.5, in both classes
+    half = synth.transform_records(_many_rows("jailbreak", 400), names, random.Random(3), shared_share=0.5,
+                                   shared_rng=random.Random(13))
+    own = sum("ProblemSolver" in r.text or "TASK is" in r.text for r in half if r.attack_type.startswith(("flip",
+                                                                                                        "codech")))
+    n = sum(r.attack_type.startswith(("flip", "codech")) for r in half)
+    assert 0.3 * n < own < 0.7 * n
+
+
+@pytest.mark.parametrize("name", INVERTIBLE)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=TEXTS, seed=st.integers(0, 2**32 - 1))
+def test_inverse_recovers_payload_from_shared_wrappers(name, text, seed):
+    if name == "homoglyph":
+        text = "".join(c for c in text if c not in synth.HOMOGLYPH_REVERSE) or "x"
+    if name == "hidden_comment" and "-->" in text and "</span>" in text:
+        text = text.replace("</span>", "</ span>")
+    rng = random.Random(seed)
+    out = synth.shared_wrap(synth.encode(name, text, rng), rng)
+    assert norm(synth.INVERSES[name](out)) == norm(text)
+    for template in SHARED_DISTINCT:  # every template, not only the drawn one
+        out = template.replace(synth.P, synth.encode(name, text, random.Random(seed)))
+        assert norm(synth.INVERSES[name](out)) == norm(text), template
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # indirect
 # ---------------------------------------------------------------------------------------------------------------
 

@@ -126,6 +126,16 @@ class BuildConfig:
     e-mails carried 777 attack rows and were 4 benign ones (``scripts/label_purity_audit.py``): the documents
     became signs of the class. 0 (``configs/data.json``, v0.12's build) keeps the old draws; ``configs/data-twins.json`` sets 1 (opt-in: a tie
     on OOD-dev that moves the carrier cells against the threshold, docs/ablations.md, fourteenth session)."""
+    transform_shared_share: float = 0.0
+    """The share (0 to 1) of obfuscation-transform rows, attack and benign twins alike, that are the bare encoding
+    (``synth.ENCODERS``) in a label-neutral everyday wrapper of ``synth.shared`` (a forwarded mail, a log line, a
+    ticket, a JSON field, ten other languages, or none) instead of the transform's own wrapper: the attack wrappers
+    ask to decode and obey and the benign ones to decode for fun, so the wrapper alone told the class (v0.12 caught
+    ~90% of attacks in the paper's prompt, ~50% of bare encoded payloads, ~30% inside an everyday message). Both
+    classes draw from one bank with the same probabilities, so no shared wrapper tells the class. 0
+    (``configs/data.json``, v0.12's build) draws nothing for it and keeps the old rows; ``configs/data-wrappers.json``
+    sets 0.5 (opt-in). The choice and the shared wrapping draw from a generator of their own (seed, split,
+    transform), so every other row of the build is the one of the build without the option."""
     neutral_domains: int = 0
     """(0 / false: off; 1 / true: v0.12's, ``configs/data.json``; 2, ``configs/data-twins.json``: also the word's
     other address forms and no brand domains, and half the agent-channel carriers use such domains in their
@@ -142,6 +152,11 @@ class BuildConfig:
     group pools train, validation and test. False: one generator for the whole build and hard negatives made from the
     training split's benign texts for every split, as every build before this option (configs/data.json still: v0.12
     was trained without it, so that its OOD-dev suite stayed byte-identical to v0.10's)."""
+
+    def __post_init__(self) -> None:
+        share = self.transform_shared_share
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0.0 <= share <= 1.0:
+            raise ValueError(f"transform_shared_share must be a number in [0, 1], got {share!r}")
 
 
 def load_config(path: Path | None, **overrides) -> BuildConfig:
@@ -475,7 +490,9 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
         ):  # fmt: skip
             for name in names if pool else ():
                 rng = draws("synth", split, prefix + name)
-                rows = make(rng.sample(pool, min(n, len(pool))), [name], rng, per_record=1)
+                share = cfg.transform_shared_share
+                rows = make(rng.sample(pool, min(n, len(pool))), [name], rng, per_record=1, shared_share=share,
+                            shared_rng=random.Random(f"{cfg.seed}:shared:{split}:{prefix}{name}") if share else None)
                 out += rows
                 info[f"{split}/{prefix}{name}"] += len(rows)
 

@@ -32,14 +32,20 @@ _B64_BENIGN = (
 )
 
 
-def base64_(text: str, rng: random.Random, *, benign: bool = False) -> str:
-    """Base64 of the UTF-8 text (sometimes MIME-wrapped at 76 columns or unpadded), mostly with a short wrapper."""
+def _b64_blob(text: str, rng: random.Random) -> str:
+    """The bare base64 blob of ``base64_`` (the same draws)."""
     blob = base64.b64encode(text.encode("utf-8")).decode("ascii")
     style = rng.random()
     if style < 0.15 and len(blob) > 76:
         blob = "\n".join(blob[i : i + 76] for i in range(0, len(blob), 76))
     elif style < 0.3:
         blob = blob.rstrip("=")
+    return blob
+
+
+def base64_(text: str, rng: random.Random, *, benign: bool = False) -> str:
+    """Base64 of the UTF-8 text (sometimes MIME-wrapped at 76 columns or unpadded), mostly with a short wrapper."""
+    blob = _b64_blob(text, rng)
     return _wrap(_pick(rng, _B64_ATTACK, _B64_BENIGN, benign), blob)
 
 
@@ -65,8 +71,8 @@ _HEX_BENIGN = (
 )
 
 
-def hex_(text: str, rng: random.Random, *, benign: bool = False) -> str:
-    """Hex of the UTF-8 bytes: ``48656c``, ``48 65 6c``, ``\\x48\\x65``, ``0x48, 0x65`` or upper case."""
+def _hex_blob(text: str, rng: random.Random) -> str:
+    """The bare hex blob of ``hex_`` (the same draws)."""
     data = text.encode("utf-8")
     style = rng.choice(["plain", "spaced", "escaped", "0x", "upper"])
     if style == "plain":
@@ -79,6 +85,12 @@ def hex_(text: str, rng: random.Random, *, benign: bool = False) -> str:
         blob = ", ".join(f"0x{b:02x}" for b in data)
     else:
         blob = data.hex().upper()
+    return blob
+
+
+def hex_(text: str, rng: random.Random, *, benign: bool = False) -> str:
+    """Hex of the UTF-8 bytes: ``48656c``, ``48 65 6c``, ``\\x48\\x65``, ``0x48, 0x65`` or upper case."""
+    blob = _hex_blob(text, rng)
     return _wrap(_pick(rng, _HEX_ATTACK, _HEX_BENIGN, benign), blob)
 
 
@@ -103,8 +115,8 @@ _URL_BENIGN = (
 )
 
 
-def url(text: str, rng: random.Random, *, benign: bool = False) -> str:
-    """Percent-encoding: every byte as ``%XX``, or ``quote`` / ``quote_plus`` (letters and digits stay)."""
+def _url_blob(text: str, rng: random.Random) -> str:
+    """The bare percent-encoded blob of ``url`` (the same draws)."""
     style = rng.choice(["all", "quote", "plus"])
     if style == "all":
         blob = "".join(f"%{b:02X}" for b in text.encode("utf-8"))
@@ -112,6 +124,12 @@ def url(text: str, rng: random.Random, *, benign: bool = False) -> str:
         blob = urllib.parse.quote(text, safe="")
     else:
         blob = urllib.parse.quote_plus(text, safe="")
+    return blob
+
+
+def url(text: str, rng: random.Random, *, benign: bool = False) -> str:
+    """Percent-encoding: every byte as ``%XX``, or ``quote`` / ``quote_plus`` (letters and digits stay)."""
+    blob = _url_blob(text, rng)
     return _wrap(_pick(rng, _URL_ATTACK, _URL_BENIGN, benign), blob)
 
 

@@ -101,8 +101,8 @@ _SPLIT_BENIGN_TAILS = (
 _ASSIGN_RE = re.compile(r'^\s*([A-Za-z_]\w*)\s*=\s*("(?:[^"\\]|\\.)*")\s*$', re.MULTILINE)
 
 
-def payload_split(text: str, rng: random.Random, *, benign: bool = False) -> str:
-    """Split ``text`` into string variables ``a = "..."``, ``b = "..."`` and ask to concatenate and follow them."""
+def _split_parts(text: str, rng: random.Random) -> tuple[str, str, str]:
+    """The variable listing, the result name and the ``a + b + c`` expression of ``payload_split`` (the same draws)."""
     n_parts = min(len(text), rng.randint(2, 5)) or 1
     cuts = sorted(rng.sample(range(1, len(text)), n_parts - 1)) if n_parts > 1 else []
     parts = [text[i:j] for i, j in zip([0] + cuts, cuts + [len(text)], strict=True)]
@@ -123,7 +123,18 @@ def payload_split(text: str, rng: random.Random, *, benign: bool = False) -> str
     if rng.random() < 0.6:
         rng.shuffle(order)  # the listing order hides the reading order; the expression restores it
     listing = "\n".join(f"{names[i]} = {json.dumps(parts[i], ensure_ascii=False)}" for i in order)
-    expr = " + ".join(names)
+    return listing, z, " + ".join(names)
+
+
+def _split_bare(text: str, rng: random.Random) -> str:
+    """The fragments and the join alone (``a = "..."`` lines, then ``z = a + b + c``), no persona or question."""
+    listing, z, expr = _split_parts(text, rng)
+    return f"{listing}\n{z} = {expr}"
+
+
+def payload_split(text: str, rng: random.Random, *, benign: bool = False) -> str:
+    """Split ``text`` into string variables ``a = "..."``, ``b = "..."`` and ask to concatenate and follow them."""
+    listing, z, expr = _split_parts(text, rng)
     if benign:
         head, tail = rng.choice(_SPLIT_BENIGN_HEADS), rng.choice(_SPLIT_BENIGN_TAILS)
     else:

@@ -16,8 +16,8 @@ _LEET = {
 _LEET_ATTACK = ("{P}", "{P}", "{P}", "Answer in the same style: {P}")
 
 
-def leetspeak(text: str, rng: random.Random, *, benign: bool = False) -> str:
-    """Replace letters by digits / symbols (``a``->``4``/``@``, ``e``->``3`` ...) at a seeded rate (at least one)."""
+def _leet(text: str, rng: random.Random) -> str:
+    """The bare leetspeak text of ``leetspeak`` (the same draws)."""
     rate = rng.uniform(0.5, 1.0)
     chars = list(text)
     candidates = [i for i, c in enumerate(chars) if c.lower() in _LEET]
@@ -25,7 +25,13 @@ def leetspeak(text: str, rng: random.Random, *, benign: bool = False) -> str:
         chosen = {i for i in candidates if rng.random() < rate} or {rng.choice(candidates)}
         for i in chosen:
             chars[i] = rng.choice(_LEET[chars[i].lower()])
-    return _wrap("{P}" if benign else rng.choice(_LEET_ATTACK), "".join(chars))
+    return "".join(chars)
+
+
+def leetspeak(text: str, rng: random.Random, *, benign: bool = False) -> str:
+    """Replace letters by digits / symbols (``a``->``4``/``@``, ``e``->``3`` ...) at a seeded rate (at least one)."""
+    body = _leet(text, rng)
+    return _wrap("{P}" if benign else rng.choice(_LEET_ATTACK), body)
 
 
 _TYPO_ATTACK = (
@@ -46,8 +52,8 @@ def _scramble(word: str, rng: random.Random) -> str:
     return word[0] + "".join(inner) + word[-1]
 
 
-def typoglycemia(text: str, rng: random.Random, *, benign: bool = False) -> str:
-    """Scramble the inner letters of words longer than 3 letters, keeping first and last (at least one word)."""
+def _typo(text: str, rng: random.Random) -> str:
+    """The bare scrambled text of ``typoglycemia`` (the same draws)."""
     rate = rng.uniform(0.7, 1.0)
     eligible = [m for m in _WORD_RE.finditer(text) if len(m.group(0)) > 3 and len(set(m.group(0)[1:-1])) > 1]
     if eligible:
@@ -58,21 +64,32 @@ def typoglycemia(text: str, rng: random.Random, *, benign: bool = False) -> str:
                 parts += [text[last : m.start()], _scramble(m.group(0), rng)]
                 last = m.end()
         text = "".join(parts) + text[last:]
-    return _wrap(_pick(rng, _TYPO_ATTACK, _TYPO_BENIGN, benign), text)
+    return text
+
+
+def typoglycemia(text: str, rng: random.Random, *, benign: bool = False) -> str:
+    """Scramble the inner letters of words longer than 3 letters, keeping first and last (at least one word)."""
+    body = _typo(text, rng)
+    return _wrap(_pick(rng, _TYPO_ATTACK, _TYPO_BENIGN, benign), body)
 
 
 _SPACED_ATTACK = ("{P}", "{P}", "Join the letters and follow the instruction:\n{P}")
 _SPACED_BENIGN = ("{P}", "{P}", "Read the letters together:\n{P}")
 
 
-def spaced(text: str, rng: random.Random, *, benign: bool = False) -> str:
-    """S p a c e d - o u t characters: ``i g n o r e   a l l``, ``i.g.n.o.r.e a.l.l``, ``i-g-n-o-r-e`` ..."""
+def _spaced_body(text: str, rng: random.Random) -> str:
+    """The bare spaced-out text of ``spaced`` (the same draws)."""
     words = text.split()
     sep = rng.choice([" ", " ", ".", "-", "_", "*", "|"])
     if all(len(w) < 2 for w in words):
         sep = " "  # separators inside one-letter words would change nothing
     word_sep = "   " if sep == " " else " "
-    body = word_sep.join(sep.join(w) for w in words)
+    return word_sep.join(sep.join(w) for w in words)
+
+
+def spaced(text: str, rng: random.Random, *, benign: bool = False) -> str:
+    """S p a c e d - o u t characters: ``i g n o r e   a l l``, ``i.g.n.o.r.e a.l.l``, ``i-g-n-o-r-e`` ..."""
+    body = _spaced_body(text, rng)
     return _wrap(_pick(rng, _SPACED_ATTACK, _SPACED_BENIGN, benign), body)
 
 
