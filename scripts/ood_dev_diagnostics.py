@@ -1,8 +1,8 @@
-"""Two diagnostics of the OOD-dev suite, for choosing a base encoder and for reading the strict end of a model.
+"""Diagnostics of the OOD-dev suite, for choosing a base encoder and for reading the strict end of a model.
 
-    python scripts/ood_dev_diagnostics.py tokens minilm=models/tinyguardrail-v0.12/tokenizer.json \
+    python scripts/ood_dev_diagnostics.py tokens minilm=models/tinyguardrail-v0.13/tokenizer.json \
         e5-36k=build/cand/e5rf/model/tokenizer.json --out docs/ablations/v18/tokens_per_word.json
-    python scripts/ood_dev_diagnostics.py top-benign --model models/tinyguardrail-v0.12 --cache build/eval_cache \
+    python scripts/ood_dev_diagnostics.py top-benign --model models/tinyguardrail-v0.13 --cache build/eval_cache \
         --out docs/ablations/v18/top_benign_v010.json
 
 ``tokens``: tokens per whitespace-separated word of each tokenizer on the attack rows of every ``lang/*`` cell (and
@@ -19,7 +19,14 @@ whether a gain survives when the rows that a data change may have seen in anothe
 ``cell-auc``: each model's ROC AUC within every cell that has both labels (does a change separate a cell better, or
 only move it against the suite-wide threshold?):
 
-    python scripts/ood_dev_diagnostics.py cell-auc v0.12=models/tinyguardrail-v0.12 twins=build/cand/soup_t/model
+    python scripts/ood_dev_diagnostics.py cell-auc v0.13=models/tinyguardrail-v0.13 twins=build/cand/soup_t/model
+
+``shapes``: each model's share flagged in the ``obfuscated/*`` cells by the shape of the independent transform (the
+paper's prompt, the bare payload, the payload inside an everyday message, two transforms, a harmless decoding
+request): a model that learned the attack prompts catches the first and misses the rest:
+
+    python scripts/ood_dev_diagnostics.py shapes v0.12=build/baselines/tinyguardrail-v0.12 \
+        v0.13=models/tinyguardrail-v0.13 --out docs/ablations/v22/obfuscated_shapes.json
 """
 
 from __future__ import annotations
@@ -53,8 +60,9 @@ def tokens_per_word(tokenizers: dict[str, str], suite: Path) -> dict[str, dict[s
     return out
 
 
-def cached_scores(model: Path, cache: Path, rows: list) -> np.ndarray:
-    """The scores ``tinyguardrail eval --cache`` stored for ``model`` on ``rows`` (every row must be there)."""
+def cached_scores(model: Path, cache: Path, rows: list, field: str = "scores") -> np.ndarray:
+    """The scores (or, ``field="flags"``, the decisions) ``tinyguardrail eval --cache`` stored for ``model`` on
+    ``rows`` (every row must be there)."""
     from tinyguardrail.eval.harness import GuardSystem, _text_key
 
     path = cache / GuardSystem(model).ident / "texts.npz"
@@ -62,11 +70,38 @@ def cached_scores(model: Path, cache: Path, rows: list) -> np.ndarray:
         raise SystemExit(f"{path}: no cached scores; run `tinyguardrail eval run --model {model} --suites-only "
                          f"ood_dev --cache {cache}` first")  # fmt: skip
     with np.load(path) as z:
-        store = dict(zip(z["keys"].tolist(), z["scores"].tolist(), strict=True))
+        store = dict(zip(z["keys"].tolist(), z[field].tolist(), strict=True))
     missing = sum(_text_key(r.text) not in store for r in rows)
     if missing:
         raise SystemExit(f"{missing} rows of the suite are not in the cache; run the eval first")
     return np.array([store[_text_key(r.text)] for r in rows])
+
+
+def shapes(models: dict[str, Path], cache: Path, suite: Path) -> dict:
+    """Each model's share of rows flagged (its own decision) in the ``obfuscated/*`` cells by the shape of the
+    independent transform (``origin`` = ``<transform>/<shape>``: ``paper`` the attack paper's prompt, ``bare`` the
+    encoded payload alone, ``sentence`` inside an everyday message, ``mixed`` two transforms, ``neutral`` a harmless
+    decoding request): does a model read the payload, or the prompt around it?"""
+    from tinyguardrail.eval.ood import read_suite
+
+    rows = [r for r in read_suite(suite) if r.cell.startswith("obfuscated/")]
+    flags = {name: cached_scores(model, cache, rows, "flags") for name, model in models.items()}
+    groups: dict[tuple[str, str, str], list[int]] = {}
+    for i, r in enumerate(rows):
+        shape = r.origin.rsplit("/", 1)[-1]
+        groups.setdefault(("attack" if r.is_attack else "benign", shape, r.cell.split("/", 1)[1]), []).append(i)
+    out: dict = {"models": {name: str(model) for name, model in models.items()}, "measure": "percent flagged",
+                 "groups": {}}
+    for key in sorted(groups):
+        idx = groups[key]
+        out["groups"]["|".join(key)] = {"n": len(idx)} | {name: round(100 * float(np.mean(f[idx])), 1)
+                                                          for name, f in flags.items()}
+    for label in ("attack", "benign"):
+        for shape in sorted({k[1] for k in groups if k[0] == label}):
+            idx = [i for k, v in groups.items() if k[:2] == (label, shape) for i in v]
+            out["groups"][f"{label}|{shape}|all"] = {"n": len(idx)} | {name: round(100 * float(np.mean(f[idx])), 1)
+                                                                        for name, f in flags.items()}
+    return out
 
 
 def top_benign(model: Path, cache: Path, suite: Path, k: int) -> dict:
@@ -151,13 +186,15 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("--drop-source", action="append", required=True, help="a source whose rows leave (repeatable)")
     c = sub.add_parser("cell-auc", help="each model's ROC AUC within every cell with both labels")
     c.add_argument("models", nargs="+", metavar="NAME=MODEL_DIR")
-    for q in (b, w, c):
+    sh = sub.add_parser("shapes", help="share flagged in the obfuscated cells by the transform's shape")
+    sh.add_argument("models", nargs="+", metavar="NAME=MODEL_DIR")
+    for q in (b, w, c, sh):
         q.add_argument("--cache", type=Path, default=Path("build/eval_cache"))
-    for q in (t, b, w, c):
+    for q in (t, b, w, c, sh):
         q.add_argument("--suite", type=Path, default=SUITE)
         q.add_argument("--out", type=Path, help="JSON file (default: print)")
     a = p.parse_args(argv)
-    if a.cmd in ("tokens", "without", "cell-auc"):
+    if a.cmd in ("tokens", "without", "cell-auc", "shapes"):
         pairs = [x.partition("=") for x in (a.tokenizers if a.cmd == "tokens" else a.models)]
         if not all(sep for _, sep, _ in pairs):
             raise SystemExit("expected NAME=PATH")
@@ -166,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
             result = tokens_per_word(named, a.suite)
         elif a.cmd == "cell-auc":
             result = cell_auc({n: Path(v) for n, v in named.items()}, a.cache, a.suite)
+        elif a.cmd == "shapes":
+            result = shapes({n: Path(v) for n, v in named.items()}, a.cache, a.suite)
         else:
             result = without_sources({n: Path(v) for n, v in named.items()}, a.cache, a.suite, a.drop_source)
     else:

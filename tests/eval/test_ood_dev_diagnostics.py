@@ -32,14 +32,15 @@ def suite(tmp_path) -> Path:
 
 
 def _cached_model(tmp_path, name: str, scores: dict[str, float], config: dict | None = None):
-    """A model folder whose scores ``tinyguardrail eval --cache`` would have stored under ``tmp_path / "cache"``."""
+    """A model folder whose scores ``tinyguardrail eval --cache`` would have stored under ``tmp_path / "cache"``
+    (flagged: score >= 0.5)."""
     model = tmp_path / name
     model.mkdir()
     (model / "config.json").write_text(json.dumps(config if config is not None else {"name": name}))
     folder = tmp_path / "cache" / GuardSystem(model).ident
     folder.mkdir(parents=True)
     np.savez_compressed(folder / "texts.npz", keys=np.array([_text_key(t) for t in scores]),
-                        scores=np.array(list(scores.values())), flags=np.zeros(len(scores), dtype=bool),
+                        scores=np.array(list(scores.values())), flags=np.array([v >= 0.5 for v in scores.values()]),
                         failed=np.zeros(len(scores), dtype=bool))  # fmt: skip
     return model
 
@@ -125,3 +126,20 @@ def test_cell_auc_separates_a_shift_from_a_separation(tmp_path):
     assert out["doc"]["attack"] == 10 and out["doc"]["benign"] == 10
     assert out["doc"]["base"] == out["doc"]["shifted"] == 100.0  # moved against a threshold, not separated worse
     assert out["doc"]["mixed"] == 50.0
+
+
+def test_shapes_reports_flag_rates_per_label_shape_and_family(tmp_path):
+    m = _module()
+    rows = ([SuiteRow(f"paper {i}", "obfuscation", "obfuscated/flip", "a", "und", "flip_fcw/paper") for i in range(4)]
+            + [SuiteRow(f"bare {i}", "obfuscation", "obfuscated/flip", "a", "und", "flip_fcs/bare") for i in range(4)]
+            + [SuiteRow(f"ben {i}", "benign", "obfuscated/encoding", "a", "und", "base64/bare") for i in range(2)]
+            + [SuiteRow("plain", "direct_injection", "source/x", "x", "en", "x/1")])  # fmt: skip
+    write_suites({"ood_dev": rows}, tmp_path / "suites")
+    scores = {f"paper {i}": 0.9 for i in range(4)} | {f"bare {i}": 0.9 if i == 0 else 0.1 for i in range(4)}
+    scores |= {"ben 0": 0.7, "ben 1": 0.2, "plain": 0.9}
+    model = _cached_model(tmp_path, "m", scores)
+    res = m.shapes({"m": model}, tmp_path / "cache", tmp_path / "suites" / "ood_dev.jsonl.gz")
+    g = res["groups"]
+    assert g["attack|paper|flip"] == {"n": 4, "m": 100.0} and g["attack|bare|flip"] == {"n": 4, "m": 25.0}
+    assert g["benign|bare|encoding"] == {"n": 2, "m": 50.0}
+    assert g["attack|bare|all"]["n"] == 4 and not any("source" in k for k in g)  # only the obfuscated cells
