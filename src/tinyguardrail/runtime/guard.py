@@ -54,7 +54,7 @@ SCORING_REVISION = 3
 """Bumped whenever a runtime change can move the scores a model folder gives (caches of predictions key on it):
 2 = the deep branch is skipped where it cannot change the decision (``skip_decided``); 3 = with ``payload_views``,
 every segment decoder's decoded part is scored alone (Base64 / hex / URL blobs, flipped spans, payload splits), not
-only CodeChameleon's."""
+only CodeChameleon's, and so is hidden markup's content; normalization surfaces ``<font color="white">`` text."""
 DEFAULT_WINDOW_OVERLAP = 32
 """Minimum tokens shared by neighbouring windows of a long text (any 33-token run lies inside one window)."""
 DEFAULT_BATCH_TOKENS = 2048
@@ -245,8 +245,9 @@ class Guard:
         if self.early_exit_gate not in EXIT_GATES:
             raise ValueError(f"early_exit_gate must be one of {list(EXIT_GATES)}, got {early_exit_gate!r}")
         self.skip_decided = bool(skip_decided)
-        #: Score a decoder's decoded part alone as a view of its own (CodeChameleon's decrypted problem without the
-        #: prompt around it; ``View.payload``): ``payload_views`` in config.json, off unless set (docs/ablations.md).
+        #: Score a decoder's decoded part alone as a view of its own (``View.payload``: a Base64 / hex / URL blob or a
+        #: flipped span without the sentence around it, CodeChameleon's decrypted problem without its prompt) and the
+        #: content of hidden markup alone: ``payload_views`` in config.json, off unless set (docs/ablations.md).
         self.payload_views = bool(config.raw.get("payload_views", False))
         self.batch_rows = (default_batch_rows(config.raw.get("quantization")) if batch_rows is None
                            else int(batch_rows))

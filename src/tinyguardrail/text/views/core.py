@@ -57,8 +57,9 @@ class View:
         decoder: the chain of decoders from the input to this reading, e.g. ``("base64", "rot13")``.
         confidence: how clearly the decoding reads as text, in [0, 1] (share of recovered dictionary words,
             printable ratio ...); the pattern detectors use it.
-        payload: the decoded part alone, when the decoder decodes one part of a prompt that it keeps around it
-            (CodeChameleon: the decrypted problem); empty otherwise. The runtime can score it as a view of its own
+        payload: the decoded part alone, when the decoder decodes one part of a text that it keeps around it (a
+            Base64 / hex / URL blob or a flipped span inside a sentence, a split payload, CodeChameleon's decrypted
+            problem); empty otherwise. The runtime can score it as a view of its own
             (``payload_views`` in a model's ``config.json``); the detectors read ``text`` only.
     """
 
