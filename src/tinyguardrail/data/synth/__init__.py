@@ -251,26 +251,25 @@ a shared-wrapped bare encoding (``ENCODERS`` + ``shared_wrap``)."""
 BENIGN_SAFE_TRANSFORMS: tuple[str, ...] = tuple(TRANSFORMS)
 
 
-def apply_transform(name: str, text: str, rng: random.Random, *, benign: bool = False) -> str:
-    """Apply transform ``name`` to ``text`` (attack wrapper unless ``benign``)."""
+def _checked(table: dict, name: str, text: str) -> Callable[..., str]:
+    """``table[name]``, with a clear error for an unknown name or an empty text."""
     try:
-        fn = TRANSFORMS[name]
+        fn = table[name]
     except KeyError:
-        raise KeyError(f"unknown transform {name!r}; known: {sorted(TRANSFORMS)}") from None
+        raise KeyError(f"unknown transform {name!r}; known: {sorted(table)}") from None
     if not text.strip():
         raise ValueError("cannot transform empty text")
-    return fn(text, rng, benign=benign)
+    return fn
+
+
+def apply_transform(name: str, text: str, rng: random.Random, *, benign: bool = False) -> str:
+    """Apply transform ``name`` to ``text`` (attack wrapper unless ``benign``)."""
+    return _checked(TRANSFORMS, name, text)(text, rng, benign=benign)
 
 
 def encode(name: str, text: str, rng: random.Random) -> str:
     """The bare encoding of ``text`` by transform ``name`` (``ENCODERS``), no wrapper."""
-    try:
-        fn = ENCODERS[name]
-    except KeyError:
-        raise KeyError(f"unknown transform {name!r}; known: {sorted(ENCODERS)}") from None
-    if not text.strip():
-        raise ValueError("cannot transform empty text")
-    return fn(text, rng)
+    return _checked(ENCODERS, name, text)(text, rng)
 
 
 def _check_share(shared_share: float) -> None:
