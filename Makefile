@@ -49,7 +49,7 @@ test: dev nemo leakcheck lint
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -n auto --maxprocesses 4
 
 # The data build is redone when its code, its config or the bank changes (a few minutes on 2 cores).
-DATA_DEPS := configs/data.json $(wildcard src/tinyguardrail/data/*.py src/tinyguardrail/data/sources/*.py \
+DATA_DEPS := configs/data.json $(wildcard src/tinyguardrail/data/*.py src/tinyguardrail/data/sources/*.py src/tinyguardrail/data/synth/*.py \
 	src/tinyguardrail/data/bank/*.json src/tinyguardrail/text/*.py)
 build/data/stats.json: $(DATA_DEPS) | dev
 	$(VENV)/bin/tinyguardrail data build --data-root $(DATA_ROOT) --out build/data

@@ -463,10 +463,10 @@ def test_transform_shared_share_is_checked_and_opt_in(tmp_path):
         assert B.BuildConfig(data_root=tmp_path, out=tmp_path, transform_shared_share=good).transform_shared_share == good
     assert B.BuildConfig(data_root=tmp_path, out=tmp_path).transform_shared_share == 0.0
     root = Path(__file__).resolve().parents[2] / "configs"
-    v012 = B.load_config(root / "data-v0.12.json", data_root=tmp_path, out=tmp_path)
-    default = B.load_config(root / "data.json", data_root=tmp_path, out=tmp_path)  # v0.13's build
-    assert v012.transform_shared_share == 0.0 and default.transform_shared_share == 0.5
-    assert replace(default, transform_shared_share=0.0) == v012  # nothing else differs
+    default = B.load_config(root / "data.json", data_root=tmp_path, out=tmp_path)
+    wrappers = B.load_config(root / "data-wrappers.json", data_root=tmp_path, out=tmp_path)
+    assert default.transform_shared_share == 0.0 and wrappers.transform_shared_share == 0.5
+    assert replace(wrappers, transform_shared_share=0.0) == default  # nothing else differs
 
 
 def test_transform_shared_share_in_a_build(tmp_path):

@@ -124,7 +124,7 @@ class BuildConfig:
     """The share of ``indirect`` rows that get a benign twin: the same carrier document with a plain benign sentence
     of the split (``TWIN_SOURCES``) where an injection would go. Without twins the training split's four BIPIA
     e-mails carried 777 attack rows and were 4 benign ones (``scripts/label_purity_audit.py``): the documents
-    became signs of the class. 0 (``configs/data.json``, as in v0.12 and v0.13) keeps the old draws; ``configs/data-twins.json`` sets 1 (opt-in: a tie
+    became signs of the class. 0 (``configs/data.json``, v0.12's build) keeps the old draws; ``configs/data-twins.json`` sets 1 (opt-in: a tie
     on OOD-dev that moves the carrier cells against the threshold, docs/ablations.md, fourteenth session)."""
     transform_shared_share: float = 0.0
     """The share (0 to 1) of obfuscation-transform rows, attack and benign twins alike, that are the bare encoding
@@ -133,8 +133,9 @@ class BuildConfig:
     ask to decode and obey and the benign ones to decode for fun, so the wrapper alone told the class (v0.12 caught
     ~90% of attacks in the paper's prompt, ~50% of bare encoded payloads, ~30% inside an everyday message). Both
     classes draw from one bank with the same probabilities, so no shared wrapper tells the class. 0
-    (``configs/data-v0.12.json``, v0.12's build) draws nothing for it and keeps the old rows; ``configs/data.json``
-    sets 0.5 since tinyguardrail-v0.13. The choice and the shared wrapping draw from a generator of their own (seed, split,
+    (``configs/data.json``, v0.12's build) draws nothing for it and keeps the old rows; ``configs/data-wrappers.json``
+    sets 0.5 (opt-in, not adopted: ``synth.shared``'s templates paraphrase the evaluation's everyday carriers, so the
+    build's OOD-dev gain on the obfuscated cells is not evidence; docs/ablations.md, fifteenth session). The choice and the shared wrapping draw from a generator of their own (seed, split,
     transform), so every other row of the build is the one of the build without the option."""
     neutral_domains: int = 0
     """(0 / false: off; 1 / true: v0.12's, ``configs/data.json``; 2, ``configs/data-twins.json``: also the word's

@@ -1,5 +1,10 @@
 """Shared wrappers: everyday contexts around an encoded text, the same for attack and benign rows.
 
+**Not for training as is**: several templates paraphrase the everyday carriers of the evaluation's independent
+transforms (``eval.attacks2025``: a sticky note, a note to self, an old notebook, a group chat, a log excerpt, a
+mail with a subject), which build the OOD-dev obfuscated cells and the report transform suite (docs/ablations.md,
+fifteenth session). Rewrite them away from those themes before a build uses them.
+
 The transforms' own wrappers tell the class by design (an attack wrapper asks to decode and obey, a benign one to
 decode for fun), so a model trained on them alone can learn the wrapper instead of the payload. The templates here
 are label-neutral: they neither ask to act on the encoded text nor call it harmless; they put it where encoded text

@@ -182,7 +182,7 @@ def _dec_url(ctx: _Ctx) -> list[_Cand]:
         return []
     # escaping letters hides words; escaping only spaces and punctuation (query strings) does not
     conf = q * (0.45 + 0.55 * min(1.0, word_esc / max(1, n_esc) / 0.5))
-    payload = _span_cand("url", text, spans, conf, sep=" ").payload  # adjacent escaped tokens are one sentence
+    payload = _span_cand("url", text, spans, conf, sep=" ").payload  # decoded tokens joined by spaces (a sentence escaped word by word)
     return [_Cand("url", out, conf, _clean_decoded(payload) if payload else "")]
 
 
