@@ -496,3 +496,9 @@ def test_transform_shared_share_in_a_build(tmp_path):
     for r in attacks + benign:  # never the transforms' own wrappers
         assert "ProblemSolver" not in r.text and "SmartGPT" not in r.text and "TASK is" not in r.text
         assert "Decode this" not in r.text and "Can you decode" not in r.text
+
+    def others(folder):  # every row that is not a transform row, after deduplication
+        return [r for split in ("train", "validation", "test") for r in read_split(folder, split)
+                if r.attack_type.removeprefix("benign_") not in synth.TRANSFORMS]
+
+    assert others(on) == others(off) and others(off)  # deduplication keeps the same non-transform rows
