@@ -25,7 +25,7 @@ from pathlib import Path
 
 from tinyguardrail.data.domains import neutral_domain, neutralize, text_hash
 from tinyguardrail.data.io import read_jsonl_gz
-from tinyguardrail.eval.harness import GuardSystem, variant_rates
+from tinyguardrail.eval.harness import GuardSystem, variant_rates, write_json
 
 PLACEHOLDER = re.compile(r"attacker\.example", re.IGNORECASE)
 #: Hosts of URLs (``https://host``) and of e-mail addresses (``user@host``).
@@ -78,8 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         out["models"][name] = {"model": folder} | variant_rates(system, sets)[0]
         res = out["models"][name]
         print(name, json.dumps(res, indent=1))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    write_json(args.out, out)
     return 0
 
 

@@ -78,7 +78,7 @@ def variants(rows: list) -> tuple[dict[str, list[str]], int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tinyguardrail.eval.harness import GuardSystem, variant_rates
+    from tinyguardrail.eval.harness import GuardSystem, variant_rates, write_json
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", action="append", required=True, metavar="NAME=DIR", help="a model folder (repeatable)")
@@ -109,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                     res[f"{set_name}: flagged, {prompt}, of those"] = round(float(flags[prompt][known].mean()), 4)
         out["models"][name] = res
         print(name, json.dumps(res, indent=1))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    write_json(args.out, out)
     return 0
 
 

@@ -518,8 +518,9 @@ class Guard:
         item = _Item(views=[("original", 1.0)], windows=[], detectors=fired, flags=flags)
         texts = [ntext]
         seen = {ntext}
-        hidden = "\n".join(s.strip() for s in getattr(normalized, "surfaced", ()) if s.strip())
-        if self.payload_views and hidden and hidden not in seen:  # hidden markup's content alone
+        hidden = ("\n".join(s.strip() for s in getattr(normalized, "surfaced", ()) if s.strip())
+                  if self.payload_views else "")
+        if hidden and hidden not in seen:  # hidden markup's content alone
             seen.add(hidden)
             texts.append(hidden)
             item.views.append(("hidden_payload", 1.0))
