@@ -529,3 +529,36 @@ def test_task_prompt_templates_write_no_held_out_language():
     langs = {t.lang for t in hn.TEMPLATES if t.kind == "task_prompt"}
     assert held_out and not held_out & langs, sorted(held_out & langs)
     assert len(langs) == 13  # English and twelve others
+
+
+# The evaluation's independent transforms (eval.attacks2025) put encodings into everyday carriers of their own; the
+# training side's shared wrappers must not paraphrase them (docs/ablations.md, fifteenth and sixteenth sessions).
+_EVAL_THEMES = re.compile(
+    r"sticky|notebook|plants|note to self|chat|log file|\blogs?\b|subject:|forwarded|postcard|tweet|escape room|"
+    r"audio guide|museum|train window|keyboard|treasure|newsletter|clipboard|sms|flatmate|"
+    r"journaux|логах|群|e-posta|nachricht|nota para m|سجل", re.I)
+
+
+def _content_words(text: str) -> set[str]:
+    stop = {"this", "that", "with", "from", "have", "your", "what", "when", "there", "their", "about", "which",
+            "would", "could", "should", "them", "then", "than", "were", "been", "just", "also", "here", "into",
+            "some", "like", "does", "only", "over", "such", "very", "more", "most", "other", "these", "those"}
+    return {w for w in re.findall(r"[^\W\d_]{4,}", text.replace(synth.P, " ").lower()) if w not in stop}
+
+
+def test_shared_templates_do_not_paraphrase_the_evaluation_carriers():
+    import ast
+    import inspect
+
+    from tinyguardrail.eval import attacks2025
+
+    tables = [node.value for node in ast.parse(inspect.getsource(attacks2025)).body
+              if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None]  # its data, not its code
+    literals = [n.value for table in tables for n in ast.walk(table)
+                if isinstance(n, ast.Constant) and isinstance(n.value, str) and len(n.value) > 15]
+    assert sum("{enc}" in lit for lit in literals) >= 15  # the carriers and neutral frames are among them
+    for t in SHARED_DISTINCT:
+        assert not _EVAL_THEMES.search(t), t
+        words = _content_words(t)
+        shared = max((words & _content_words(lit) for lit in literals), key=len)
+        assert len(shared) <= 1, (t, shared)

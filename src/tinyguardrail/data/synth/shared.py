@@ -1,15 +1,18 @@
 """Shared wrappers: everyday contexts around an encoded text, the same for attack and benign rows.
 
-**Not for training as is**: several templates paraphrase the everyday carriers of the evaluation's independent
-transforms (``eval.attacks2025``: a sticky note, a note to self, an old notebook, a group chat, a log excerpt, a
-mail with a subject), which build the OOD-dev obfuscated cells and the report transform suite (docs/ablations.md,
-fifteenth session). Rewrite them away from those themes before a build uses them.
+**Written apart from the evaluation's carriers.** The first bank (fifteenth session) paraphrased the everyday
+carriers of the evaluation's independent transforms (``eval.attacks2025``: a sticky note, a note to self, an old
+notebook, a group chat, a log excerpt, a mail with a subject), which build the OOD-dev obfuscated cells and the report
+transform suite; it was withdrawn. This bank (sixteenth session, docs/ablations.md) uses other places encoded text
+turns up (forms, surveys, reviews, spreadsheets, tickets, code review, commits, test fixtures, crash reports, file
+metadata, OCR, translation files, structured fields) and avoids mail, chat, logs and notes altogether;
+``tests/data/test_synth.py::test_shared_templates_do_not_paraphrase_the_evaluation_carriers`` checks every template
+against the data tables of ``eval.attacks2025`` (at most one shared content word, no theme word of its carriers).
 
 The transforms' own wrappers tell the class by design (an attack wrapper asks to decode and obey, a benign one to
 decode for fun), so a model trained on them alone can learn the wrapper instead of the payload. The templates here
 are label-neutral: they neither ask to act on the encoded text nor call it harmless; they put it where encoded text
-turns up in ordinary messages (a forwarded mail, a chat log, a log file, a ticket, a code-review comment, a note to
-self, a quoted line, a JSON or Markdown field), at the start, in the middle or at the end, and about one in ten
+turns up in ordinary work (the places above), at the start, in the middle or at the end, and about one in ten
 templates is the bare ``{P}`` (no wrapper). About a quarter are in other languages (German, French, Spanish,
 Russian, Chinese, Japanese, Arabic, Polish, Turkish, Indonesian; none of the languages the OOD-dev suite holds out).
 
@@ -32,48 +35,44 @@ SHARED_TEMPLATES: tuple[str, ...] = (
     _PLAIN,
     _PLAIN,
     _PLAIN,
-    # forwarded mail, chat and messages
-    "---------- Forwarded message ---------\nFrom: Lena Brandt <lena.brandt@kestrelmail.net>\nDate: Tue, 4 Mar\n"
-    "Subject: (no subject)\n\n" + P,
-    "[09:14] <mika> " + P + "\n[09:15] <dana> where did that come from?\n[09:16] <mika> it was in the channel "
-    "topic this morning",
-    P + "\n\nSent from my phone",
-    "SMS from an unknown number, 21:47: " + P,
-    "> " + P + "\n\nquoting this from further up the thread",
-    "Tom wrote:\n| " + P + "\n\nAnna replied: I saw the same thing on my side.",
-    # logs, tickets, code review
-    "Saw this in a log file this morning:\n\n" + P + "\n\nIt shows up about twice an hour.",
-    "2026-03-11 10:22:41 INFO worker-3 received body=" + P,
+    # forms, surveys, reviews, spreadsheets
+    P + "\n\n^ the content of cell D14 in the shared budget spreadsheet",
+    "Contact form submission #2291\nPhone: (left blank)\nCompany: Harlow & Sons\nMessage: " + P,
+    P + "\n(survey response 218, free-text field 'Anything else?')",
+    P + "\n\n— product review, 2 stars, verified purchase",
+    "**Field:** gift card text\n\n" + P + "\n\n**Parcel:** 88412",
+    # tickets, code review, repositories, tests
     "Ticket #4821, customer attachment, line 3:\n" + P + "\nPriority: normal. Assignee: unassigned.",
     "Review comment on src/parser.py, line 212: " + P,
     "Commit 9f3c2ab message:\n\n    " + P + "\n\nAuthor: R. Okafor, 2 files changed",
     "Line 88 of the import file:\n```\n" + P + "\n```\nThe other 412 lines look like normal CSV rows.",
     P + "\n-- pasted by user 4412 at 14:02",
-    # notes, clipboard, to-dos
-    "note to self: " + P,
-    "Copying this here so it doesn't get lost:\n" + P,
-    P + "\n\n^ that was in my clipboard history this morning",
-    "- [ ] " + P + "\n- [x] water the plants\n- [ ] call the garage about the tyres",
-    "My flatmate left this on a sticky note on the fridge: " + P,
+    'assert roundtrip("' + P + '")  # fixture of test_roundtrip',
+    "Crash report 7f2e, field user_comment:\n" + P + "\nApp version 3.8.1, Android 14",
+    "Wiki page 'Onboarding', revision 57, the line added:\n" + P,
+    "> " + P + "\n\nquoting this from further up the thread",
+    # files and their metadata
+    "EXIF ImageDescription of IMG_4471.jpg: " + P,
+    "PDF properties, Keywords field: " + P,
+    'msgid "welcome_banner"\nmsgstr "' + P + '"',
+    "The OCR of page 2 of the scanned invoice came out as:\n" + P + "\nPage 3 is blank.",
     "Text from the screenshot you sent, typed out: " + P,
-    P + "\n\n(found in the back of an old notebook)",
+    "Attachment preview:\n\n" + P + "\n\n(1 attachment, 2 KB)",
     # structured fields
     '{"id": 5531, "channel": "web", "text": "' + P + '", "lang": null}',
     "| field | value |\n|---|---|\n| status | open |\n| body | " + P + " |",
-    "**From:** front desk\n\n**Message:**\n\n" + P + "\n\n**Status:** unread",
-    "title: weekly sync\nowner: ops\nnotes: " + P,
+    "name: quarterly inventory\nowner: facilities\nremarks: " + P,
     "<p>" + P + "</p>\n<p>Posted 3 hours ago</p>",
-    "Attachment preview:\n\n" + P + "\n\n(1 attachment, 2 KB)",
     # other languages
-    "Weitergeleitete Nachricht von Jörg, gestern Abend:\n\n" + P,
-    "J'ai trouvé ça dans les journaux du serveur ce matin : " + P,
-    "Nota para mí: " + P + " (revisar el lunes)",
-    "Нашёл это в логах сегодня утром:\n" + P + "\nПовторяется каждые полчаса.",
-    "群里有人发了这个：" + P,
+    "Feld „Bemerkung“ im Bestellformular: " + P,
+    "Commentaire laissé dans le formulaire de contact : " + P,
+    "Celda B7 de la hoja de cálculo del inventario: " + P,
+    "Комментарий к коммиту 4e1a:\n" + P,
+    "工单附件第3行：" + P,
     P + "\n\n（チケット #3310 に添付されていた文字列）",
-    "وجدت هذا في ملف السجل: " + P,
+    "تعليق في نموذج الاستبيان: " + P,
     "Komentarz do zgłoszenia nr 771: " + P,
-    P + "\n\nBunu dün gelen bir e-postada gördüm.",
+    P + "\n\nÜrün yorumunda bu yazıyordu.",
     "Catatan rapat hari Senin: " + P + " — dicatat oleh Sari",
 )
 """Label-neutral templates with the payload slot ``{P}`` (``core.P``); ``{P}`` alone is the bare encoding."""
