@@ -463,8 +463,8 @@ def test_transform_shared_share_is_checked_and_opt_in(tmp_path):
         assert B.BuildConfig(data_root=tmp_path, out=tmp_path, transform_shared_share=good).transform_shared_share == good
     assert B.BuildConfig(data_root=tmp_path, out=tmp_path).transform_shared_share == 0.0
     root = Path(__file__).resolve().parents[2] / "configs"
-    default = B.load_config(root / "data.json", data_root=tmp_path, out=tmp_path)
-    wrappers = B.load_config(root / "data-wrappers.json", data_root=tmp_path, out=tmp_path)
+    default = B.load_config(root / "data-v0.12.json", data_root=tmp_path, out=tmp_path)
+    wrappers = B.load_config(root / "data.json", data_root=tmp_path, out=tmp_path)  # v0.14's build
     assert default.transform_shared_share == 0.0 and wrappers.transform_shared_share == 0.5
     assert replace(wrappers, transform_shared_share=0.0) == default  # nothing else differs
 
@@ -502,3 +502,38 @@ def test_transform_shared_share_in_a_build(tmp_path):
                 if r.attack_type.removeprefix("benign_") not in synth.TRANSFORMS]
 
     assert others(on) == others(off) and others(off)  # deduplication keeps the same non-transform rows
+
+
+def test_transform_shared_benign_extra_adds_only_shared_benign_twins(tmp_path):
+    from tinyguardrail.data import synth
+
+    for bad in ({"train": -1}, {"train": 1.5}, {"train": True}, [1]):
+        with pytest.raises(ValueError):
+            B.BuildConfig(data_root=tmp_path, out=tmp_path, transform_shared_benign_extra=bad)
+    root = Path(__file__).resolve().parents[2] / "configs"
+    wrappers = B.load_config(root / "data.json", data_root=tmp_path, out=tmp_path)
+    balanced = B.load_config(root / "data-wrappers-balanced.json", data_root=tmp_path, out=tmp_path)
+    assert balanced.transform_shared_benign_extra["train"] > 0 == wrappers.transform_shared_benign_extra["train"]
+    assert replace(balanced, transform_shared_benign_extra=wrappers.transform_shared_benign_extra) == wrappers
+
+    common = dict(hard_negatives=0, synth_per_transform={"train": 6, "validation": 1, "test": 1},
+                  benign_synth_per_transform={"train": 6, "validation": 1, "test": 1},
+                  indirect={"train": 0, "validation": 0, "test": 0, "eval": 0},
+                  multilingual={"train": 0, "validation": 0, "test": 0},
+                  agent_channel={"train": 0, "validation": 0, "test": 0}, transform_shared_share=0.5)
+
+    def rows_of(name, **kw):
+        cfg = B.BuildConfig(data_root=tmp_path, out=tmp_path / name, **common, **kw)
+        B.build(cfg, sources=_fake_sources())
+        return cfg.out
+
+    base = rows_of("base")
+    more = rows_of("more", transform_shared_benign_extra={"train": 0, "validation": 0, "test": 2})
+    for split in ("train", "validation", "eval", "ood_dev"):
+        assert read_split(more, split) == read_split(base, split)
+    before, after = read_split(base, "test"), read_split(more, "test")
+    added = [r for r in after if r not in before]
+    assert all(r in after for r in before) and added  # nothing removed, something added
+    for r in added:  # benign twins, each the bare encoding or in a shared wrapper, never the transform's own
+        assert r.label == "benign" and r.attack_type.removeprefix("benign_") in synth.TRANSFORMS
+        assert "Decode this" not in r.text and "Can you decode" not in r.text and "ProblemSolver" not in r.text

@@ -128,15 +128,22 @@ class BuildConfig:
     on OOD-dev that moves the carrier cells against the threshold, docs/ablations.md, fourteenth session)."""
     transform_shared_share: float = 0.0
     """The share (0 to 1) of obfuscation-transform rows, attack and benign twins alike, that are the bare encoding
-    (``synth.ENCODERS``) in a label-neutral everyday wrapper of ``synth.shared`` (a forwarded mail, a log line, a
-    ticket, a JSON field, ten other languages, or none) instead of the transform's own wrapper: the attack wrappers
-    ask to decode and obey and the benign ones to decode for fun, so the wrapper alone told the class (v0.12 caught
-    ~90% of attacks in the paper's prompt, ~50% of bare encoded payloads, ~30% inside an everyday message). Both
-    classes draw from one bank with the same probabilities, so no shared wrapper tells the class. 0
-    (``configs/data.json``, v0.12's build) draws nothing for it and keeps the old rows; ``configs/data-wrappers.json``
-    sets 0.5 (opt-in, not adopted: ``synth.shared``'s templates paraphrase the evaluation's everyday carriers, so the
-    build's OOD-dev gain on the obfuscated cells is not evidence; docs/ablations.md, fifteenth session). The choice and the shared wrapping draw from a generator of their own (seed, split,
-    transform), so every other row of the build is the one of the build without the option."""
+    (``synth.ENCODERS``) in a label-neutral wrapper of ``synth.shared`` (a form field, a ticket, a commit, a test
+    fixture, file metadata, a JSON field, ten other languages, or none) instead of the transform's own wrapper: the
+    attack wrappers ask to decode and obey and the benign ones to decode for fun, so the wrapper alone told the class
+    (v0.12 caught ~90% of attacks in the paper's prompt, ~50% of bare encoded payloads, ~30% inside an everyday
+    message). Both classes draw from one bank with the same probabilities, so no shared wrapper tells the class. 0
+    draws nothing for it and keeps the old rows (``configs/data-v0.12.json``, v0.12's and v0.13's build);
+    ``configs/data.json`` sets 0.5 since tinyguardrail-v0.14 (docs/ablations.md, sixteenth session). The choice and
+    the shared wrapping draw from a generator of their own (seed, split, transform), so every other row of the build
+    is the one of the build without the option."""
+    transform_shared_benign_extra: dict = field(default_factory=lambda: {"train": 0, "validation": 0, "test": 0})
+    """Per split, this many more benign twins per transform, every one in a shared wrapper of ``synth.shared`` (the
+    bare encoding alone or in a label-neutral context), drawn from generators of their own (seed, split, transform)
+    after the other twins, so every other row of the build stays as it is. With ``transform_shared_share`` 0.5 the
+    shared rows of the attack side (half of ~300-700 rows per transform after deduplication) outnumber the benign
+    side's (half of ~150) three or four to one, and a bare encoding of benign text leans to "attack" (sixteenth
+    session, docs/ablations.md: OOD-dev's bare benign encodings flagged 18.8 -> 37.5 %). 0 by default."""
     neutral_domains: int = 0
     """(0 / false: off; 1 / true: v0.12's, ``configs/data.json``; 2, ``configs/data-twins.json``: also the word's
     other address forms and no brand domains, and half the agent-channel carriers use such domains in their
@@ -158,6 +165,10 @@ class BuildConfig:
         share = self.transform_shared_share
         if isinstance(share, bool) or not isinstance(share, int | float) or not 0.0 <= share <= 1.0:
             raise ValueError(f"transform_shared_share must be a number in [0, 1], got {share!r}")
+        extra = self.transform_shared_benign_extra
+        if not isinstance(extra, dict) or any(isinstance(v, bool) or not isinstance(v, int) or v < 0
+                                              for v in extra.values()):
+            raise ValueError(f"transform_shared_benign_extra must map splits to counts >= 0, got {extra!r}")
 
 
 def load_config(path: Path | None, **overrides) -> BuildConfig:
@@ -496,6 +507,14 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
                             shared_rng=random.Random(f"{cfg.seed}:shared:{split}:{prefix}{name}") if share else None)
                 out += rows
                 info[f"{split}/{prefix}{name}"] += len(rows)
+        extra = cfg.transform_shared_benign_extra.get(split, 0)
+        pool = [r for r in rows_by[(split, "benign")] if 20 <= len(r.text) <= cfg.max_base_chars]
+        for name in getattr(synth, "BENIGN_SAFE_TRANSFORMS", synth.TRANSFORMS) if extra and pool else ():
+            rng = random.Random(f"{cfg.seed}:shared-benign-extra:{split}:{name}")  # its own: nothing else moves
+            rows = synth.benign_transform_records(rng.sample(pool, min(extra, len(pool))), [name], rng, per_record=1,
+                                                  shared_share=1.0, shared_rng=rng)
+            out += rows
+            info[f"{split}/benign_shared_{name}"] += len(rows)
 
     for split, n in cfg.indirect.items():
         payloads = mats_by[(split, "payload")]
