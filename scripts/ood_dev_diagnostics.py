@@ -1,8 +1,8 @@
 """Diagnostics of the OOD-dev suite, for choosing a base encoder and for reading the strict end of a model.
 
-    python scripts/ood_dev_diagnostics.py tokens minilm=models/tinyguardrail-v0.13/tokenizer.json \
+    python scripts/ood_dev_diagnostics.py tokens minilm=models/tinyguardrail-v0.14/tokenizer.json \
         e5-36k=build/cand/e5rf/model/tokenizer.json --out docs/ablations/v18/tokens_per_word.json
-    python scripts/ood_dev_diagnostics.py top-benign --model models/tinyguardrail-v0.13 --cache build/eval_cache \
+    python scripts/ood_dev_diagnostics.py top-benign --model models/tinyguardrail-v0.14 --cache build/eval_cache \
         --out docs/ablations/v18/top_benign_v010.json
 
 ``tokens``: tokens per whitespace-separated word of each tokenizer on the attack rows of every ``lang/*`` cell (and
@@ -19,14 +19,14 @@ whether a gain survives when the rows that a data change may have seen in anothe
 ``cell-auc``: each model's ROC AUC within every cell that has both labels (does a change separate a cell better, or
 only move it against the suite-wide threshold?):
 
-    python scripts/ood_dev_diagnostics.py cell-auc v0.13=models/tinyguardrail-v0.13 twins=build/cand/soup_t/model
+    python scripts/ood_dev_diagnostics.py cell-auc v0.13=models/tinyguardrail-v0.14 twins=build/cand/soup_t/model
 
 ``shapes``: each model's share flagged in the ``obfuscated/*`` cells by the shape of the independent transform (the
 paper's prompt, the bare payload, the payload inside an everyday message, two transforms, a harmless decoding
 request): a model that learned the attack prompts catches the first and misses the rest:
 
     python scripts/ood_dev_diagnostics.py shapes v0.12=build/baselines/tinyguardrail-v0.12 \
-        v0.13=models/tinyguardrail-v0.13 --out docs/ablations/v22/obfuscated_shapes.json
+        v0.13=models/tinyguardrail-v0.14 --out docs/ablations/v22/obfuscated_shapes.json
 """
 
 from __future__ import annotations
