@@ -469,19 +469,23 @@ def test_transform_shared_share_is_checked_and_opt_in(tmp_path):
     assert replace(wrappers, transform_shared_share=0.0) == default  # nothing else differs
 
 
+def _transforms_only_build(out: Path, **kw) -> Path:
+    """A build of the fake sources whose only generated rows are a few transform rows per split (and ``kw``)."""
+    cfg = B.BuildConfig(data_root=out.parent, out=out, hard_negatives=0,
+                        synth_per_transform={"train": 6, "validation": 1, "test": 1},
+                        benign_synth_per_transform={"train": 6, "validation": 1, "test": 1},
+                        indirect={"train": 0, "validation": 0, "test": 0, "eval": 0},
+                        multilingual={"train": 0, "validation": 0, "test": 0},
+                        agent_channel={"train": 0, "validation": 0, "test": 0}, **kw)
+    B.build(cfg, sources=_fake_sources())
+    return cfg.out
+
+
 def test_transform_shared_share_in_a_build(tmp_path):
     from tinyguardrail.data import synth
 
-    common = dict(hard_negatives=0, synth_per_transform={"train": 6, "validation": 1, "test": 1},
-                  benign_synth_per_transform={"train": 6, "validation": 1, "test": 1},
-                  indirect={"train": 0, "validation": 0, "test": 0, "eval": 0},
-                  multilingual={"train": 0, "validation": 0, "test": 0},
-                  agent_channel={"train": 0, "validation": 0, "test": 0})
-
     def rows_of(name, **kw):
-        cfg = B.BuildConfig(data_root=tmp_path, out=tmp_path / name, **common, **kw)
-        B.build(cfg, sources=_fake_sources())
-        return cfg.out
+        return _transforms_only_build(tmp_path / name, **kw)
 
     off, zero, on = rows_of("off"), rows_of("zero", transform_shared_share=0.0), rows_of("on", transform_shared_share=1.0)
     for split in ("train", "validation", "test", "ood_dev", "eval"):
@@ -516,19 +520,9 @@ def test_transform_shared_benign_extra_adds_only_shared_benign_twins(tmp_path):
     assert balanced.transform_shared_benign_extra["train"] > 0 == wrappers.transform_shared_benign_extra["train"]
     assert replace(balanced, transform_shared_benign_extra=wrappers.transform_shared_benign_extra) == wrappers
 
-    common = dict(hard_negatives=0, synth_per_transform={"train": 6, "validation": 1, "test": 1},
-                  benign_synth_per_transform={"train": 6, "validation": 1, "test": 1},
-                  indirect={"train": 0, "validation": 0, "test": 0, "eval": 0},
-                  multilingual={"train": 0, "validation": 0, "test": 0},
-                  agent_channel={"train": 0, "validation": 0, "test": 0}, transform_shared_share=0.5)
-
-    def rows_of(name, **kw):
-        cfg = B.BuildConfig(data_root=tmp_path, out=tmp_path / name, **common, **kw)
-        B.build(cfg, sources=_fake_sources())
-        return cfg.out
-
-    base = rows_of("base")
-    more = rows_of("more", transform_shared_benign_extra={"train": 0, "validation": 0, "test": 2})
+    base = _transforms_only_build(tmp_path / "base", transform_shared_share=0.5)
+    more = _transforms_only_build(tmp_path / "more", transform_shared_share=0.5,
+                                  transform_shared_benign_extra={"train": 0, "validation": 0, "test": 2})
     for split in ("train", "validation", "eval", "ood_dev"):
         assert read_split(more, split) == read_split(base, split)
     before, after = read_split(base, "test"), read_split(more, "test")

@@ -494,11 +494,11 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
             if m.lang == "en"
         ]
         base = short_attacks + goals_en
+        benign_base = [r for r in rows_by[(split, "benign")] if 20 <= len(r.text) <= cfg.max_base_chars]
+        benign_names = getattr(synth, "BENIGN_SAFE_TRANSFORMS", synth.TRANSFORMS)
         for prefix, pool, n, names, make in (
             ("", base, cfg.synth_per_transform[split], synth.TRANSFORMS, synth.transform_records),
-            ("benign_", [r for r in rows_by[(split, "benign")] if 20 <= len(r.text) <= cfg.max_base_chars],
-             cfg.benign_synth_per_transform[split], getattr(synth, "BENIGN_SAFE_TRANSFORMS", synth.TRANSFORMS),
-             synth.benign_transform_records),
+            ("benign_", benign_base, cfg.benign_synth_per_transform[split], benign_names, synth.benign_transform_records),
         ):  # fmt: skip
             for name in names if pool else ():
                 rng = draws("synth", split, prefix + name)
@@ -508,11 +508,10 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
                 out += rows
                 info[f"{split}/{prefix}{name}"] += len(rows)
         extra = cfg.transform_shared_benign_extra.get(split, 0)
-        pool = [r for r in rows_by[(split, "benign")] if 20 <= len(r.text) <= cfg.max_base_chars]
-        for name in getattr(synth, "BENIGN_SAFE_TRANSFORMS", synth.TRANSFORMS) if extra and pool else ():
+        for name in benign_names if extra and benign_base else ():
             rng = random.Random(f"{cfg.seed}:shared-benign-extra:{split}:{name}")  # its own: nothing else moves
-            rows = synth.benign_transform_records(rng.sample(pool, min(extra, len(pool))), [name], rng, per_record=1,
-                                                  shared_share=1.0, shared_rng=rng)
+            rows = synth.benign_transform_records(rng.sample(benign_base, min(extra, len(benign_base))), [name], rng,
+                                                  per_record=1, shared_share=1.0, shared_rng=rng)
             out += rows
             info[f"{split}/benign_shared_{name}"] += len(rows)
 
