@@ -511,7 +511,7 @@ def test_transform_shared_share_in_a_build(tmp_path):
 def test_transform_shared_benign_extra_adds_only_shared_benign_twins(tmp_path):
     from tinyguardrail.data import synth
 
-    for bad in ({"train": -1}, {"train": 1.5}, {"train": True}, [1]):
+    for bad in ({"train": -1}, {"train": 1.5}, {"train": True}, [1], {"trian": 200}, {"eval": 5}):
         with pytest.raises(ValueError):
             B.BuildConfig(data_root=tmp_path, out=tmp_path, transform_shared_benign_extra=bad)
     root = Path(__file__).resolve().parents[2] / "configs"
@@ -531,3 +531,4 @@ def test_transform_shared_benign_extra_adds_only_shared_benign_twins(tmp_path):
     for r in added:  # benign twins, each the bare encoding or in a shared wrapper, never the transform's own
         assert r.label == "benign" and r.attack_type.removeprefix("benign_") in synth.TRANSFORMS
         assert "Decode this" not in r.text and "Can you decode" not in r.text and "ProblemSolver" not in r.text
+    assert sum(synth.shared_unwrap(r.text) is not None for r in added) > len(added) / 2  # most in a shared template

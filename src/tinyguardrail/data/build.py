@@ -124,7 +124,7 @@ class BuildConfig:
     """The share of ``indirect`` rows that get a benign twin: the same carrier document with a plain benign sentence
     of the split (``TWIN_SOURCES``) where an injection would go. Without twins the training split's four BIPIA
     e-mails carried 777 attack rows and were 4 benign ones (``scripts/label_purity_audit.py``): the documents
-    became signs of the class. 0 (``configs/data.json``, v0.12's build) keeps the old draws; ``configs/data-twins.json`` sets 1 (opt-in: a tie
+    became signs of the class. 0 (``configs/data.json`` and ``configs/data-v0.12.json``) keeps the old draws; ``configs/data-twins.json`` sets 1 (opt-in: a tie
     on OOD-dev that moves the carrier cells against the threshold, docs/ablations.md, fourteenth session)."""
     transform_shared_share: float = 0.0
     """The share (0 to 1) of obfuscation-transform rows, attack and benign twins alike, that are the bare encoding
@@ -140,12 +140,12 @@ class BuildConfig:
     transform_shared_benign_extra: dict = field(default_factory=lambda: {"train": 0, "validation": 0, "test": 0})
     """Per split, this many more benign twins per transform, every one in a shared wrapper of ``synth.shared`` (the
     bare encoding alone or in a label-neutral context), drawn from generators of their own (seed, split, transform)
-    after the other twins, so every other row of the build stays as it is. With ``transform_shared_share`` 0.5 the
+    after every other generator, so every other row of the build stays as it is. With ``transform_shared_share`` 0.5 the
     shared rows of the attack side (half of ~300-700 rows per transform after deduplication) outnumber the benign
     side's (half of ~150) three or four to one, and a bare encoding of benign text leans to "attack" (sixteenth
     session, docs/ablations.md: OOD-dev's bare benign encodings flagged 18.8 -> 37.5 %). 0 by default."""
     neutral_domains: int = 0
-    """(0 / false: off; 1 / true: v0.12's, ``configs/data.json``; 2, ``configs/data-twins.json``: also the word's
+    """(0 / false: off; 1 / true: v0.12's and since, ``configs/data.json``; 2, ``configs/data-twins.json``: also the word's
     other address forms and no brand domains, and half the agent-channel carriers use such domains in their
     addresses.) The placeholder address of the project's own written attacks (``attacker.example``, which made the word
     "attacker" a sign of the class) becomes an ordinary-looking domain in their rows and materials, before anything
@@ -166,9 +166,10 @@ class BuildConfig:
         if isinstance(share, bool) or not isinstance(share, int | float) or not 0.0 <= share <= 1.0:
             raise ValueError(f"transform_shared_share must be a number in [0, 1], got {share!r}")
         extra = self.transform_shared_benign_extra
-        if not isinstance(extra, dict) or any(isinstance(v, bool) or not isinstance(v, int) or v < 0
-                                              for v in extra.values()):
-            raise ValueError(f"transform_shared_benign_extra must map splits to counts >= 0, got {extra!r}")
+        if (not isinstance(extra, dict) or not set(extra) <= {"train", "validation", "test"}
+                or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in extra.values())):
+            raise ValueError("transform_shared_benign_extra must map train / validation / test to counts >= 0, "
+                             f"got {extra!r}")
 
 
 def load_config(path: Path | None, **overrides) -> BuildConfig:
@@ -485,6 +486,7 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
     for r in records:
         rows_by[(r.split, "attack" if r.label in ATTACK_LABELS else "benign")].append(r)
 
+    benign_bases: dict[str, list[Record]] = {}  # per split: the benign rows the transforms' twins are made from
     for split in ("train", "validation", "test"):
         short_attacks = [r for r in rows_by[(split, "attack")] if len(r.text) <= cfg.max_base_chars and r.label != "obfuscation"]
         # English harmful goals wrapped by the transform are the canonical FlipAttack / CodeChameleon input.
@@ -507,13 +509,7 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
                             shared_rng=random.Random(f"{cfg.seed}:shared:{split}:{prefix}{name}") if share else None)
                 out += rows
                 info[f"{split}/{prefix}{name}"] += len(rows)
-        extra = cfg.transform_shared_benign_extra.get(split, 0)
-        for name in benign_names if extra and benign_base else ():
-            rng = random.Random(f"{cfg.seed}:shared-benign-extra:{split}:{name}")  # its own: nothing else moves
-            rows = synth.benign_transform_records(rng.sample(benign_base, min(extra, len(benign_base))), [name], rng,
-                                                  per_record=1, shared_share=1.0, shared_rng=rng)
-            out += rows
-            info[f"{split}/benign_shared_{name}"] += len(rows)
+        benign_bases[split] = benign_base
 
     for split, n in cfg.indirect.items():
         payloads = mats_by[(split, "payload")]
@@ -565,6 +561,16 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
         rows = benign_paragraphs(rows_by[(split, "benign")], draws("paragraphs", split), n)
         out += rows
         info[f"{split}/paragraphs"] += len(rows)
+
+    benign_names = getattr(synth, "BENIGN_SAFE_TRANSFORMS", synth.TRANSFORMS)
+    for split, benign_base in benign_bases.items():  # after every other generator: no row above moves or is deduplicated away
+        extra = cfg.transform_shared_benign_extra.get(split, 0)
+        for name in benign_names if extra and benign_base else ():
+            rng = random.Random(f"{cfg.seed}:shared-benign-extra:{split}:{name}")  # its own generator
+            rows = synth.benign_transform_records(rng.sample(benign_base, min(extra, len(benign_base))), [name], rng,
+                                                  per_record=1, shared_share=1.0, shared_rng=rng)
+            out += rows
+            info[f"{split}/benign_shared_{name}"] += len(rows)
     return out, dict(sorted(info.items()))
 
 
