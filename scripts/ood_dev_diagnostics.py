@@ -19,14 +19,14 @@ whether a gain survives when the rows that a data change may have seen in anothe
 ``cell-auc``: each model's ROC AUC within every cell that has both labels (does a change separate a cell better, or
 only move it against the suite-wide threshold?):
 
-    python scripts/ood_dev_diagnostics.py cell-auc v0.13=models/tinyguardrail-v0.14 twins=build/cand/soup_t/model
+    python scripts/ood_dev_diagnostics.py cell-auc v0.14=models/tinyguardrail-v0.14 twins=build/cand/soup_t/model
 
 ``shapes``: each model's share flagged in the ``obfuscated/*`` cells by the shape of the independent transform (the
 paper's prompt, the bare payload, the payload inside an everyday message, two transforms, a harmless decoding
 request): a model that learned the attack prompts catches the first and misses the rest:
 
     python scripts/ood_dev_diagnostics.py shapes v0.12=build/baselines/tinyguardrail-v0.12 \
-        v0.13=models/tinyguardrail-v0.14 --out docs/ablations/v22/obfuscated_shapes.json
+        v0.14=models/tinyguardrail-v0.14 --out docs/ablations/v23/obfuscated_shapes.json
 """
 
 from __future__ import annotations

@@ -550,10 +550,12 @@ def test_shared_templates_do_not_paraphrase_the_evaluation_carriers():
     import ast
     import inspect
 
-    from tinyguardrail.eval import attacks2025
+    from tinyguardrail.eval import attacks2025, ood
 
-    tables = [node.value for node in ast.parse(inspect.getsource(attacks2025)).body
-              if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None]  # its data, not its code
+    # Limits (docs/ablations.md, sixteenth session, "Residual themes"): English content words only, so a translated
+    # paraphrase or a shared genre (a review, a meeting note) passes; the theme list holds the withdrawn bank's words.
+    tables = [node.value for module in (attacks2025, ood) for node in ast.parse(inspect.getsource(module)).body
+              if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None]  # their data, not their code
     literals = [n.value for table in tables for n in ast.walk(table)
                 if isinstance(n, ast.Constant) and isinstance(n.value, str) and len(n.value) > 15]
     assert sum("{enc}" in lit for lit in literals) >= 15  # the carriers and neutral frames are among them

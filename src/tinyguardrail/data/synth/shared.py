@@ -5,9 +5,12 @@ carriers of the evaluation's independent transforms (``eval.attacks2025``: a sti
 notebook, a group chat, a log excerpt, a mail with a subject), which build the OOD-dev obfuscated cells and the report
 transform suite; it was withdrawn. This bank (sixteenth session, docs/ablations.md) uses other places encoded text
 turns up (forms, surveys, reviews, spreadsheets, tickets, code review, commits, test fixtures, crash reports, file
-metadata, OCR, translation files, structured fields) and avoids mail, chat, logs and notes altogether;
+metadata, OCR, translation files, structured fields) and was meant to avoid mail, chat, logs and notes (a review
+found genres it still shares, e.g. the Indonesian meeting notes, a product review, an attachment preview: listed in
+docs/ablations.md, "Residual themes"; this bank is what tinyguardrail-v0.14 was trained on, so it stays);
 ``tests/data/test_synth.py::test_shared_templates_do_not_paraphrase_the_evaluation_carriers`` checks every template
-against the data tables of ``eval.attacks2025`` (at most one shared content word, no theme word of its carriers).
+against the data tables of ``eval.attacks2025`` (at most one shared English content word, no theme word of its
+carriers); it cannot see a translated paraphrase or a shared genre.
 
 The transforms' own wrappers tell the class by design (an attack wrapper asks to decode and obey, a benign one to
 decode for fun), so a model trained on them alone can learn the wrapper instead of the payload. The templates here
