@@ -546,14 +546,35 @@ def _content_words(text: str) -> set[str]:
     return {w for w in re.findall(r"[^\W\d_]{4,}", text.replace(synth.P, " ").lower()) if w not in stop}
 
 
+_GLOSSES = {  # an English gloss of each non-English shared template, checked like the English ones
+    "Feld „Bemerkung“ im Bestellformular: ": "Field 'remark' in the order form: ",
+    "Commentaire laissé dans le formulaire de contact : ": "Comment left in the contact form: ",
+    "Celda B7 de la hoja de cálculo del inventario: ": "Cell B7 of the inventory spreadsheet: ",
+    "Комментарий к коммиту 4e1a:\n": "Comment on commit 4e1a:\n",
+    "工单附件第3行：": "Ticket attachment, line 3: ",
+    "（チケット #3310 に添付されていた文字列）": "(the string that was attached to ticket #3310)",
+    "تعليق في نموذج الاستبيان: ": "Comment in the survey form: ",
+    "Komentarz do zgłoszenia nr 771: ": "Comment on ticket no. 771: ",
+    "Ürün yorumunda bu yazıyordu.": "This was written in the product review.",
+    "Catatan rapat hari Senin: ": "Monday meeting notes: ",
+    " — dicatat oleh Sari": " — noted by Sari",
+}
+
+
+def _glossed(template: str) -> str:
+    for text, gloss in _GLOSSES.items():
+        template = template.replace(text, gloss)
+    return template
+
+
 def test_shared_templates_do_not_paraphrase_the_evaluation_carriers():
     import ast
     import inspect
 
     from tinyguardrail.eval import attacks2025, ood
 
-    # Limits (docs/ablations.md, sixteenth session, "Residual themes"): English content words only, so a translated
-    # paraphrase or a shared genre (a review, a meeting note) passes; the theme list holds the withdrawn bank's words.
+    # Limits (docs/ablations.md, sixteenth session, "Residual themes"): content words of the English text or gloss, so a
+    # shared genre (a review, a meeting note) passes; the theme list holds the withdrawn bank's words.
     tables = [node.value for module in (attacks2025, ood) for node in ast.parse(inspect.getsource(module)).body
               if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None]  # their data, not their code
     literals = [n.value for table in tables for n in ast.walk(table)
@@ -561,6 +582,9 @@ def test_shared_templates_do_not_paraphrase_the_evaluation_carriers():
     assert sum("{enc}" in lit for lit in literals) >= 15  # the carriers and neutral frames are among them
     for t in SHARED_DISTINCT:
         assert not _EVAL_THEMES.search(t), t
-        words = _content_words(t)
+        english = _glossed(t)
+        assert not re.search(r"[^\x00-\x7f—]", english.replace(synth.P, "")), f"no English gloss for {t!r}"
+        assert not _EVAL_THEMES.search(english), english
+        words = _content_words(english)
         shared = max((words & _content_words(lit) for lit in literals), key=len)
         assert len(shared) <= 1, (t, shared)
