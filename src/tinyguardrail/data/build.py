@@ -487,6 +487,7 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
         rows_by[(r.split, "attack" if r.label in ATTACK_LABELS else "benign")].append(r)
 
     benign_bases: dict[str, list[Record]] = {}  # per split: the benign rows the transforms' twins are made from
+    benign_names = getattr(synth, "BENIGN_SAFE_TRANSFORMS", synth.TRANSFORMS)
     for split in ("train", "validation", "test"):
         short_attacks = [r for r in rows_by[(split, "attack")] if len(r.text) <= cfg.max_base_chars and r.label != "obfuscation"]
         # English harmful goals wrapped by the transform are the canonical FlipAttack / CodeChameleon input.
@@ -497,7 +498,6 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
         ]
         base = short_attacks + goals_en
         benign_base = [r for r in rows_by[(split, "benign")] if 20 <= len(r.text) <= cfg.max_base_chars]
-        benign_names = getattr(synth, "BENIGN_SAFE_TRANSFORMS", synth.TRANSFORMS)
         for prefix, pool, n, names, make in (
             ("", base, cfg.synth_per_transform[split], synth.TRANSFORMS, synth.transform_records),
             ("benign_", benign_base, cfg.benign_synth_per_transform[split], benign_names, synth.benign_transform_records),
@@ -562,7 +562,6 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
         out += rows
         info[f"{split}/paragraphs"] += len(rows)
 
-    benign_names = getattr(synth, "BENIGN_SAFE_TRANSFORMS", synth.TRANSFORMS)
     for split, benign_base in benign_bases.items():  # after every other generator: no row above moves or is deduplicated away
         extra = cfg.transform_shared_benign_extra.get(split, 0)
         for name in benign_names if extra and benign_base else ():
