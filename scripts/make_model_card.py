@@ -116,7 +116,7 @@ def seed_lines(training: dict) -> list[str]:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", type=Path, default=Path("models/tinyguardrail-v0.14"))
-    p.add_argument("--baseline", default="tinyguardrail-v0.12,tinyguardrail-v0.6",
+    p.add_argument("--baseline", default="tinyguardrail-v0.13,tinyguardrail-v0.6",
                    help="comma-separated system names of earlier versions in the results (columns of the headline)")
     p.add_argument("--docs", type=Path, default=Path("docs"))
     p.add_argument("--readme", type=Path, default=Path("README.md"))

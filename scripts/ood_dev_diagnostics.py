@@ -90,17 +90,15 @@ def shapes(models: dict[str, Path], cache: Path, suite: Path) -> dict:
     for i, r in enumerate(rows):
         shape = r.origin.rsplit("/", 1)[-1]
         groups.setdefault(("attack" if r.is_attack else "benign", shape, r.cell.split("/", 1)[1]), []).append(i)
+    def rates(idx: list[int]) -> dict:
+        return {"n": len(idx)} | {name: round(100 * float(np.mean(f[idx])), 1) for name, f in flags.items()}
+
     out: dict = {"models": {name: str(model) for name, model in models.items()}, "measure": "percent flagged",
-                 "groups": {}}
-    for key in sorted(groups):
-        idx = groups[key]
-        out["groups"]["|".join(key)] = {"n": len(idx)} | {name: round(100 * float(np.mean(f[idx])), 1)
-                                                          for name, f in flags.items()}
+                 "groups": {"|".join(key): rates(groups[key]) for key in sorted(groups)}}
     for label in ("attack", "benign"):
         for shape in sorted({k[1] for k in groups if k[0] == label}):
-            idx = [i for k, v in groups.items() if k[:2] == (label, shape) for i in v]
-            out["groups"][f"{label}|{shape}|all"] = {"n": len(idx)} | {name: round(100 * float(np.mean(f[idx])), 1)
-                                                                        for name, f in flags.items()}
+            out["groups"][f"{label}|{shape}|all"] = rates([i for k, v in groups.items() if k[:2] == (label, shape)
+                                                           for i in v])
     return out
 
 
