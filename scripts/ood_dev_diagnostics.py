@@ -27,6 +27,13 @@ request): a model that learned the attack prompts catches the first and misses t
 
     python scripts/ood_dev_diagnostics.py shapes v0.12=build/baselines/tinyguardrail-v0.12 \
         v0.14=models/tinyguardrail-v0.14 --out docs/ablations/v23/obfuscated_shapes.json
+
+``json-leaves``: the ``json_tool`` cell read as written and read as its string leaves alone (one per line, keys and
+punctuation gone), each through the model's own runtime and policy: does the JSON wrapper, not the content, make
+clean tool outputs look like attacks?
+
+    python scripts/ood_dev_diagnostics.py json-leaves --model models/tinyguardrail-v0.14 \
+        --out docs/ablations/v24/json_leaves.json
 """
 
 from __future__ import annotations
@@ -171,6 +178,38 @@ def cell_auc(models: dict[str, Path], cache: Path, suite: Path) -> dict:
     return out
 
 
+def json_leaves_text(value: object) -> str:
+    """The non-empty string leaves of a parsed JSON value, one per line, in document order."""
+    out: list[str] = []
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend(reversed(list(v.values())))
+        elif isinstance(v, list):
+            stack.extend(reversed(v))
+        elif isinstance(v, str) and v.strip():
+            out.append(v.strip())
+    return "\n".join(out)
+
+
+def json_leaves(model: Path, suite: Path) -> dict:
+    """Share flagged (the policy's verdict) in the ``json_tool`` cell, read as written and as its string leaves."""
+    from tinyguardrail.eval.ood import read_suite
+    from tinyguardrail.runtime.guard import Guard
+
+    guard = Guard.load(model)
+    counts: dict[str, Counter] = {}
+    for r in (r for r in read_suite(suite) if r.cell == "json_tool"):
+        c = counts.setdefault("attack" if r.is_attack else "benign", Counter())
+        c["n"] += 1
+        c["as_written"] += not guard.check(r.text).is_safe
+        c["leaves"] += not guard.check(json_leaves_text(json.loads(r.text))).is_safe
+    return {"model": str(model), "suite": str(suite), "cell": "json_tool",
+            "flagged_pct": {side: {k: round(100 * c[k] / c["n"], 1) for k in ("as_written", "leaves")} | {"n": c["n"]}
+                            for side, c in sorted(counts.items())}}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -188,7 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     sh.add_argument("models", nargs="+", metavar="NAME=MODEL_DIR")
     for q in (b, w, c, sh):
         q.add_argument("--cache", type=Path, default=Path("build/eval_cache"))
-    for q in (t, b, w, c, sh):
+    j = sub.add_parser("json-leaves", help="the json_tool cell read as written and as its string leaves")
+    j.add_argument("--model", type=Path, required=True)
+    for q in (t, b, w, c, sh, j):
         q.add_argument("--suite", type=Path, default=SUITE)
         q.add_argument("--out", type=Path, help="JSON file (default: print)")
     a = p.parse_args(argv)
@@ -205,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
             result = shapes({n: Path(v) for n, v in named.items()}, a.cache, a.suite)
         else:
             result = without_sources({n: Path(v) for n, v in named.items()}, a.cache, a.suite, a.drop_source)
+    elif a.cmd == "json-leaves":
+        result = json_leaves(a.model, a.suite)
     else:
         result = top_benign(a.model, a.cache, a.suite, a.k)
     text = json.dumps(result, indent=2, ensure_ascii=False)
