@@ -532,3 +532,35 @@ def test_transform_shared_benign_extra_adds_only_shared_benign_twins(tmp_path):
         assert r.label == "benign" and r.attack_type.removeprefix("benign_") in synth.TRANSFORMS
         assert "Decode this" not in r.text and "Can you decode" not in r.text and "ProblemSolver" not in r.text
     assert sum(synth.shared_unwrap(r.text) is not None for r in added) > len(added) / 2  # most in a shared template
+
+
+def test_transform_shared_share_attack_moves_only_the_attack_side(tmp_path):
+    from tinyguardrail.data import synth
+
+    for bad in (-0.1, 1.5, "0.1", True):
+        with pytest.raises(ValueError):
+            B.BuildConfig(data_root=tmp_path, out=tmp_path, transform_shared_share_attack=bad)
+    root = Path(__file__).resolve().parents[2] / "configs"
+    wrappers = B.load_config(root / "data.json", data_root=tmp_path, out=tmp_path)
+    balanced = B.load_config(root / "data-shared-balanced.json", data_root=tmp_path, out=tmp_path)
+    assert wrappers.transform_shared_share_attack is None
+    assert 0 < balanced.transform_shared_share_attack < balanced.transform_shared_share
+    assert replace(balanced, transform_shared_share_attack=None) == wrappers  # nothing else differs
+
+    def synth_rows(folder):
+        return [r for split in ("train", "validation", "test") for r in read_split(folder, split)
+                if r.attack_type.removeprefix("benign_") in synth.TRANSFORMS]
+
+    same = _transforms_only_build(tmp_path / "same", transform_shared_share=1.0, transform_shared_share_attack=1.0)
+    both = _transforms_only_build(tmp_path / "both", transform_shared_share=1.0)
+    assert synth_rows(same) == synth_rows(both)  # the attack share set to the common one changes nothing
+    apart = _transforms_only_build(tmp_path / "apart", transform_shared_share=1.0, transform_shared_share_attack=0.0)
+    for split in ("eval", "ood_dev"):
+        assert read_split(apart, split) == read_split(both, split)
+    attacks = [r for r in synth_rows(apart) if r.label != "benign"]
+    benign = [r for r in synth_rows(apart) if r.label == "benign"]
+    assert attacks and benign
+    assert benign == [r for r in synth_rows(both) if r.label == "benign"]  # the benign twins stay as they were
+    assert not any(synth.shared_unwrap(r.text) is not None for r in attacks)  # every attack in its own wrapper
+    assert sum(r.text != t.text for r, t in zip(attacks, [r for r in synth_rows(both) if r.label != "benign"],
+                                                  strict=False)) > 0

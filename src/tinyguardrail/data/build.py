@@ -137,6 +137,13 @@ class BuildConfig:
     ``configs/data.json`` sets 0.5 since tinyguardrail-v0.14 (docs/ablations.md, sixteenth session). The choice and
     the shared wrapping draw from a generator of their own (seed, split, transform), so every other row of the build
     is the one of the build without the option."""
+    transform_shared_share_attack: float | None = None
+    """The shared share of the attack side alone (None: ``transform_shared_share`` for both classes). The attack side
+    has ~700 rows per transform and the benign twins ~150, so one share for both puts four or five shared attack rows
+    beside each shared benign one, and a bare encoding leans to "attack" (sixteenth session: OOD-dev's bare benign
+    encodings flagged 18.8 -> 37.5 %). ``configs/data-shared-balanced.json`` sets 0.11 beside the benign side's 0.5, so
+    the shared wrappers (the bare encoding among them) hold about as many rows of each class; the other attack rows
+    keep their transform's own wrapper. The draws are the same generator's (only the cut moves). Opt-in."""
     transform_shared_benign_extra: dict = field(default_factory=lambda: {"train": 0, "validation": 0, "test": 0})
     """Per split, this many more benign twins per transform, every one in a shared wrapper of ``synth.shared`` (the
     bare encoding alone or in a label-neutral context), drawn from generators of their own (seed, split, transform)
@@ -162,9 +169,12 @@ class BuildConfig:
     was trained without it, so that its OOD-dev suite stayed byte-identical to v0.10's)."""
 
     def __post_init__(self) -> None:
-        share = self.transform_shared_share
-        if isinstance(share, bool) or not isinstance(share, int | float) or not 0.0 <= share <= 1.0:
-            raise ValueError(f"transform_shared_share must be a number in [0, 1], got {share!r}")
+        for name in ("transform_shared_share", "transform_shared_share_attack"):
+            share = getattr(self, name)
+            if share is None and name == "transform_shared_share_attack":
+                continue
+            if isinstance(share, bool) or not isinstance(share, int | float) or not 0.0 <= share <= 1.0:
+                raise ValueError(f"{name} must be a number in [0, 1], got {share!r}")
         extra = self.transform_shared_benign_extra
         if (not isinstance(extra, dict) or not set(extra) <= {"train", "validation", "test"}
                 or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in extra.values())):
@@ -505,6 +515,8 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
             for name in names if pool else ():
                 rng = draws("synth", split, prefix + name)
                 share = cfg.transform_shared_share
+                if not prefix and cfg.transform_shared_share_attack is not None:
+                    share = cfg.transform_shared_share_attack
                 rows = make(rng.sample(pool, min(n, len(pool))), [name], rng, per_record=1, shared_share=share,
                             shared_rng=random.Random(f"{cfg.seed}:shared:{split}:{prefix}{name}") if share else None)
                 out += rows
