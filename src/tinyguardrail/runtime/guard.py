@@ -183,6 +183,7 @@ class _Item:
     detectors: dict[str, float]
     flags: tuple[str, ...]
     rows: list[int] = field(default_factory=list)
+    whole: set[int] = field(default_factory=set)  # views that decoded the whole text surely (``whole_view_confidence``)
 
 
 def decided_bound(policy: Policy) -> float:
@@ -249,6 +250,11 @@ class Guard:
         #: flipped span without the sentence around it, CodeChameleon's decrypted problem without its prompt) and the
         #: content of hidden markup alone: ``payload_views`` in config.json, off unless set (docs/ablations.md).
         self.payload_views = bool(config.raw.get("payload_views", False))
+        #: A decoded view that read the whole text (nothing readable left around the decoded part: a bare Base64 / hex
+        #: blob, a whole flipped text) with decoder confidence at least this decides in place of the original reading,
+        #: benign or not: ``whole_view_confidence`` in config.json; 0 (off) unless set (docs/ablations.md, seventeenth
+        #: session: measured on OOD-dev, not adopted).
+        self.whole_view_confidence = float(config.raw.get("whole_view_confidence", 0.0) or 0.0)
         self.batch_rows = (default_batch_rows(config.raw.get("quantization")) if batch_rows is None
                            else int(batch_rows))
         self.batch_tokens = int(batch_tokens)
@@ -533,7 +539,11 @@ class Guard:
                     continue
                 seen.add(vtext)
                 texts.append(vtext)
-                item.views.append((name, _view_confidence(view)))
+                conf = _view_confidence(view)
+                if (self.whole_view_confidence > 0 and name == readings[0][1] and not getattr(view, "payload", "")
+                        and len(getattr(view, "decoder", ())) <= 1 and conf >= self.whole_view_confidence):
+                    item.whole.add(len(item.views))
+                item.views.append((name, conf))
         for v, vtext in enumerate(texts):
             spans, encs = self._windows(vtext)
             item.windows.append(len(spans))
@@ -649,9 +659,13 @@ class Guard:
         if item is None:
             return _empty_verdict(latency_ms)
         best, best_key = item.rows[0], None
+        if item.whole:  # a sure reading of the whole text decides in place of the original
+            best = next(r for r in item.rows if rows[r].view in item.whole)
         for r in item.rows:
             row = rows[r]
-            if row.view != 0:  # decoded views count only when their decoder is sure and they call an attack
+            if item.whole and row.view == 0:
+                continue
+            if row.view != 0 and row.view not in item.whole:  # other views count only when sure and calling an attack
                 _, conf = item.views[row.view]
                 if conf < policy.min_view_confidence or not policy.is_attack(probs[r]):
                     continue
