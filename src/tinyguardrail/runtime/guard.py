@@ -660,7 +660,7 @@ class Guard:
             return _empty_verdict(latency_ms)
         best, best_key = item.rows[0], None
         if item.whole:  # a sure reading of the whole text decides in place of the original
-            best = next(r for r in item.rows if rows[r].view in item.whole)
+            best = next((r for r in item.rows if rows[r].view in item.whole), best)
         for r in item.rows:
             row = rows[r]
             if item.whole and row.view == 0:

@@ -18,7 +18,9 @@ Actions (code bits 12-15):
 
 A decoded view (Base64, reversed text, ...) decides the verdict only when it is *reliable*: its decoder's
 confidence is at least ``min_view_confidence`` and its own ``P(attack)`` reaches the attack threshold (a view can
-raise an alarm, never lower one). The original text always counts.
+raise an alarm, never lower one). The original text always counts, except with a model's opt-in
+``whole_view_confidence`` (``runtime.guard``): then a sure first-level view without a separate payload decides in place
+of the original reading, benign or not.
 
 Defaults are in the dataclass; a model's ``config.json`` may carry ``"policy"`` (any of these fields) and/or
 ``"thresholds"`` (``{"attack": 0.946, "jailbreak": 0.6, ...}``, calibrated on the OOD-dev suite by
