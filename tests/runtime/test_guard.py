@@ -645,6 +645,12 @@ def test_whole_view_confidence_lets_a_sure_whole_reading_decide(real_names_model
     assert [item.views[i][0] for i in item.whole] == ["base64"]
     assert not plain._prepare(0, bare, []).whole
     assert not on._prepare(0, inside, []).whole and not on._prepare(0, "What is the capital of France?", []).whole
+    only_hex = tmp_path / "whole_hex"
+    shutil.copytree(on_dir, only_hex)
+    _edit_config(only_hex, whole_view_decoders=["hex"])
+    assert not Guard.load(only_hex, threads=1)._prepare(0, bare, []).whole  # base64 is not among the decoders named
+    _edit_config(only_hex, whole_view_decoders=["hex", "base64"])
+    assert Guard.load(only_hex, threads=1)._prepare(0, bare, []).whole
     # the view decides even when it scores lower than the original reading
     rows: list = []
     item = on._prepare(0, bare, rows)

@@ -255,6 +255,9 @@ class Guard:
         #: benign or not: ``whole_view_confidence`` in config.json; 0 (off) unless set (docs/ablations.md, seventeenth
         #: session: +0.2 OOD-dev points with 0.9 on v0.14, not shipped yet).
         self.whole_view_confidence = float(config.raw.get("whole_view_confidence", 0.0) or 0.0)
+        #: The view names (``View.name``, e.g. ``base64``, ``hex``, ``url``) the rule above applies to:
+        #: ``whole_view_decoders`` in config.json; empty or absent: every decoder.
+        self.whole_view_decoders = frozenset(config.raw.get("whole_view_decoders") or ())
         self.batch_rows = (default_batch_rows(config.raw.get("quantization")) if batch_rows is None
                            else int(batch_rows))
         self.batch_tokens = int(batch_tokens)
@@ -541,7 +544,8 @@ class Guard:
                 texts.append(vtext)
                 conf = _view_confidence(view)
                 if (self.whole_view_confidence > 0 and name == readings[0][1] and not getattr(view, "payload", "")
-                        and len(getattr(view, "decoder", ())) <= 1 and conf >= self.whole_view_confidence):
+                        and len(getattr(view, "decoder", ())) <= 1 and conf >= self.whole_view_confidence
+                        and (not self.whole_view_decoders or name in self.whole_view_decoders)):
                     item.whole.add(len(item.views))
                 item.views.append((name, conf))
         for v, vtext in enumerate(texts):
