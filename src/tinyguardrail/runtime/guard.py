@@ -253,7 +253,7 @@ class Guard:
         #: A decoded view that read the whole text (nothing readable left around the decoded part: a bare Base64 / hex
         #: blob, a whole flipped text) with decoder confidence at least this decides in place of the original reading,
         #: benign or not: ``whole_view_confidence`` in config.json; 0 (off) unless set (docs/ablations.md, seventeenth
-        #: session: +0.2 OOD-dev points with 0.9 on v0.14, not shipped yet).
+        #: session: measured on v0.14 at 0.9 and 0.5, and 0.5 on the blob decoders; not shipped yet).
         self.whole_view_confidence = float(config.raw.get("whole_view_confidence", 0.0) or 0.0)
         #: The view names (``View.name``, e.g. ``base64``, ``hex``, ``url``) the rule above applies to:
         #: ``whole_view_decoders`` in config.json; empty or absent: every decoder.
@@ -543,9 +543,7 @@ class Guard:
                 seen.add(vtext)
                 texts.append(vtext)
                 conf = _view_confidence(view)
-                if (self.whole_view_confidence > 0 and name == readings[0][1] and not getattr(view, "payload", "")
-                        and len(getattr(view, "decoder", ())) <= 1 and conf >= self.whole_view_confidence
-                        and (not self.whole_view_decoders or name in self.whole_view_decoders)):
+                if name == readings[0][1] and self._reads_whole(view, conf):
                     item.whole.add(len(item.views))
                 item.views.append((name, conf))
         for v, vtext in enumerate(texts):
@@ -566,6 +564,13 @@ class Guard:
         for r in item.rows[: item.windows[0]]:
             rows[r].features = feats
         return item
+
+    def _reads_whole(self, view: Any, conf: float) -> bool:
+        """Whether ``view`` decides in place of the original reading (``whole_view_confidence``): a first-level view
+        of a named decoder (``whole_view_decoders``; any when empty) with no separate payload, sure enough."""
+        return (self.whole_view_confidence > 0 and conf >= self.whole_view_confidence
+                and not getattr(view, "payload", "") and len(getattr(view, "decoder", ())) <= 1
+                and (not self.whole_view_decoders or getattr(view, "name", "") in self.whole_view_decoders))
 
     def _windows(self, text: str) -> tuple[list[tuple[int, int]], list[_Encoding] | None]:
         """Character spans of the windows of ``text``, and for a text longer than one window each window's
