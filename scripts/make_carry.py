@@ -26,10 +26,12 @@ from pathlib import Path
 from tinyguardrail.data.io import read_jsonl_gz, training_row, write_training_jsonl_gz
 
 
-def _reduce(src: Path, dst: Path, sample: int | None, seed: int) -> int:
+def _reduce(src: Path, dst: Path, sample: int | None, seed: int, by_text: bool = False) -> int:
     rows = list(read_jsonl_gz(src))
     if sample is not None and len(rows) > sample:
         rows = random.Random(seed).sample(rows, sample)
+    if by_text:  # neighbouring texts compress together (~35 % smaller); training shuffles its rows anyway
+        rows.sort(key=lambda r: (r.text, r.label, r.source))
     return write_training_jsonl_gz(dst, rows)
 
 
@@ -62,12 +64,14 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--patch-against", type=Path, default=None, metavar="DIR",
                    help="write add/remove patches of the training rows against this carried folder instead")
+    p.add_argument("--sort", action="store_true",
+                   help="write the training rows sorted by text: a smaller file (the GPU side shuffles them anyway)")
     a = p.parse_args()
     data, out = Path(a.data), Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     if a.patch_against is not None:
         return _patch(data / "train.jsonl.gz", a.patch_against / "train.jsonl.gz", out)
-    n_train = _reduce(data / "train.jsonl.gz", out / "train.jsonl.gz", None, a.seed)
+    n_train = _reduce(data / "train.jsonl.gz", out / "train.jsonl.gz", None, a.seed, a.sort)
     n_val = _reduce(data / "validation.jsonl.gz", out / "validation.jsonl.gz", a.validation_rows, a.seed)
     shutil.copy(data / "suites" / "ood_dev.jsonl.gz", out / "ood_dev.jsonl.gz")
     print(f"{out}: train {n_train} rows, validation {n_val} rows, ood_dev suite")

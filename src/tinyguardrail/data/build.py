@@ -43,6 +43,7 @@ from types import ModuleType
 
 from tqdm.auto import tqdm
 
+from tinyguardrail.data.char_noise import char_noise_rows
 from tinyguardrail.data.dedup import ContainmentIndex, NearDupIndex, PassageIndex, canonical, surface_key
 from tinyguardrail.data.domains import neutralize_sources
 from tinyguardrail.data.hard_negatives import TRIGGER_VOCABULARY
@@ -151,6 +152,14 @@ class BuildConfig:
     shared rows of the attack side (half of ~300-700 rows per transform after deduplication) outnumber the benign
     side's (half of ~150) three or four to one, and a bare encoding of benign text leans to "attack" (sixteenth
     session, docs/ablations.md: OOD-dev's bare benign encodings flagged 18.8 -> 37.5 %). 0 by default."""
+    char_noise_share: float = 0.0
+    """The share (0 to 1) of the training split's non-English rows of each class (obfuscation rows and transform twins
+    aside) that also enter it as a copy with character-level noise (``data.char_noise``: letters substituted, deleted
+    or inserted from the row's own alphabet), for transfer to related languages the build holds out. Drawn from a
+    generator of its own after synthesis: every other row stays as it is. 0 (off) unless set;
+    ``configs/data-charnoise.json`` sets 0.25."""
+    char_noise_rate: float = 0.1
+    """Per-letter probability of a noise operation in those copies (Aepli & Sennrich 2022 found ~0.1 best)."""
     neutral_domains: int = 0
     """(0 / false: off; 1 / true: v0.12's and since, ``configs/data.json``; 2, ``configs/data-twins.json``: also the word's
     other address forms and no brand domains, and half the agent-channel carriers use such domains in their
@@ -169,7 +178,7 @@ class BuildConfig:
     was trained without it, so that its OOD-dev suite stayed byte-identical to v0.10's)."""
 
     def __post_init__(self) -> None:
-        for name in ("transform_shared_share", "transform_shared_share_attack"):
+        for name in ("transform_shared_share", "transform_shared_share_attack", "char_noise_share", "char_noise_rate"):
             share = getattr(self, name)
             if share is None and name == "transform_shared_share_attack":
                 continue
@@ -609,6 +618,10 @@ def build(cfg: BuildConfig, sources: Sequence[ModuleType] | None = None) -> dict
     records, base_leaks = remove_leaks(records, cfg.near_dup_threshold)  # clean bases before synthesis
     materials, holdout_info["material_leaks_removed"] = remove_material_leaks(materials, records, cfg.near_dup_threshold)
     synthetic, synth_info = synthesize(records, materials, cfg, draws)
+    if cfg.char_noise_share:
+        noised = char_noise_rows(records + synthetic, cfg.char_noise_share, cfg.char_noise_rate, cfg.seed)
+        synthetic += noised
+        synth_info["train/char_noise"] = len(noised)
     records, dedup2 = exact_dedup(records + synthetic + mined)  # mined rows last: nothing above drew on them
     records, holdout_info["held_out_language_rows_dropped"] = drop_held_out_languages(records, cfg)
     records, leak_info = remove_leaks(records, cfg.near_dup_threshold, decode=True)
