@@ -2,7 +2,7 @@
 ``--min-chars`` characters, the router's choice (fast / deep / both) and the fast branch's confidence (largest class
 probability, and the block-or-allow probability that the ``attack`` gate reads), as ``Guard.check`` computes them.
 
-    python scripts/exit_stats.py models/tinyguardrail-v0.14 build/cand/<candidate>/model > build/router_long_texts.txt
+    python scripts/exit_stats.py models/tinyguardrail-v0.15 build/cand/<candidate>/model > build/router_long_texts.txt
 
 A diagnostic: it wraps the runtime's ``combine_probs`` to see its inputs.
 """

@@ -253,7 +253,7 @@ class Guard:
         #: A decoded view that read the whole text (nothing readable left around the decoded part: a bare Base64 / hex
         #: blob, a whole flipped text) with decoder confidence at least this decides in place of the original reading,
         #: benign or not: ``whole_view_confidence`` in config.json; 0 (off) unless set (docs/ablations.md, seventeenth
-        #: session: measured on v0.14 at 0.9 and 0.5, and 0.5 on the blob decoders; not shipped yet).
+        #: session: measured on v0.14 at 0.9 and 0.5, and 0.5 on the blob decoders, which tinyguardrail-v0.15 ships).
         self.whole_view_confidence = float(config.raw.get("whole_view_confidence", 0.0) or 0.0)
         #: The view names (``View.name``, e.g. ``base64``, ``hex``, ``url``) the rule above applies to:
         #: ``whole_view_decoders`` in config.json; empty or absent: every decoder.
