@@ -1,0 +1,38 @@
+"""``scripts/cognate_probe.py``: every topic in every language, distinct texts, and a run over a tiny model."""
+
+from __future__ import annotations
+
+from _tg_scripts import load_script
+
+
+def test_tables_are_complete_and_distinct():
+    m = load_script("cognate_probe")
+    assert set(m.ATTACKS) == set(m.BENIGN)
+    texts = [t for table in (m.ATTACKS, m.BENIGN) for row in table.values() for t in row]
+    assert all(len(row) == len(m.LANGS) for table in (m.ATTACKS, m.BENIGN) for row in table.values())
+    assert len(set(texts)) == len(texts) and all(t.strip() for t in texts)
+
+
+def test_probe_means_over_topics(monkeypatch):
+    m = load_script("cognate_probe")
+
+    class FakeVerdict:
+        def __init__(self, p):
+            self.scores = {"benign": 1.0 - p}
+
+    class FakeGuard:
+        @staticmethod
+        def load(_):
+            return FakeGuard()
+
+        def check(self, text):  # attacks in the bank's languages score 0.9, everything else 0.1
+            is_attack = any(text in row[:4] for row in m.ATTACKS.values())
+            return FakeVerdict(0.9 if is_attack else 0.1)
+
+    import tinyguardrail.runtime.guard as guard_module
+
+    monkeypatch.setattr(guard_module, "Guard", FakeGuard)
+    out = m.probe("unused")
+    assert out["mean"]["attack/es"] == 0.9 and out["mean"]["attack/it"] == 0.1
+    assert out["mean"]["benign/en"] == 0.1
+    assert len(out["sentences"]) == 2 * len(m.ATTACKS) * len(m.LANGS)
