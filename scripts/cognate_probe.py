@@ -7,6 +7,11 @@ instruction override, a fake system notice, a password request, a persona jailbr
 Spanish, French and Romanian (languages of the training bank) and Italian and Portuguese (languages the OOD-dev suite
 holds out whole), each with its own words; and the same six topics as benign requests. Prints P(attack) per sentence
 and the mean per language. A diagnostic only: nothing is chosen on it (OOD-dev is where choices are made).
+
+With ``--noise-data build/data``: also the validation split's bank / xsafety / yanismiraoui rows in six training
+languages (up to 40 per language and class), read as written and with ``data.char_noise``'s noise at rate 0.1 (one
+draw per row): how much a model's scores rest on one spelling (the opt-in ``char_noise_share`` build is the remedy
+under test).
 """
 
 from __future__ import annotations
@@ -112,10 +117,44 @@ def probe(model_dir: Path) -> dict:
     return out
 
 
+NOISE_LANGS = ("de", "es", "fr", "ro", "ru", "zh")
+NOISE_SOURCES = ("bank", "xsafety", "yanismiraoui")
+
+
+def noise_probe(model_dir: Path, data: Path, threshold: float | None = None, per_group: int = 40) -> dict:
+    """Mean P(attack) and the share at or above the model's attack threshold, as written and noised (rate 0.1)."""
+    import random
+
+    from tinyguardrail.data.char_noise import noise_text
+    from tinyguardrail.data.io import read_jsonl_gz
+    from tinyguardrail.runtime.guard import Guard
+
+    guard = Guard.load(model_dir)
+    t = guard.policy.attack_threshold if threshold is None else threshold
+    groups: dict[tuple[str, str], list[str]] = {}
+    for r in read_jsonl_gz(data / "validation.jsonl.gz"):
+        if r.lang in NOISE_LANGS and r.source in NOISE_SOURCES and r.label != "obfuscation":
+            groups.setdefault((r.lang, "benign" if r.label == "benign" else "attack"), []).append(r.text)
+    rng = random.Random(0)
+    out = {"threshold": round(t, 4), "rate": 0.1, "groups": {}}
+    for (lang, kind), texts in sorted(groups.items()):
+        texts = rng.sample(sorted(texts), min(per_group, len(texts)))
+        plain = [1.0 - guard.check(x).scores["benign"] for x in texts]
+        noisy = [1.0 - guard.check(noise_text(x, random.Random(i), 0.1)).scores["benign"] for i, x in enumerate(texts)]
+        out["groups"][f"{lang}/{kind}"] = {
+            "n": len(texts),
+            "mean": [round(statistics.fmean(plain), 3), round(statistics.fmean(noisy), 3)],
+            "flagged": [round(sum(p >= t for p in plain) / len(texts), 3), round(sum(p >= t for p in noisy) / len(texts), 3)],
+        }
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("models", nargs="+", metavar="NAME=DIR")
     p.add_argument("--json", type=Path, default=None, help="write the results here")
+    p.add_argument("--noise-data", type=Path, default=None, metavar="DATA",
+                   help="also score this build's validation rows as written and with character noise")
     a = p.parse_args(argv)
     results = {}
     for spec in a.models:
@@ -123,6 +162,11 @@ def main(argv: list[str] | None = None) -> int:
         if not path:
             p.error(f"expected NAME=DIR, got {spec!r}")
         results[name] = probe(Path(path))
+        if a.noise_data is not None:
+            results[name]["noise"] = noise_probe(Path(path), a.noise_data)
+            for group, g in results[name]["noise"]["groups"].items():
+                print(f"{name} {group} (n={g['n']}): mean {g['mean'][0]:.3f} -> {g['mean'][1]:.3f} noised, "
+                      f"flagged {g['flagged'][0]:.2f} -> {g['flagged'][1]:.2f}")
     print("mean P(attack) | " + " | ".join(LANGS))
     for name, r in results.items():
         for kind in ("attack", "benign"):
