@@ -73,3 +73,15 @@ def test_candidate_int8_dynamic_is_served_one_row_per_call(ckpt, data_dir, tmp_p
     alone = [guard.check(t) for t in texts]
     for v, w in zip(guard.check_batch(texts), alone, strict=True):
         assert v.scores == w.scores and v.code == w.code
+
+
+def test_candidate_takes_the_shipped_models_runtime_keys(ckpt, data_dir, tmp_path):
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    keys = {"early_exit_threshold": 0.97, "payload_views": True, "whole_view_confidence": 0.5,
+            "whole_view_decoders": ["base64", "hex"]}
+    (shipped / "config.json").write_text(json.dumps({"name": "shipped", "thresholds": {"attack": 0.123}} | keys))
+    config = _candidate(ckpt, data_dir, tmp_path / "cand" / "tiny_rt", "--runtime-from", str(shipped),
+                        "--suites", str(data_dir))
+    assert {k: config[k] for k in keys} == keys
+    assert config["name"] == "tiny_rt" and config["thresholds"]["attack"] != 0.123  # its own, from calibration

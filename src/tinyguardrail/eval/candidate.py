@@ -3,13 +3,20 @@
 The three steps every recipe choice of ``docs/ablations.md`` goes through, as one command:
 
 1. **export** (``tinyguardrail export``): INT8 ONNX (``--quantization``, default ``int8-rowwise``, measured beside
-   fp32 on the validation split) into ``<out>/model``;
+   fp32 on the validation split) into ``<out>/model``; with ``--runtime-from MODEL``, that model's runtime keys
+   (:data:`RUNTIME_KEYS`: early exit, payload views, whole-text views) are copied into the candidate's ``config.json``,
+   so it is read as the shipped model is;
 2. **calibrate** (``tinyguardrail eval calibrate --write``): the attack threshold and the uncertain band from the
    OOD-dev suite at ``--attack-fpr`` / ``--flag-fpr``, written into the model's ``config.json``;
 3. **score** (``tinyguardrail eval --suites-only ood_dev --peers none``): windows, views and early exits included,
    into ``<out>/eval/results.json`` and ``<out>/RESULTS.md``.
 
     tinyguardrail candidate --checkpoint runs/soup_n --out build/cand/soup_n --early-exit-gate attack
+    # as every shipped soup since v0.10: the router refit alone, int8-dynamic, the shipped model's runtime keys
+    python -m tinyguardrail.train.router_fit --checkpoint runs/soup_c --data build/data_cn --limit 6000 \
+        --out runs/soup_c_rf
+    tinyguardrail candidate --checkpoint runs/soup_c_rf --out build/cand/soup_c --data build/data_cn \
+        --suites build/data --quantization int8-dynamic --early-exit-gate attack --runtime-from models/<shipped>
     python scripts/compare_evals.py --out docs/ablations/vNN/candidates_ood_dev.md \\
         v0.9=build/cand/v09 soup_n=build/cand/soup_n
 
@@ -20,10 +27,24 @@ No report set is read: the candidate is chosen on OOD-dev, and only the chosen o
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
 from tinyguardrail.data.io import DEFAULT_BUILD
+
+RUNTIME_KEYS = ("early_exit_threshold", "early_exit_gate", "payload_views", "whole_view_confidence",
+                "whole_view_decoders")
+"""The ``config.json`` keys that set how the runtime reads a text, not what the graphs compute."""
+
+
+def copy_runtime_keys(source_model: Path, model_dir: Path) -> dict:
+    """Write ``source_model``'s runtime keys (those it has) into ``model_dir/config.json``; returns them."""
+    keys = json.loads((source_model / "config.json").read_text(encoding="utf-8"))
+    keys = {k: keys[k] for k in RUNTIME_KEYS if k in keys}
+    path = model_dir / "config.json"
+    path.write_text(json.dumps(json.loads(path.read_text(encoding="utf-8")) | keys, indent=2) + "\n", encoding="utf-8")
+    return keys
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -31,6 +52,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True,
                    help="folder: <out>/model, <out>/eval/results.json and <out>/RESULTS.md are written")
     p.add_argument("--data", type=Path, default=DEFAULT_BUILD, help="data build: validation.jsonl.gz and suites/")
+    p.add_argument("--suites", type=Path, default=None,
+                   help="data build whose suites/ calibrate and score (default: --data's; a variant build's own "
+                        "OOD-dev suite is the same file when its hold-outs are)")
+    p.add_argument("--runtime-from", type=Path, default=None, metavar="MODEL",
+                   help="copy this model's runtime keys (early exit, payload and whole-text views) into the candidate")
     p.add_argument("--name", default=None, help="name of the model (default: the --out folder's name)")
     p.add_argument("--early-exit-gate", default=None, help="the runtime's early-exit gate (default: the checkpoint's)")
     p.add_argument("--attack-fpr", type=float, default=0.01, help="OOD-dev benign rows blocked at most this often")
@@ -47,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     from tinyguardrail.export.cli_export import export_model
 
     validation = args.data / "validation.jsonl.gz"
-    suite = args.data / "suites" / "ood_dev.jsonl.gz"
+    suites = args.suites or args.data
+    suite = suites / "suites" / "ood_dev.jsonl.gz"
     for path, what in ((validation, "the validation split"), (suite, "the OOD-dev suite (tinyguardrail eval suites)")):
         if not path.is_file():
             raise FileNotFoundError(f"{path} not found: the candidate needs {what}")
@@ -58,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
                  variants=["fp32", args.quantization], threads=args.threads, name=name,
                  early_exit_gate=args.early_exit_gate)
     print(f"candidate: exported {model_dir} ({time.perf_counter() - t0:.0f} s)", flush=True)
-    common = ["--data", str(args.data), "--model", str(model_dir), "--threads", str(args.threads)]
+    if args.runtime_from is not None:
+        print(f"candidate: runtime keys of {args.runtime_from}: {copy_runtime_keys(args.runtime_from, model_dir)}")
+    common = ["--data", str(suites), "--model", str(model_dir), "--threads", str(args.threads)]
     cli_eval.run(_eval_args(["calibrate", *common, "--attack-fpr", str(args.attack_fpr), "--flag-fpr",
                              str(args.flag_fpr), "--write"]))  # fmt: skip
     print(f"candidate: calibrated ({time.perf_counter() - t0:.0f} s)", flush=True)
