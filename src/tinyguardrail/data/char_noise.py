@@ -2,14 +2,19 @@
 
 A guard trained on Spanish and French phrasings of an attack should also catch the Italian or Portuguese one, whose
 words differ by a letter or two ("revela la directiva principal" / "rivela la direttiva principale"). A subword model
-learns the pieces of the languages it saw instead: v0.14 scores the Spanish request 0.96 and its Italian twin 0.34
-(seventeenth session's note, docs/ablations.md). Aepli & Sennrich (2022, "Improving zero-shot cross-lingual transfer
-between closely related languages by injecting character-level noise") train on copies of the source-language rows
-with a share of their letters substituted, deleted or inserted, so the model stops relying on one spelling.
+may learn the pieces of the spellings it saw instead: v0.15 scores that Spanish request 0.96 and its Italian twin 0.34
+(``scripts/cognate_probe.py``, docs/ablations/v25/cognate_probe_v015.json). Aepli & Sennrich (2022, "Improving
+zero-shot cross-lingual transfer between closely related languages by injecting character-level noise") train on
+copies of the source-language rows with a share of their letters substituted, deleted or inserted, so the model
+stops relying on one spelling.
 
 Here the noise draws its letters from the row's own alphabet (nothing is known of the held-out languages), only the
-training split gets noised copies, and both classes get the same share of their rows, so noise says nothing of the
-label. Obfuscation rows and the benign twins of the transforms are left alone (their characters are the attack).
+training split gets noised copies, and both classes get the same share of their eligible rows. Eligible: short rows
+(at most ``MAX_CHARS``) whose language tag is known and not English, except obfuscation rows and the transforms'
+benign twins (their characters are the attack) and the carrier-based rows (``attack_type`` ``indirect_*``: an
+English e-mail, tool output or table with a non-English payload, whose clean twins are tagged English; noising them
+would make misspelled English carriers a sign of the attack class). The length cap keeps the noised rows to prompts
+and sentences, which both classes have; the long non-English rows are benign documents only.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from tinyguardrail.data.record import Record
 NOISE_ATTACK_TYPE_PREFIX = "char_noise/"
 """Prefix of a noised copy's ``attack_type``: ``char_noise/<the original's attack_type>``."""
 SKIP_LANGS = frozenset({"en", "und"})
+MAX_CHARS = 600
+"""Longer rows get no noised copy (see the module docstring)."""
 
 
 def noise_text(text: str, rng: random.Random, rate: float) -> str:
@@ -48,9 +55,9 @@ def noise_text(text: str, rng: random.Random, rate: float) -> str:
 
 
 def eligible(r: Record) -> bool:
-    """A training row that gets a noised copy: known non-English language, not an obfuscation or a transform's twin."""
-    return (r.split == "train" and r.lang not in SKIP_LANGS and r.label != "obfuscation"
-            and not r.attack_type.startswith("benign_"))
+    """A training row that may get a noised copy (the module docstring says which and why)."""
+    return (r.split == "train" and r.lang not in SKIP_LANGS and r.label != "obfuscation" and len(r.text) <= MAX_CHARS
+            and not r.attack_type.startswith(("benign_", "indirect")))
 
 
 def char_noise_rows(records: Sequence[Record], share: float, rate: float, seed: int) -> list[Record]:
