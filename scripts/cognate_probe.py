@@ -5,8 +5,8 @@
 The project's own sentences (written for this probe, not taken from any data set): six requests (prompt extraction,
 instruction override, a fake system notice, a password request, a persona jailbreak, exfiltration) in English,
 Spanish, French and Romanian (languages of the training bank) and Italian and Portuguese (languages the OOD-dev suite
-holds out whole), each with its own words; and the same six topics as benign requests. Prints P(attack) per sentence
-and the mean per language. A diagnostic only: nothing is chosen on it (OOD-dev is where choices are made).
+holds out whole), each with its own words; and the same six topics as benign requests. Prints the mean P(attack)
+per language and class; ``--json`` also keeps each sentence's. A diagnostic only: nothing is chosen on it (OOD-dev is where choices are made).
 
 With ``--noise-data build/data``: also the validation split's bank / xsafety / yanismiraoui rows in six training
 languages (up to 40 per language and class), read as written and with ``data.char_noise``'s noise at rate 0.1 (one
@@ -122,7 +122,8 @@ NOISE_SOURCES = ("bank", "xsafety", "yanismiraoui")
 
 
 def noise_probe(model_dir: Path, data: Path, threshold: float | None = None, per_group: int = 40) -> dict:
-    """Mean P(attack) and the share at or above the model's attack threshold, as written and noised (rate 0.1)."""
+    """Mean P(attack) and the share *blocked* (P(attack) at or above the model's attack threshold), as written and
+    noised (rate 0.1)."""
     import random
 
     from tinyguardrail.data.char_noise import noise_text
@@ -144,7 +145,7 @@ def noise_probe(model_dir: Path, data: Path, threshold: float | None = None, per
         out["groups"][f"{lang}/{kind}"] = {
             "n": len(texts),
             "mean": [round(statistics.fmean(plain), 3), round(statistics.fmean(noisy), 3)],
-            "flagged": [round(sum(p >= t for p in plain) / len(texts), 3), round(sum(p >= t for p in noisy) / len(texts), 3)],
+            "blocked": [round(sum(p >= t for p in plain) / len(texts), 3), round(sum(p >= t for p in noisy) / len(texts), 3)],
         }
     return out
 
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             results[name]["noise"] = noise_probe(Path(path), a.noise_data)
             for group, g in results[name]["noise"]["groups"].items():
                 print(f"{name} {group} (n={g['n']}): mean {g['mean'][0]:.3f} -> {g['mean'][1]:.3f} noised, "
-                      f"flagged {g['flagged'][0]:.2f} -> {g['flagged'][1]:.2f}")
+                      f"blocked {g['blocked'][0]:.2f} -> {g['blocked'][1]:.2f}")
     print("mean P(attack) | " + " | ".join(LANGS))
     for name, r in results.items():
         for kind in ("attack", "benign"):

@@ -66,5 +66,5 @@ def test_noise_probe_reads_validation_rows_of_the_named_sources(tmp_path, monkey
     out = m.noise_probe("unused", tmp_path)
     assert set(out["groups"]) == {"es/attack", "es/benign"}
     g = out["groups"]["es/attack"]
-    assert g["n"] == 5 and g["mean"][0] == 0.9 and g["flagged"][0] == 1.0
-    assert g["flagged"][1] < 1.0  # noise changes spellings, and this model reads spellings
+    assert g["n"] == 5 and g["mean"][0] == 0.9 and g["blocked"][0] == 1.0
+    assert g["blocked"][1] < 1.0  # noise changes spellings, and this model reads spellings
