@@ -153,13 +153,13 @@ class BuildConfig:
     side's (half of ~150) three or four to one, and a bare encoding of benign text leans to "attack" (sixteenth
     session, docs/ablations.md: OOD-dev's bare benign encodings flagged 18.8 -> 37.5 %). 0 by default."""
     char_noise_share: float = 0.0
-    """The share (0 to 1) of the training split's non-English rows of each class (obfuscation rows and transform twins
-    aside) that also enter it as a copy with character-level noise (``data.char_noise``: letters substituted, deleted
-    or inserted from the row's own alphabet), for transfer to related languages the build holds out. Drawn from a
-    generator of its own after synthesis: every other row stays as it is. 0 (off) unless set;
-    ``configs/data-charnoise.json`` sets 0.25."""
+    """The share (0 to 1) of the training split's eligible non-English rows of each class (``data.char_noise.eligible``:
+    prompts and sentences, not obfuscation rows, transform twins or carrier-based rows) that also enter it as a copy
+    with character-level noise (letters substituted, deleted or inserted from the row's own alphabet), for transfer to
+    related languages the build holds out. Drawn from a generator of its own after synthesis: every other row stays as
+    it is. 0 (off) unless set; ``configs/data-charnoise.json`` sets 0.25 (eighteenth session: built, not yet trained)."""
     char_noise_rate: float = 0.1
-    """Per-letter probability of a noise operation in those copies (Aepli & Sennrich 2022 found ~0.1 best)."""
+    """Per-letter probability of a noise operation in those copies (0.1: one letter in ten)."""
     neutral_domains: int = 0
     """(0 / false: off; 1 / true: v0.12's and since, ``configs/data.json``; 2, ``configs/data-twins.json``: also the word's
     other address forms and no brand domains, and half the agent-channel carriers use such domains in their
