@@ -30,7 +30,7 @@ def _reduce(src: Path, dst: Path, sample: int | None, seed: int, by_text: bool =
     rows = list(read_jsonl_gz(src))
     if sample is not None and len(rows) > sample:
         rows = random.Random(seed).sample(rows, sample)
-    if by_text:  # neighbouring texts compress together (~35 % smaller); training shuffles its rows anyway
+    if by_text:  # neighbouring texts compress together (20.4 -> 12.9 MB on a 115k-row build); training shuffles them
         rows.sort(key=lambda r: (r.text, r.label, r.source))
     return write_training_jsonl_gz(dst, rows)
 

@@ -4,8 +4,9 @@ The three steps every recipe choice of ``docs/ablations.md`` goes through, as on
 
 1. **export** (``tinyguardrail export``): INT8 ONNX (``--quantization``, default ``int8-rowwise``, measured beside
    fp32 on the validation split) into ``<out>/model``; with ``--runtime-from MODEL``, that model's runtime keys
-   (:data:`RUNTIME_KEYS`: early exit, payload views, whole-text views) are copied into the candidate's ``config.json``,
-   so it is read as the shipped model is;
+   (:data:`RUNTIME_KEYS`: early-exit threshold, payload views, whole-text views; not the exit gate, which belongs to
+   the checkpoint's router: ``--early-exit-gate``) are copied into the candidate's ``config.json``, so it is read as
+   the shipped model is;
 2. **calibrate** (``tinyguardrail eval calibrate --write``): the attack threshold and the uncertain band from the
    OOD-dev suite at ``--attack-fpr`` / ``--flag-fpr``, written into the model's ``config.json``;
 3. **score** (``tinyguardrail eval --suites-only ood_dev --peers none``): windows, views and early exits included,
@@ -13,9 +14,9 @@ The three steps every recipe choice of ``docs/ablations.md`` goes through, as on
 
     tinyguardrail candidate --checkpoint runs/soup_n --out build/cand/soup_n --early-exit-gate attack
     # as every shipped soup since v0.10: the router refit alone, int8-dynamic, the shipped model's runtime keys
-    python -m tinyguardrail.train.router_fit --checkpoint runs/soup_c --data build/data_cn --limit 6000 \
+    python -m tinyguardrail.train.router_fit --checkpoint runs/soup_c --data build/data_cn --limit 6000 \\
         --out runs/soup_c_rf
-    tinyguardrail candidate --checkpoint runs/soup_c_rf --out build/cand/soup_c --data build/data_cn \
+    tinyguardrail candidate --checkpoint runs/soup_c_rf --out build/cand/soup_c --data build/data_cn \\
         --suites build/data --quantization int8-dynamic --early-exit-gate attack --runtime-from models/<shipped>
     python scripts/compare_evals.py --out docs/ablations/vNN/candidates_ood_dev.md \\
         v0.9=build/cand/v09 soup_n=build/cand/soup_n
@@ -33,15 +34,14 @@ from pathlib import Path
 
 from tinyguardrail.data.io import DEFAULT_BUILD
 
-RUNTIME_KEYS = ("early_exit_threshold", "early_exit_gate", "payload_views", "whole_view_confidence",
-                "whole_view_decoders")
+RUNTIME_KEYS = ("early_exit_threshold", "payload_views", "whole_view_confidence", "whole_view_decoders")
 """The ``config.json`` keys that set how the runtime reads a text, not what the graphs compute."""
 
 
 def copy_runtime_keys(source_model: Path, model_dir: Path) -> dict:
     """Write ``source_model``'s runtime keys (those it has) into ``model_dir/config.json``; returns them."""
-    keys = json.loads((source_model / "config.json").read_text(encoding="utf-8"))
-    keys = {k: keys[k] for k in RUNTIME_KEYS if k in keys}
+    source = json.loads((source_model / "config.json").read_text(encoding="utf-8"))
+    keys = {k: source[k] for k in RUNTIME_KEYS if k in source}
     path = model_dir / "config.json"
     path.write_text(json.dumps(json.loads(path.read_text(encoding="utf-8")) | keys, indent=2) + "\n", encoding="utf-8")
     return keys
