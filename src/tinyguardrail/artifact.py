@@ -161,7 +161,7 @@ def combine_probs(
     fast_logits: np.ndarray,
     fast_severity: np.ndarray,
     router_logits: np.ndarray,
-    early_exit_threshold: float | np.ndarray,
+    early_exit_threshold: float,
     run_deep: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None,
     benign_below: float | None = None,
     gate: str = "label",
@@ -178,7 +178,7 @@ def combine_probs(
 
     Args:
         fast_logits: [N, 4]; fast_severity: [N]; router_logits: [N, 3].
-        early_exit_threshold: > 1 disables early exit; an array [N] gives each row its own.
+        early_exit_threshold: > 1 disables early exit.
         gate: ``labels.EXIT_GATES``: "label" (the class must be sure) or "attack" (the block / allow decision must),
             each with the router's fast-only choice; "decision" (the block / allow decision must, and the router
             must not send the row to the deep branch alone).

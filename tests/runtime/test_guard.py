@@ -664,21 +664,3 @@ def test_whole_view_confidence_lets_a_sure_whole_reading_decide(real_names_model
     plain_item = plain._prepare(0, bare, plain_rows)
     assert plain._verdict(plain_item, plain_rows, probs[: len(plain_rows)], zeros[: len(plain_rows)],
                           zeros[: len(plain_rows)].astype(int), 0.0).view == "original"
-
-
-def test_window_exit_threshold_lets_later_windows_exit(tmp_path):
-    """``window_exit_threshold`` 0 (opt-in) lets every window after the first answer from the fast branch (if the
-    router agrees); the first window and one-window texts keep ``early_exit_threshold`` (here: never exit)."""
-    model = fake.build_fake_model(tmp_path / "m", fp32_copies=False)
-    _edit_config(model, early_exit_threshold=1.5)
-    plain = Guard.load(model, threads=1, frontend=fake.standin_frontend(), skip_decided=False)
-    _edit_config(model, early_exit_threshold=1.5, window_exit_threshold=0.0)
-    windowed = Guard.load(model, threads=1, frontend=fake.standin_frontend(), skip_decided=False)
-    assert plain.info()["window_exit_threshold"] is None and windowed.info()["window_exit_threshold"] == 0.0
-    for g in (plain, windowed):
-        g.check("short text")
-    assert plain.stats["early_exit_rows"] == windowed.stats["early_exit_rows"] == 0  # one window: no change
-    v_plain, v_windowed = plain.check(LONG_WITH_ONE_ATTACK), windowed.check(LONG_WITH_ONE_ATTACK)
-    assert v_plain.windows == v_windowed.windows > 5
-    assert plain.stats["early_exit_rows"] == 0
-    assert 0 < windowed.stats["early_exit_rows"] < windowed.stats["rows"]  # later windows with router 0 only

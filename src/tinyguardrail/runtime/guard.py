@@ -258,12 +258,6 @@ class Guard:
         #: The view names (``View.name``, e.g. ``base64``, ``hex``, ``url``) the rule above applies to:
         #: ``whole_view_decoders`` in config.json; empty or absent: every decoder.
         self.whole_view_decoders = frozenset(config.raw.get("whole_view_decoders") or ())
-        #: The early-exit threshold of the second and later windows of a long text (its first window, and every text
-        #: that fits one window, keep ``early_exit_threshold``): ``window_exit_threshold`` in config.json; unset: the
-        #: same threshold for every row. Opt-in, for documents, which pay the deep branch on most windows
-        #: (docs/ablations.md, eighteenth session).
-        raw_window_exit = config.raw.get("window_exit_threshold")
-        self.window_exit_threshold = None if raw_window_exit is None else float(raw_window_exit)
         self.batch_rows = (default_batch_rows(config.raw.get("quantization")) if batch_rows is None
                            else int(batch_rows))
         self.batch_tokens = int(batch_tokens)
@@ -509,7 +503,6 @@ class Guard:
             "window_overlap": self.window_overlap,
             "max_text_chars": self.max_text_chars,
             "early_exit_threshold": self.early_exit_threshold,
-            "window_exit_threshold": self.window_exit_threshold,
             "early_exit_gate": self.early_exit_gate,
             "skip_decided": self.skip_decided,
             "policy": self.policy.to_dict(),
@@ -658,11 +651,7 @@ class Guard:
                 })
                 return out[0], out[1]
 
-            exit_at: float | np.ndarray = self.early_exit_threshold
-            if self.window_exit_threshold is not None:
-                exit_at = np.array([self.window_exit_threshold if rows[r].window > 0 else self.early_exit_threshold
-                                    for r in chunk], dtype=np.float32)
-            p, s, b = combine_probs(fast_logits, fast_sev, router, exit_at,
+            p, s, b = combine_probs(fast_logits, fast_sev, router, self.early_exit_threshold,
                                     run_deep if self._deep is not None else None,
                                     decided_bound(self.policy) if self.skip_decided else None,
                                     gate=self.early_exit_gate)
