@@ -20,6 +20,7 @@ import argparse
 import json
 import statistics
 from pathlib import Path
+from typing import Any
 
 LANGS = ("en", "es", "fr", "ro", "it", "pt")
 ATTACKS = {
@@ -100,11 +101,8 @@ BENIGN = {
 }
 
 
-def probe(model_dir: Path) -> dict:
-    """P(attack) per (kind, topic, language) and the mean per (kind, language)."""
-    from tinyguardrail.runtime.guard import Guard
-
-    guard = Guard.load(model_dir)
+def probe(guard: Any) -> dict:
+    """P(attack) per (kind, topic, language) and the mean per (kind, language), from a loaded ``Guard``."""
     out: dict = {"sentences": {}, "mean": {}}
     for kind, table in (("attack", ATTACKS), ("benign", BENIGN)):
         for topic, texts in table.items():
@@ -121,17 +119,15 @@ NOISE_LANGS = ("de", "es", "fr", "ro", "ru", "zh")
 NOISE_SOURCES = ("bank", "xsafety", "yanismiraoui")
 
 
-def noise_probe(model_dir: Path, data: Path, threshold: float | None = None, per_group: int = 40) -> dict:
-    """Mean P(attack) and the share *blocked* (P(attack) at or above the model's attack threshold), as written and
+def noise_probe(guard: Any, data: Path, per_group: int = 40) -> dict:
+    """Mean P(attack) and the share *blocked* (P(attack) at or above the guard's attack threshold), as written and
     noised (rate 0.1)."""
     import random
 
     from tinyguardrail.data.char_noise import noise_text
     from tinyguardrail.data.io import read_jsonl_gz
-    from tinyguardrail.runtime.guard import Guard
 
-    guard = Guard.load(model_dir)
-    t = guard.policy.attack_threshold if threshold is None else threshold
+    t = guard.policy.attack_threshold
     groups: dict[tuple[str, str], list[str]] = {}
     for r in read_jsonl_gz(data / "validation.jsonl.gz"):
         if r.lang in NOISE_LANGS and r.source in NOISE_SOURCES and r.label != "obfuscation":
@@ -157,14 +153,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--noise-data", type=Path, default=None, metavar="DATA",
                    help="also score this build's validation rows as written and with character noise")
     a = p.parse_args(argv)
+    from tinyguardrail.runtime.guard import Guard
+
     results = {}
     for spec in a.models:
         name, _, path = spec.partition("=")
         if not path:
             p.error(f"expected NAME=DIR, got {spec!r}")
-        results[name] = probe(Path(path))
+        guard = Guard.load(Path(path))  # once per model, for both probes
+        results[name] = probe(guard)
         if a.noise_data is not None:
-            results[name]["noise"] = noise_probe(Path(path), a.noise_data)
+            results[name]["noise"] = noise_probe(guard, a.noise_data)
             for group, g in results[name]["noise"]["groups"].items():
                 print(f"{name} {group} (n={g['n']}): mean {g['mean'][0]:.3f} -> {g['mean'][1]:.3f} noised, "
                       f"blocked {g['blocked'][0]:.2f} -> {g['blocked'][1]:.2f}")

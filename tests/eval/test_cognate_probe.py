@@ -13,7 +13,7 @@ def test_tables_are_complete_and_distinct():
     assert len(set(texts)) == len(texts) and all(t.strip() for t in texts)
 
 
-def test_probe_means_over_topics(monkeypatch):
+def test_probe_means_over_topics():
     m = load_script("cognate_probe")
 
     class FakeVerdict:
@@ -21,24 +21,17 @@ def test_probe_means_over_topics(monkeypatch):
             self.scores = {"benign": 1.0 - p}
 
     class FakeGuard:
-        @staticmethod
-        def load(_):
-            return FakeGuard()
-
         def check(self, text):  # attacks in the bank's languages score 0.9, everything else 0.1
             is_attack = any(text in row[:4] for row in m.ATTACKS.values())
             return FakeVerdict(0.9 if is_attack else 0.1)
 
-    import tinyguardrail.runtime.guard as guard_module
-
-    monkeypatch.setattr(guard_module, "Guard", FakeGuard)
-    out = m.probe("unused")
+    out = m.probe(FakeGuard())
     assert out["mean"]["attack/es"] == 0.9 and out["mean"]["attack/it"] == 0.1
     assert out["mean"]["benign/en"] == 0.1
     assert len(out["sentences"]) == 2 * len(m.ATTACKS) * len(m.LANGS)
 
 
-def test_noise_probe_reads_validation_rows_of_the_named_sources(tmp_path, monkeypatch):
+def test_noise_probe_reads_validation_rows_of_the_named_sources(tmp_path):
     from tinyguardrail.data.io import write_jsonl_gz
     from tinyguardrail.data.record import Record
 
@@ -53,17 +46,10 @@ def test_noise_probe_reads_validation_rows_of_the_named_sources(tmp_path, monkey
     class FakeGuard:  # an exact-spelling model: the written attacks score 0.9, anything else 0.2
         policy = type("P", (), {"attack_threshold": 0.5})()
 
-        @staticmethod
-        def load(_):
-            return FakeGuard()
-
         def check(self, text):
             return type("V", (), {"scores": {"benign": 0.1 if text in originals else 0.8}})()
 
-    import tinyguardrail.runtime.guard as guard_module
-
-    monkeypatch.setattr(guard_module, "Guard", FakeGuard)
-    out = m.noise_probe("unused", tmp_path)
+    out = m.noise_probe(FakeGuard(), tmp_path)
     assert set(out["groups"]) == {"es/attack", "es/benign"}
     g = out["groups"]["es/attack"]
     assert g["n"] == 5 and g["mean"][0] == 0.9 and g["blocked"][0] == 1.0
