@@ -27,8 +27,9 @@ from tinyguardrail.eval.text_bench import _data_root
 ROUTES = ("fast", "deep", "both")
 
 
-def census(model: str, texts: list[str], sure: float) -> dict:
-    """Check ``texts`` with ``model`` and count its rows by router choice and answering branch (see module doc)."""
+def census(g: guard_module.Guard, texts: list[str], sure: float) -> dict:
+    """Check ``texts`` with the loaded guard ``g`` and count its rows by router choice and answering branch (see the
+    module docstring)."""
     rows: list[tuple[int, int, float, float]] = []  # route, branch, fast P(attack), exit confidence
     windows: list[int] = []
     original = guard_module.combine_probs
@@ -41,7 +42,6 @@ def census(model: str, texts: list[str], sure: float) -> dict:
         rows.extend(zip(route.tolist(), out[2].tolist(), (1.0 - p[:, 0]).tolist(), conf.tolist(), strict=True))
         return out
 
-    g = guard_module.Guard.load(model, threads=1)
     guard_module.combine_probs = counting
     try:
         for text in texts:
@@ -89,7 +89,7 @@ def main() -> int:
     args = p.parse_args()
     texts, _ = load_traffic_mix(_data_root(args.data_root), args.n, args.seed)
     long = [t for t in texts if len(t) > args.min_chars]
-    res = census(args.model, long, args.sure) | {"mix": {"n": args.n, "seed": args.seed, "min_chars": args.min_chars}}
+    res = census(guard_module.Guard.load(args.model, threads=1), long, args.sure) | {"mix": {"n": args.n, "seed": args.seed, "min_chars": args.min_chars}}
     print(json.dumps(res, indent=2))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
