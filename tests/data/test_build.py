@@ -534,6 +534,22 @@ def test_transform_shared_benign_extra_adds_only_shared_benign_twins(tmp_path):
     assert sum(synth.shared_unwrap(r.text) is not None for r in added) > len(added) / 2  # most in a shared template
 
 
+def test_agent_channel_clean_extra_adds_only_clean_carriers(tmp_path):
+    for bad in ({"train": -1}, {"train": 2.0}, {"train": False}, (1,), {"ood_dev": 3}):
+        with pytest.raises(ValueError, match="agent_channel_clean_extra"):
+            B.BuildConfig(data_root=tmp_path, out=tmp_path, agent_channel_clean_extra=bad)
+    assert B.BuildConfig(data_root=tmp_path, out=tmp_path).agent_channel_clean_extra["train"] == 0
+    base = _transforms_only_build(tmp_path / "base")
+    more = _transforms_only_build(tmp_path / "more", agent_channel_clean_extra={"train": 0, "validation": 0, "test": 5})
+    for split in ("train", "validation", "eval", "ood_dev"):
+        assert read_split(more, split) == read_split(base, split)
+    before, after = read_split(base, "test"), read_split(more, "test")
+    added = [r for r in after if r not in before]
+    assert all(r in after for r in before) and len(added) == 5  # nothing removed; five clean carriers, no twins
+    assert all(r.label == "benign" and r.source == "agentsynth" and r.attack_type.startswith("carrier_")
+               for r in added)
+
+
 def test_transform_shared_share_attack_moves_only_the_attack_side(tmp_path):
     from tinyguardrail.data import synth
 

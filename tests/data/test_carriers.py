@@ -100,6 +100,25 @@ def _parses(text: str) -> bool:
     return True
 
 
+def test_clean_carrier_rows_are_the_agent_channels_clean_side_alone():
+    rows = carriers.clean_carrier_rows(TEXTS, "validation", random.Random(7), 200, seed=1234)
+    assert len(rows) == 200 and {r.label for r in rows} == {"benign"} and {r.split for r in rows} == {"validation"}
+    assert all(r.attack_type.startswith("carrier_") and r.source == "agentsynth" for r in rows)
+    assert not [r for r in rows if PAYLOAD in r.text or any(p in r.text for p in lead_ins.PIVOTS)]
+    assert len({r.attack_type for r in rows}) >= 4 and len({r.text for r in rows}) > 190
+    assert carriers.clean_carrier_rows([], "train", random.Random(0), 10) == []
+    # the same draws as the paired rows' clean side: a first carrier made from one generator state is the same
+    paired = carriers.agent_channel_rows(TEXTS, [], "train", random.Random(3), 1, seed=1)
+    assert carriers.clean_carrier_rows(TEXTS, "train", _after_lead_ins(3, 1), 1, seed=1)[0] == paired[0]
+
+
+def _after_lead_ins(state: int, seed: int) -> random.Random:
+    """A generator in the state ``agent_channel_rows`` leaves it in before its first carrier (it draws lead-ins first)."""
+    rng = random.Random(state)
+    lead_ins.lead_in_materials("train", 50, rng, seed)
+    return rng
+
+
 def test_agent_channel_without_texts_is_empty():
     assert carriers.agent_channel_rows([], [], "train", random.Random(0), 10) == []
 

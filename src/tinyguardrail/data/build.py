@@ -152,6 +152,12 @@ class BuildConfig:
     shared rows of the attack side (half of ~300-700 rows per transform after deduplication) outnumber the benign
     side's (half of ~150) three or four to one, and a bare encoding of benign text leans to "attack" (sixteenth
     session, docs/ablations.md: OOD-dev's bare benign encodings flagged 18.8 -> 37.5 %). 0 by default."""
+    agent_channel_clean_extra: dict = field(default_factory=lambda: {"train": 0, "validation": 0, "test": 0})
+    """Per split, this many more clean agent-channel carriers (``data.carriers.clean_carrier_rows``), with no injected
+    twin, drawn from generators of their own (seed, split) after every other generator, so every other row of the
+    build stays as it is. The agent channel pairs each clean carrier with an injected one, so a JSON tool output, an
+    e-mail or a page is an even bet by its shape; OOD-dev's clean JSON tool outputs score P(attack) 0.4-0.65 under
+    v0.15 (nineteenth session, docs/ablations.md). 0 by default."""
     char_noise_share: float = 0.0
     """The share (0 to 1) of the training split's eligible non-English rows of each class (``data.char_noise.eligible``:
     prompts and sentences, not obfuscation rows, transform twins or carrier-based rows) that also enter it as a copy
@@ -184,11 +190,11 @@ class BuildConfig:
                 continue
             if isinstance(share, bool) or not isinstance(share, int | float) or not 0.0 <= share <= 1.0:
                 raise ValueError(f"{name} must be a number in [0, 1], got {share!r}")
-        extra = self.transform_shared_benign_extra
-        if (not isinstance(extra, dict) or not set(extra) <= {"train", "validation", "test"}
-                or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in extra.values())):
-            raise ValueError("transform_shared_benign_extra must map train / validation / test to counts >= 0, "
-                             f"got {extra!r}")
+        for name in ("transform_shared_benign_extra", "agent_channel_clean_extra"):
+            extra = getattr(self, name)
+            if (not isinstance(extra, dict) or not set(extra) <= {"train", "validation", "test"}
+                    or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in extra.values())):
+                raise ValueError(f"{name} must map train / validation / test to counts >= 0, got {extra!r}")
 
 
 def load_config(path: Path | None, **overrides) -> BuildConfig:
@@ -591,6 +597,14 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
                                                   per_record=1, shared_share=1.0, shared_rng=rng)
             out += rows
             info[f"{split}/benign_shared_{name}"] += len(rows)
+
+    for split, n in cfg.agent_channel_clean_extra.items():  # after every other generator, as above
+        texts = [r.text for r in rows_by[(split, "benign")] if 30 <= len(r.text) <= 600]
+        rows = agent_channel.clean_carrier_rows(texts, split, random.Random(f"{cfg.seed}:agent-clean-extra:{split}"),
+                                                n, seed=cfg.seed,
+                                                domain_share=0.5 if int(cfg.neutral_domains) >= 2 else 0.0)
+        out += rows
+        info[f"{split}/agent_channel_clean_extra"] += len(rows)
     return out, dict(sorted(info.items()))
 
 

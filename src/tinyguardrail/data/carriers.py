@@ -237,6 +237,29 @@ def with_domain(c: Material, rng: random.Random) -> Material:
     return c if text == c.text else Material(text, c.kind, c.source, c.lang, f"{SOURCE}/{hash_text(text)}")
 
 
+def _clean_carrier(benign_texts: Sequence[str], split: str, rng: random.Random, seed: int, notice_share: float,
+                   domain_share: float) -> tuple[Material, Record]:
+    """One carrier (its addresses on a ``data.domains`` domain for ``domain_share`` of them) and its clean row, a
+    ``notice_share`` of them with a benign notice inserted."""
+    c = carrier(rng, benign_texts)
+    if domain_share and rng.random() < domain_share:
+        c = with_domain(c, rng)
+    clean = c.text
+    if rng.random() < notice_share and (notice := lead_ins.benign_notice(split, rng, seed)):
+        clean = indirect.insert_plain(c, notice, rng)
+    return c, Record(clean, BENIGN, SOURCE, c.kind, "und", c.template_id, split)
+
+
+def clean_carrier_rows(benign_texts: Sequence[str], split: str, rng: random.Random, n: int, seed: int = 0,
+                       notice_share: float = 0.15, domain_share: float = 0.0) -> list[Record]:
+    """``n`` more clean carriers of ``split``, made as ``agent_channel_rows`` makes its clean ones, with no injected
+    twin: most tool outputs, e-mails and pages an agent reads are clean, and a 1:1 pairing teaches the model that a
+    carrier's shape is a coin toss (``BuildConfig.agent_channel_clean_extra``)."""
+    if not benign_texts or n <= 0:
+        return []
+    return [_clean_carrier(benign_texts, split, rng, seed, notice_share, domain_share)[1] for _ in range(n)]
+
+
 def agent_channel_rows(benign_texts: Sequence[str], payloads: Sequence[Material], split: str, rng: random.Random,
                        n: int, seed: int = 0, notice_share: float = 0.15, lone_share: float = 0.2,
                        domain_share: float = 0.0) -> list[Record]:
@@ -248,13 +271,8 @@ def agent_channel_rows(benign_texts: Sequence[str], payloads: Sequence[Material]
     leads = lead_ins.lead_in_materials(split, max(50, n // 2), rng, seed)
     out: list[Record] = []
     for _ in range(n):
-        c = carrier(rng, benign_texts)
-        if domain_share and rng.random() < domain_share:
-            c = with_domain(c, rng)
-        clean = c.text
-        if rng.random() < notice_share and (notice := lead_ins.benign_notice(split, rng, seed)):
-            clean = indirect.insert_plain(c, notice, rng)
-        out.append(Record(clean, BENIGN, SOURCE, c.kind, "und", c.template_id, split))
+        c, clean = _clean_carrier(benign_texts, split, rng, seed, notice_share, domain_share)
+        out.append(clean)
         if payloads and rng.random() >= lone_share:
             payload = rng.choice(payloads)
             rec = indirect.compose_one(payload, c, rng, leads)
