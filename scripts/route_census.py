@@ -89,7 +89,8 @@ def main() -> int:
     args = p.parse_args()
     texts, _ = load_traffic_mix(_data_root(args.data_root), args.n, args.seed)
     long = [t for t in texts if len(t) > args.min_chars]
-    res = census(guard_module.Guard.load(args.model, threads=1), long, args.sure) | {"mix": {"n": args.n, "seed": args.seed, "min_chars": args.min_chars}}
+    res = census(guard_module.Guard.load(args.model, threads=1), long, args.sure)
+    res["mix"] = {"n": args.n, "seed": args.seed, "min_chars": args.min_chars}
     print(json.dumps(res, indent=2))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -156,8 +156,8 @@ class BuildConfig:
     """Per split, this many more clean agent-channel carriers (``data.carriers.clean_carrier_rows``), with no injected
     twin, drawn from generators of their own (seed, split) after every other generator, so every other row of the
     build stays as it is. The agent channel pairs each clean carrier with an injected one, so a JSON tool output, an
-    e-mail or a page is an even bet by its shape; OOD-dev's clean JSON tool outputs score P(attack) 0.4-0.65 under
-    v0.15 (nineteenth session, docs/ablations.md). 0 by default."""
+    e-mail or a page is an even bet by its shape; OOD-dev's clean JSON tool outputs score P(attack) 0.49 at the median
+    under v0.15 (nineteenth session, docs/ablations.md). 0 by default."""
     char_noise_share: float = 0.0
     """The share (0 to 1) of the training split's eligible non-English rows of each class (``data.char_noise.eligible``:
     prompts and sentences, not obfuscation rows, transform twins or carrier-based rows) that also enter it as a copy
@@ -551,8 +551,11 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
             out += rows
             info[f"{split}/indirect"] += len(rows)
 
+    def carrier_texts(split: str) -> list[str]:  # free text of the agent channel's carriers
+        return [r.text for r in rows_by[(split, "benign")] if 30 <= len(r.text) <= 600]
+
     for split, n in cfg.agent_channel.items():
-        texts = [r.text for r in rows_by[(split, "benign")] if 30 <= len(r.text) <= 600]
+        texts = carrier_texts(split)
         rows = agent_channel.agent_channel_rows(texts, mats_by[(split, "payload")], split, draws("agent_channel", split),
                                                 n, seed=cfg.seed,
                                                 domain_share=0.5 if int(cfg.neutral_domains) >= 2 else 0.0)  # fmt: skip
@@ -599,8 +602,7 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
             info[f"{split}/benign_shared_{name}"] += len(rows)
 
     for split, n in cfg.agent_channel_clean_extra.items():  # after every other generator, as above
-        texts = [r.text for r in rows_by[(split, "benign")] if 30 <= len(r.text) <= 600]
-        rows = agent_channel.clean_carrier_rows(texts, split, random.Random(f"{cfg.seed}:agent-clean-extra:{split}"),
+        rows = agent_channel.clean_carrier_rows(carrier_texts(split), split, random.Random(f"{cfg.seed}:agent-clean-extra:{split}"),
                                                 n, seed=cfg.seed,
                                                 domain_share=0.5 if int(cfg.neutral_domains) >= 2 else 0.0)
         out += rows
