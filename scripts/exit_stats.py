@@ -1,22 +1,37 @@
-"""Why a model's long texts do or do not exit early: for the window rows of the benchmark's prompts mix texts over
+"""Why a model's long texts do or do not exit early: for the window rows of the benchmark's texts over
 ``--min-chars`` characters, the router's choice (fast / deep / both) and the fast branch's confidence (largest class
 probability, and the block-or-allow probability that the ``attack`` gate reads), as ``Guard.check`` computes them.
 
     python scripts/exit_stats.py models/tinyguardrail-v0.15 build/cand/<candidate>/model > build/router_long_texts.txt
+    python scripts/exit_stats.py models/tinyguardrail-v0.15 --mix traffic --n 600 --min-chars 1000 \\
+        --census-json docs/ablations/v26/route_census.json
 
-A diagnostic: it wraps the runtime's ``combine_probs`` to see its inputs.
+``--mix``: the texts of ``tinyguardrail bench``'s prompts mix (default, 300 drawn) or of its traffic mix (same loaders
+and seed). One summary line per model. With ``--census-json``, the first model's census is also written: per row, split
+into a text's first window and its later windows, the router's argmax (fast only, deep only, both), the branch that
+answered, how many rows ran the deep branch although the fast answer was at least ``--sure`` sure (by the model's
+exit gate), and the fast ``P(attack)`` of the deep-branch rows. An exit gate can only skip rows whose fast answer is
+already sure, so this says how many of the rows that pay the deep branch a gate could reach.
+
+A diagnostic: it wraps the runtime's ``combine_probs`` (and reads ``Guard._chunks`` for the order in which rows are
+scored) to see their inputs. Nothing is chosen on it; its texts are not written.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+from collections import Counter
+from pathlib import Path
 
 import numpy as np
 
 import tinyguardrail.runtime.guard as guard_module
 from tinyguardrail import artifact
 from tinyguardrail.data.io import default_data_root
-from tinyguardrail.eval.bench import load_mix
+from tinyguardrail.eval.bench import load_mix, load_traffic_mix
+
+ROUTES = ("fast", "deep", "both")
 
 
 def stats(model: str, texts: list[str]) -> str:
@@ -44,15 +59,84 @@ def stats(model: str, texts: list[str]) -> str:
             f"routes (fast, deep, both) {np.bincount(route, minlength=3).tolist()}")
 
 
+def census(g: guard_module.Guard, texts: list[str], sure: float) -> dict:
+    """Check ``texts`` with the loaded guard ``g`` and count its rows by window, router choice and answering branch
+    (see the module docstring)."""
+    scored: list[tuple[int, int, float, float]] = []  # route, branch, fast P(attack), exit confidence; scoring order
+    order: list[int] = []  # the prepared row index of each scored row (``_infer`` scores rows sorted by length)
+    original, chunks_of = guard_module.combine_probs, g._chunks
+
+    def spy(fast_logits, fast_sev, router, threshold, run_deep, benign_below=None, gate="label"):
+        out = original(fast_logits, fast_sev, router, threshold, run_deep, benign_below, gate=gate)
+        p = artifact.softmax(fast_logits)
+        route = np.asarray(router).argmax(axis=-1)
+        scored.extend(zip(route.tolist(), out[2].tolist(), (1.0 - p[:, 0]).tolist(),
+                          artifact.exit_confidence(p, gate).tolist(), strict=True))
+        return out
+
+    def chunks(lengths):
+        out = chunks_of(lengths)
+        order.extend(i for chunk in out for i in chunk)
+        return out
+
+    windows: list[int] = []
+    guard_module.combine_probs, g._chunks = spy, chunks
+    try:
+        for text in texts:
+            prepared: list = []
+            g._prepare(0, text, prepared)  # the rows check() scores, for their window indices
+            start = len(order)
+            g.check(text)
+            if sorted(order[start:]) != list(range(len(prepared))) or len(scored) != len(order):
+                raise RuntimeError("the rows scored differ from the rows prepared")
+            windows.extend(prepared[i].window for i in order[start:])
+    finally:
+        guard_module.combine_probs = original
+        del g._chunks  # the instance attribute set above; the class method shows again
+    out: dict = {"model": g.info()["name"], "texts": len(texts), "rows": len(scored),
+                 "early_exit_threshold": g.early_exit_threshold, "early_exit_gate": g.early_exit_gate,
+                 "sure": sure, "parts": {}}
+    arr = np.array([(*r, w) for r, w in zip(scored, windows, strict=True)], dtype=np.float64).reshape(-1, 5)
+    for part, sel in (("first window", arr[:, 4] == 0), ("later windows", arr[:, 4] > 0)):
+        a = arr[sel]
+        deep = a[a[:, 1] != 0]
+        part_out = {
+            "rows": int(len(a)),
+            "router": {ROUTES[k]: v for k, v in sorted(Counter(a[:, 0].astype(int).tolist()).items())},
+            "answered_by": {ROUTES[k]: v for k, v in sorted(Counter(a[:, 1].astype(int).tolist()).items())},
+            "deep_rows": int(len(deep)),
+            "deep_rows_fast_sure": int((deep[:, 3] >= sure).sum()),
+        }
+        for k in (1, 2):
+            d = deep[deep[:, 0] == k]
+            if len(d):
+                q = np.quantile(d[:, 2], [0.1, 0.5, 0.9])
+                part_out[f"router_{ROUTES[k]}_fast_p_attack_q10_q50_q90"] = [round(float(x), 3) for x in q]
+        out["parts"][part] = part_out
+    return out
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("models", nargs="+")
     p.add_argument("--min-chars", type=int, default=1500)
+    p.add_argument("--mix", choices=("prompts", "traffic"), default="prompts")
+    p.add_argument("--n", type=int, default=300, help="texts drawn from the mix (bench's loader)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sure", type=float, default=0.9, help="census: fast exit confidence counted as sure")
+    p.add_argument("--census-json", type=Path, default=None, help="write the first model's census here")
     a = p.parse_args()
-    texts, _ = load_mix(default_data_root(), 300, 0)
+    load = load_traffic_mix if a.mix == "traffic" else load_mix
+    texts, _ = load(default_data_root(), a.n, a.seed)
     long_texts = [t for t in texts if len(t) > a.min_chars]
     for m in a.models:
         print(stats(m, long_texts), flush=True)
+    if a.census_json:
+        res = census(guard_module.Guard.load(a.models[0], threads=1), long_texts, a.sure)
+        res["mix"] = {"mix": a.mix, "n": a.n, "seed": a.seed, "min_chars": a.min_chars}
+        a.census_json.parent.mkdir(parents=True, exist_ok=True)
+        a.census_json.write_text(json.dumps(res, indent=2) + "\n")
+        print(json.dumps(res, indent=2))
     return 0
 
 
