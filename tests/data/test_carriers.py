@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -107,16 +108,20 @@ def test_clean_carrier_rows_are_the_agent_channels_clean_side_alone():
     assert not [r for r in rows if PAYLOAD in r.text or any(p in r.text for p in lead_ins.PIVOTS)]
     assert len({r.attack_type for r in rows}) >= 4 and len({r.text for r in rows}) > 190
     assert carriers.clean_carrier_rows([], "train", random.Random(0), 10) == []
-    # the same draws as the paired rows' clean side: a first carrier made from one generator state is the same
-    paired = carriers.agent_channel_rows(TEXTS, [], "train", random.Random(3), 1, seed=1)
-    assert carriers.clean_carrier_rows(TEXTS, "train", _after_lead_ins(3, 1), 1, seed=1)[0] == paired[0]
 
 
-def _after_lead_ins(state: int, seed: int) -> random.Random:
-    """A generator in the state ``agent_channel_rows`` leaves it in before its first carrier (it draws lead-ins first)."""
-    rng = random.Random(state)
-    lead_ins.lead_in_materials("train", 50, rng, seed)
-    return rng
+@pytest.mark.parametrize(("domain_share", "digest"), [
+    (0.0, "f10eee5a53992c778c8ba802c5ee26891343195dde953fae8560c4856b51aa3f"),
+    (0.5, "4eaf5d7d6903d9b0dccfab4f2c01ac7ebc6d5e8fa6c8cc4fa5facfb899568ea7"),
+])
+def test_agent_channel_rows_keep_their_draws(domain_share, digest):
+    """Pinned: the rows ``agent_channel_rows`` wrote before its clean side moved into ``_clean_carrier`` (digests
+    taken from the code of commit 6f80287), so the shipped build's agent channel stays byte for byte."""
+    payloads = [Material(PAYLOAD, "payload", "bank", "en", "bank/p1", "train")]
+    rows = carriers.agent_channel_rows(TEXTS, payloads, "train", random.Random(11), 60, seed=1234,
+                                       domain_share=domain_share)
+    got = json.dumps([[r.text, r.label, r.attack_type, r.template_id] for r in rows])
+    assert hashlib.sha256(got.encode()).hexdigest() == digest
 
 
 def test_agent_channel_without_texts_is_empty():

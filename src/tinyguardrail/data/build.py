@@ -155,9 +155,10 @@ class BuildConfig:
     agent_channel_clean_extra: dict = field(default_factory=lambda: {"train": 0, "validation": 0, "test": 0})
     """Per split, this many more clean agent-channel carriers (``data.carriers.clean_carrier_rows``), with no injected
     twin, drawn from generators of their own (seed, split) after every other generator, so every other row of the
-    build stays as it is. The agent channel pairs each clean carrier with an injected one, so a JSON tool output, an
-    e-mail or a page is an even bet by its shape; OOD-dev's clean JSON tool outputs score P(attack) 0.49 at the median
-    under v0.15 (nineteenth session, docs/ablations.md). 0 by default."""
+    build stays as it is. The agent channel pairs each clean carrier with an injected one, and the ``indirect`` rows
+    add unpaired tool-schema injections, so two thirds of the training rows that start like JSON are attacks; OOD-dev's
+    clean JSON tool outputs score P(attack) 0.49 at the median under v0.15 (nineteenth session, docs/ablations.md:
+    whether more clean carriers lower that is untested). 0 by default."""
     char_noise_share: float = 0.0
     """The share (0 to 1) of the training split's eligible non-English rows of each class (``data.char_noise.eligible``:
     prompts and sentences, not obfuscation rows, transform twins or carrier-based rows) that also enter it as a copy
@@ -602,6 +603,8 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
             info[f"{split}/benign_shared_{name}"] += len(rows)
 
     for split, n in cfg.agent_channel_clean_extra.items():  # after every other generator, as above
+        if not n:
+            continue
         rows = agent_channel.clean_carrier_rows(carrier_texts(split), split, random.Random(f"{cfg.seed}:agent-clean-extra:{split}"),
                                                 n, seed=cfg.seed,
                                                 domain_share=0.5 if int(cfg.neutral_domains) >= 2 else 0.0)
