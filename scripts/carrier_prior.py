@@ -4,7 +4,8 @@ clean carriers of OOD-dev: is a JSON tool output an even bet by its shape?
     python scripts/carrier_prior.py --data build/data --model models/tinyguardrail-v0.15 \\
         --json docs/ablations/v26/carrier_prior.json
 
-Shapes (``shape``): ``json`` (the text starts with ``{`` or ``[``), ``email`` (starts with a ``From:`` / ``To:`` /
+Shapes (``shape``): ``json`` (the text starts with ``{`` or ``[`` and parses as JSON), ``bracketed`` (starts so
+and does not parse: ``[INST]``, ``[function_call_output]``, CodeChameleon's Python-literal trees), ``email`` (starts with a ``From:`` / ``To:`` /
 ``Subject:`` header), ``html`` (starts with ``<``), else ``other``. Per shape: the training split's attack and benign
 rows, and the attack rows per (source, attack_type) for the largest groups. With ``--model``: the model's
 ``P(attack)`` (one minus its benign score) on the benign and attack rows of the OOD-dev cells named by ``--cells``,
@@ -31,6 +32,10 @@ def shape(text: str) -> str:
     """The coarse shape of a text (see the module docstring)."""
     t = text.lstrip()
     if t.startswith(("{", "[")):
+        try:
+            json.loads(t)
+        except ValueError:
+            return "bracketed"
         return "json"
     if EMAIL.match(t):
         return "email"

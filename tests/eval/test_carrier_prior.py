@@ -9,8 +9,8 @@ from tinyguardrail.data.record import Record
 
 def test_shapes_and_counts():
     m = load_script("carrier_prior")
-    assert [m.shape(t) for t in ('  {"a": 1}', "[1, 2]", "From: a@b.c\nhi", "subject: x", "<p>x</p>", "hello")] == [
-        "json", "json", "email", "email", "html", "other"]
+    texts = ('  {"a": 1}', "[1, 2]", "[INST] hi", "From: a@b.c\nhi", "subject: x", "<p>x</p>", "hello")
+    assert [m.shape(t) for t in texts] == ["json", "json", "bracketed", "email", "email", "html", "other"]
     rows = [Record('{"q": 1}', "direct_injection", "agentsynth", "indirect_tool_output", "und", "t1", "train"),
             Record('{"q": 2}', "direct_injection", "synth", "indirect_tool_output", "und", "t2", "train"),
             Record('{"q": 3}', "benign", "agentsynth", "carrier_tool_output", "und", "t3", "train"),
