@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyguardrail.data.io import read_split
+from tinyguardrail.eval.calibrate import runtime_scores
 from tinyguardrail.eval.ood import SuiteRow, read_suite
 
 EMAIL = re.compile(r"^(from|to|subject|date|cc)\s*:", re.IGNORECASE)
@@ -61,18 +62,19 @@ def shape_counts(rows, top: int = 8) -> dict:
     return out
 
 
-def cell_scores(guard, rows: list[SuiteRow], cells: list[str]) -> dict:
-    """The model's P(attack) on each named cell's benign and attack rows: quantiles and the share over 0.5."""
-    out = {}
-    for cell in cells:
-        for label in ("benign", "attack"):
-            texts = [r.text for r in rows if r.cell == cell and (r.label == "benign") == (label == "benign")]
-            if not texts:
-                continue
-            p = np.array([1.0 - v.scores["benign"] for v in guard.check_batch(texts)])
-            out[f"{cell}|{label}"] = {"n": len(texts),
-                                      "p_attack_q10_q50_q90": [round(float(x), 3) for x in np.quantile(p, [.1, .5, .9])],
-                                      "share_over_0.5": round(float((p > 0.5).mean()), 4)}
+def cell_scores(model: str | None, rows: list[SuiteRow], cells: list[str]) -> dict:
+    """The model's P(attack) (``eval.calibrate.runtime_scores``) on each named cell's benign and attack rows:
+    quantiles and the share over 0.5."""
+    groups = {(cell, label): [r.text for r in rows if r.cell == cell and (r.label == "benign") == (label == "benign")]
+              for cell in cells for label in ("benign", "attack")}
+    groups = {k: v for k, v in groups.items() if v}
+    scores = runtime_scores(Path(model) if model else None, [t for texts in groups.values() for t in texts])
+    out, at = {}, 0
+    for (cell, label), texts in groups.items():
+        p, at = scores[at : at + len(texts)], at + len(texts)
+        out[f"{cell}|{label}"] = {"n": len(texts),
+                                  "p_attack_q10_q50_q90": [round(float(x), 3) for x in np.quantile(p, [.1, .5, .9])],
+                                  "share_over_0.5": round(float((p > 0.5).mean()), 4)}
     return out
 
 
@@ -85,11 +87,8 @@ def main() -> int:
     args = p.parse_args()
     res: dict = {"data": str(args.data), "train_shapes": shape_counts(read_split(args.data, "train"))}
     if args.model:
-        from tinyguardrail.runtime.guard import Guard
-
-        guard = Guard.load(args.model, threads=2)
         suite = read_suite(args.data / "suites" / "ood_dev.jsonl.gz")
-        res |= {"model": guard.info()["name"], "ood_dev_cells": cell_scores(guard, suite, args.cells.split(","))}
+        res |= {"model": args.model, "ood_dev_cells": cell_scores(args.model, suite, args.cells.split(","))}
     print(json.dumps(res, indent=2, ensure_ascii=False))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
