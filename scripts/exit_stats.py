@@ -13,8 +13,8 @@ answered, how many rows ran the deep branch although the fast answer was at leas
 exit gate), and the fast ``P(attack)`` of the deep-branch rows. An exit gate can only skip rows whose fast answer is
 already sure, so this says how many of the rows that pay the deep branch a gate could reach.
 
-A diagnostic: it wraps the runtime's ``combine_probs`` (and reads ``Guard._chunks`` for the order in which rows are
-scored) to see their inputs. Nothing is chosen on it; its texts are not written.
+A diagnostic: one pass per model, wrapping the runtime's ``combine_probs`` (and ``Guard._infer`` / ``Guard._chunks``
+for the windows of the rows in the order they are scored) to see their inputs. Nothing is chosen on it; its texts are not written.
 """
 
 from __future__ import annotations
@@ -34,70 +34,61 @@ from tinyguardrail.eval.bench import load_mix, load_traffic_mix
 ROUTES = ("fast", "deep", "both")
 
 
-def stats(model: str, texts: list[str]) -> str:
-    seen = []
-    original = guard_module.combine_probs
-
-    def spy(fast_logits, fast_severity, router, *args, **kwargs):
-        p = artifact.softmax(fast_logits)
-        seen.append((p.max(-1), 1 - p[:, 0], np.asarray(router).argmax(-1)))
-        return original(fast_logits, fast_severity, router, *args, **kwargs)
-
-    guard_module.combine_probs = spy
-    try:
-        guard = guard_module.Guard.load(model, threads=1)
-        for t in texts:
-            guard.check(t)
-    finally:
-        guard_module.combine_probs = original
-    label_conf = np.concatenate([s[0] for s in seen])
-    p_attack = np.concatenate([s[1] for s in seen])
-    route = np.concatenate([s[2] for s in seen])
-    decision = np.maximum(p_attack, 1 - p_attack)
-    return (f"{model} rows {len(route)} route fast {(route == 0).mean():.3f} label-conf>=.9 "
-            f"{(label_conf >= 0.9).mean():.3f} decision-conf>=.9 {(decision >= 0.9).mean():.3f} "
-            f"routes (fast, deep, both) {np.bincount(route, minlength=3).tolist()}")
-
-
-def census(g: guard_module.Guard, texts: list[str], sure: float) -> dict:
-    """Check ``texts`` with the loaded guard ``g`` and count its rows by window, router choice and answering branch
-    (see the module docstring)."""
-    scored: list[tuple[int, int, float, float]] = []  # route, branch, fast P(attack), exit confidence; scoring order
-    order: list[int] = []  # the prepared row index of each scored row (``_infer`` scores rows sorted by length)
-    original, chunks_of = guard_module.combine_probs, g._chunks
+def spy_rows(g: guard_module.Guard, texts: list[str]) -> np.ndarray:
+    """Check ``texts`` one by one with the loaded guard ``g``; one row per scored row (view x window), in scoring order:
+    [router argmax, answering branch, fast P(attack), fast exit confidence by the model's gate, fast largest class
+    probability, window index]. Wraps ``combine_probs`` for the first five and ``Guard._infer`` / ``Guard._chunks``
+    for the rows' windows in the order they are scored (``_infer`` sorts them by length)."""
+    scored: list[tuple[int, int, float, float, float]] = []
+    windows: list[int] = []
+    original, infer, chunks_of = guard_module.combine_probs, g._infer, g._chunks
+    current: list = []  # the rows of the _infer call in progress
 
     def spy(fast_logits, fast_sev, router, threshold, run_deep, benign_below=None, gate="label"):
         out = original(fast_logits, fast_sev, router, threshold, run_deep, benign_below, gate=gate)
         p = artifact.softmax(fast_logits)
         route = np.asarray(router).argmax(axis=-1)
         scored.extend(zip(route.tolist(), out[2].tolist(), (1.0 - p[:, 0]).tolist(),
-                          artifact.exit_confidence(p, gate).tolist(), strict=True))
+                          artifact.exit_confidence(p, gate).tolist(), p.max(axis=-1).tolist(), strict=True))
         return out
+
+    def infer_spy(rows):
+        current[:] = rows
+        return infer(rows)
 
     def chunks(lengths):
         out = chunks_of(lengths)
-        order.extend(i for chunk in out for i in chunk)
+        windows.extend(current[i].window for chunk in out for i in chunk)
         return out
 
-    windows: list[int] = []
-    guard_module.combine_probs, g._chunks = spy, chunks
+    guard_module.combine_probs, g._infer, g._chunks = spy, infer_spy, chunks
     try:
         for text in texts:
-            prepared: list = []
-            g._prepare(0, text, prepared)  # the rows check() scores, for their window indices
-            start = len(order)
             g.check(text)
-            if sorted(order[start:]) != list(range(len(prepared))) or len(scored) != len(order):
-                raise RuntimeError("the rows scored differ from the rows prepared")
-            windows.extend(prepared[i].window for i in order[start:])
     finally:
         guard_module.combine_probs = original
-        del g._chunks  # the instance attribute set above; the class method shows again
-    out: dict = {"model": g.info()["name"], "texts": len(texts), "rows": len(scored),
+        del g._infer, g._chunks  # the instance attributes set above; the class methods show again
+    if len(scored) != len(windows):
+        raise RuntimeError("the rows scored differ from the rows chunked")
+    return np.array([(*r, w) for r, w in zip(scored, windows, strict=True)], dtype=np.float64).reshape(-1, 6)
+
+
+def stats(model: str, arr: np.ndarray) -> str:
+    """One line: the share of rows the router sends to the fast branch alone, and of rows the fast branch is 0.9 sure
+    of by its largest class probability and by its block-or-allow probability."""
+    route, p_attack, label_conf = arr[:, 0].astype(int), arr[:, 2], arr[:, 4]
+    decision = np.maximum(p_attack, 1 - p_attack)
+    return (f"{model} rows {len(route)} route fast {(route == 0).mean():.3f} label-conf>=.9 "
+            f"{(label_conf >= 0.9).mean():.3f} decision-conf>=.9 {(decision >= 0.9).mean():.3f} "
+            f"routes (fast, deep, both) {np.bincount(route, minlength=3).tolist()}")
+
+
+def census(g: guard_module.Guard, arr: np.ndarray, texts: int, sure: float) -> dict:
+    """The rows of ``spy_rows`` counted by window, router choice and answering branch (see the module docstring)."""
+    out: dict = {"model": g.info()["name"], "texts": texts, "rows": len(arr),
                  "early_exit_threshold": g.early_exit_threshold, "early_exit_gate": g.early_exit_gate,
                  "sure": sure, "parts": {}}
-    arr = np.array([(*r, w) for r, w in zip(scored, windows, strict=True)], dtype=np.float64).reshape(-1, 5)
-    for part, sel in (("first window", arr[:, 4] == 0), ("later windows", arr[:, 4] > 0)):
+    for part, sel in (("first window", arr[:, 5] == 0), ("later windows", arr[:, 5] > 0)):
         a = arr[sel]
         deep = a[a[:, 1] != 0]
         part_out = {
@@ -129,14 +120,16 @@ def main() -> int:
     load = load_traffic_mix if a.mix == "traffic" else load_mix
     texts, _ = load(default_data_root(), a.n, a.seed)
     long_texts = [t for t in texts if len(t) > a.min_chars]
-    for m in a.models:
-        print(stats(m, long_texts), flush=True)
-    if a.census_json:
-        res = census(guard_module.Guard.load(a.models[0], threads=1), long_texts, a.sure)
-        res["mix"] = {"mix": a.mix, "n": a.n, "seed": a.seed, "min_chars": a.min_chars}
-        a.census_json.parent.mkdir(parents=True, exist_ok=True)
-        a.census_json.write_text(json.dumps(res, indent=2) + "\n")
-        print(json.dumps(res, indent=2))
+    for i, m in enumerate(a.models):
+        g = guard_module.Guard.load(m, threads=1)
+        arr = spy_rows(g, long_texts)
+        print(stats(m, arr), flush=True)
+        if i == 0 and a.census_json:
+            res = census(g, arr, len(long_texts), a.sure)
+            res["mix"] = {"mix": a.mix, "n": a.n, "seed": a.seed, "min_chars": a.min_chars}
+            a.census_json.parent.mkdir(parents=True, exist_ok=True)
+            a.census_json.write_text(json.dumps(res, indent=2) + "\n")
+            print(json.dumps(res, indent=2))
     return 0
 
 
