@@ -555,11 +555,13 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
     def carrier_texts(split: str) -> list[str]:  # free text of the agent channel's carriers
         return [r.text for r in rows_by[(split, "benign")] if 30 <= len(r.text) <= 600]
 
+    carrier_domain_share = 0.5 if int(cfg.neutral_domains) >= 2 else 0.0
+
     for split, n in cfg.agent_channel.items():
         texts = carrier_texts(split)
         rows = agent_channel.agent_channel_rows(texts, mats_by[(split, "payload")], split, draws("agent_channel", split),
                                                 n, seed=cfg.seed,
-                                                domain_share=0.5 if int(cfg.neutral_domains) >= 2 else 0.0)  # fmt: skip
+                                                domain_share=carrier_domain_share)  # fmt: skip
         out += rows
         info[f"{split}/agent_channel"] += len(rows)
 
@@ -607,7 +609,7 @@ def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfi
             continue
         rows = agent_channel.clean_carrier_rows(carrier_texts(split), split, random.Random(f"{cfg.seed}:agent-clean-extra:{split}"),
                                                 n, seed=cfg.seed,
-                                                domain_share=0.5 if int(cfg.neutral_domains) >= 2 else 0.0)
+                                                domain_share=carrier_domain_share)
         out += rows
         info[f"{split}/agent_channel_clean_extra"] += len(rows)
     return out, dict(sorted(info.items()))

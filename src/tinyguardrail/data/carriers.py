@@ -253,8 +253,8 @@ def _clean_carrier(benign_texts: Sequence[str], split: str, rng: random.Random, 
 def clean_carrier_rows(benign_texts: Sequence[str], split: str, rng: random.Random, n: int, seed: int = 0,
                        notice_share: float = 0.15, domain_share: float = 0.0) -> list[Record]:
     """``n`` more clean carriers of ``split``, made as ``agent_channel_rows`` makes its clean ones, with no injected
-    twin: most tool outputs, e-mails and pages an agent reads are clean, and a 1:1 pairing teaches the model that a
-    carrier's shape is a coin toss (``BuildConfig.agent_channel_clean_extra``)."""
+    twin: most tool outputs, e-mails and pages an agent reads are clean, and a 1:1 pairing may teach the model that a
+    carrier's shape is a coin toss (untested; ``BuildConfig.agent_channel_clean_extra``)."""
     if not benign_texts or n <= 0:
         return []
     return [_clean_carrier(benign_texts, split, rng, seed, notice_share, domain_share)[1] for _ in range(n)]
