@@ -292,3 +292,13 @@ def test_cli_flags_come_from_train_config_without_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "--max-train-rows" in out and "Seeded random subset" in out
     assert out.strip().splitlines()[-1] == "False"
+
+
+def test_a_fresh_run_in_a_used_folder_starts_a_new_metric_history(data_dir, tmp_path):
+    out = tmp_path / "again"
+    setup(*_tiny(data_dir, out, epochs=1))
+    setup(*_tiny(data_dir, out, epochs=1, seed=7))  # not a resume: best/ is the second run's, so is the history
+    lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [x["epoch"] for x in lines] == [0]
+    best = json.loads((out / "best" / "checkpoint.json").read_text())
+    assert best["metrics"]["balanced_accuracy"] == pytest.approx(lines[0]["val"]["balanced_accuracy"])

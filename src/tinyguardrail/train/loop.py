@@ -304,6 +304,8 @@ def setup(
         run.best, run.best_epoch = float(counters["best"]), int(counters["best_epoch"])
         _truncate_metrics(out / "metrics.jsonl", run.start_epoch)
         log(f"resumed from {last} at epoch {run.start_epoch}")
+    else:  # a fresh run in a used folder starts a new history: best/ will be this run's, so must its metrics
+        _truncate_metrics(out / "metrics.jsonl", 0)
     log(f"model: {model.num_parameters():,} parameters on {device}{' (bf16 autocast)' if bf16 else ''}")
     return fit(run)
 
