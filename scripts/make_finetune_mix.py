@@ -8,7 +8,10 @@ lost on OOD-dev) over-weighted non-English rows: ``--addition 2800 --non-english
 --others 2400 --replay 0 --seed 2``.
 
 - ``--addition`` rows of the sources named by ``--sources`` (default: ``agentsynth``, the agent channel) or of the
-  attack types named by ``--attack-types``, with ``--langs`` only those in the languages named;
+  attack types named by ``--attack-types``, with ``--langs`` only those in the languages named; or, with
+  ``--addition-file``, rows drawn from that file instead (gzipped JSON Lines of training rows, e.g. the ``add`` or
+  ``remove`` side of ``scripts/make_carry.py --patch-against``: another build's extra rows); replayed rows then come
+  from ``--data``'s training rows whose text is not in the file;
 - ``--non-english-attacks`` / ``--non-english-benign`` rows of other sources in a language other than en / und;
 - ``--others`` rows of other sources in en / und;
 - ``--replay`` rows of any other source and language, uniformly;
@@ -17,7 +20,8 @@ lost on OOD-dev) over-weighted non-English rows: ``--addition 2800 --non-english
   it scores lowest, at most ``--hard-cap`` of either per source, none drawn twice.
 
 Writes ``train.jsonl.gz`` (text, label, source) and a seeded ``--validation-rows`` sample of the validation split.
-Every row comes from the build's own train / validation split: nothing held out is touched.
+Every row comes from the build's own train / validation split (or, with ``--addition-file``, another build's training
+rows): nothing held out is touched.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ def main() -> int:
     p.add_argument("--langs", default="",
                    help="comma-separated languages: only rows of the addition's sources / types in these languages "
                         "join it (e.g. the bank's new languages: ca,mr,ne,ta,te,sw)")
+    p.add_argument("--addition-file", type=Path, default=None,
+                   help="draw the addition from these rows (gzipped JSON Lines) instead of --sources / --attack-types")
     p.add_argument("--addition", type=int, default=1600)
     p.add_argument("--non-english-attacks", type=int, default=0)
     p.add_argument("--non-english-benign", type=int, default=0)
@@ -70,8 +76,13 @@ def main() -> int:
     def added(r) -> bool:
         return (r.source in sources or r.attack_type in types) and (not langs or r.lang in langs)
 
-    addition = [r for r in rows if added(r)]
-    rest = [r for r in rows if not added(r)]
+    if a.addition_file is not None:
+        addition = list(read_jsonl_gz(a.addition_file))
+        extra = {r.text for r in addition}
+        rest = [r for r in rows if r.text not in extra]
+    else:
+        addition = [r for r in rows if added(r)]
+        rest = [r for r in rows if not added(r)]
     foreign = [r for r in rest if r.lang not in ("en", "und")]
     ne_att = [r for r in foreign if r.label != "benign"]
     ne_ben = [r for r in foreign if r.label == "benign"]

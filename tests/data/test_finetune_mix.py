@@ -42,3 +42,14 @@ def test_without_langs_the_addition_takes_any_language(tmp_path):
     data = _build(tmp_path)
     texts = _mix(data, tmp_path / "mix", "--addition", "18", "--replay", "0")
     assert sorted(texts) == sorted(f"bank {lang} {i}" for lang in ("ca", "es", "mr") for i in range(6))
+
+
+def test_addition_file_draws_the_addition_from_other_rows_and_replays_the_rest(tmp_path):
+    data = _build(tmp_path)
+    extra = tmp_path / "add.jsonl.gz"  # another build's extra rows, one of them also in this build
+    write_jsonl_gz(extra, [Record(f"carrier {i}", "benign", "agentsynth") for i in range(3)]
+                   + [Record("other 0", "benign", "tatoeba")])
+    texts = _mix(data, tmp_path / "mix", "--addition-file", str(extra), "--addition", "4", "--replay", "27")
+    assert sorted(t for t in texts if t.startswith("carrier")) == ["carrier 0", "carrier 1", "carrier 2"]
+    assert texts.count("other 0") == 1  # a row of the file is not replayed a second time
+    assert len(texts) == 31 and len(set(texts)) == 31
