@@ -26,7 +26,7 @@ and selection score; all of these travel back in ``$OUT/runs_meta.tgz`` (a call 
 ensembles) as ``$OUT/<run>.tar.part-NN``, for a recipe that is not among the candidates (say LP-FT beside the seeds).
 ``"deadline_s"`` bounds the whole call (a device command has a time limit): a run is stopped ``"reserve_s"`` (default
 100) seconds before it, keeping its best epoch so far, and weight-space ensembles are skipped in the last half of that.
-A run marked ``"reuse": true`` is not trained again: it is a run of an earlier call on the same, still warm machine. The text stage's pure-Python dependencies come from ``.carry/site.tgz``.
+A run marked ``"reuse": true`` is not trained again: it is a run of an earlier call on the same, still warm machine. Every other run starts from an empty ``runs/<name>/`` (an earlier call's ``best/``, ``wise/`` and metrics of that name are removed). The text stage's pure-Python dependencies come from ``.carry/site.tgz``.
 
 ``"soups": [{"name": "soup_b", "runs": ["b2", "b3", "b4"], "alpha": "0.9", "pack": true}]`` averages the listed runs'
 checkpoints after training (``tinyguardrail.train.soup``: their ``wise/a<alpha>`` when ``alpha`` is given and the run
@@ -47,6 +47,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -180,7 +181,6 @@ def _row_key(row: dict) -> str:
 
 def derive(spec: dict) -> None:
     import gzip
-    import shutil
 
     src, dst = Path(spec["from"]), Path(spec["dir"])
     dst.mkdir(parents=True, exist_ok=True)
@@ -248,6 +248,7 @@ def main(plan_path: str) -> int:
             done[r["init_from"]].wait()
             extra += ["--set", f'train.init_checkpoint="runs/{r["init_from"]}/best"']
         if not r.get("reuse"):  # "reuse": a run of an earlier call on this (still warm) machine
+            shutil.rmtree(out, ignore_errors=True)  # a rerun on a warm machine must not inherit best/, wise/, last/
             cap = min(plan.get("cap_s", 480), _left(plan) - plan.get("reserve_s", 100))
             code = _train(r["name"], r["config"], common + r.get("args", []), cap, OUT / f"{r['name']}.log", extra)
         metrics = Path(out) / "metrics.jsonl"

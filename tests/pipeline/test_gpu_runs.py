@@ -153,3 +153,30 @@ def test_a_soup_takes_each_runs_wise_alpha_when_it_has_one_and_reads_its_scores(
     assert "pack_checkpoint.py" in calls[1][1]
     alone = gpu_runs._soup({"name": "t", "runs": ["a", "c"]}, results, {})
     assert "error" in alone and len(calls) == 2
+
+
+def test_a_rerun_on_a_warm_machine_inherits_nothing_of_the_earlier_call(gpu_runs, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(gpu_runs, "OUT", tmp_path / "out")
+    for stale in ("runs/k/best", "runs/k/wise/a0.9", "runs/k/last"):  # an earlier call's run of the same name
+        (tmp_path / stale).mkdir(parents=True)
+    (tmp_path / "runs/k/metrics.jsonl").write_text(json.dumps({"epoch": 0, "val": {}, "select": {"pint_score": 0.9}})
+                                                   + "\n")
+    seen = []
+
+    def fake_train(name, config, args, cap_s, log, extra):  # noqa: ANN001, ANN202 - _train's signature
+        out = Path(extra[extra.index("--out") + 1])
+        if name.startswith("prep"):
+            return 0
+        seen.append(sorted(p.name for p in out.iterdir()) if out.exists() else [])
+        (out / "best").mkdir(parents=True)
+        (out / "metrics.jsonl").write_text(json.dumps({"epoch": 0, "val": {}, "select": {"pint_score": 0.7}}) + "\n")
+        return 0
+
+    monkeypatch.setattr(gpu_runs, "_train", fake_train)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"runs": [{"name": "k", "config": "c.json"}]}))
+    assert gpu_runs.main(str(plan)) == 0
+    assert seen == [[]]  # the run started from an empty folder
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["runs"][0]["best_score"] == 0.7 and not (tmp_path / "runs/k/wise").exists()
