@@ -47,7 +47,8 @@ def main() -> int:
                    help="comma-separated languages: only rows of the addition's sources / types in these languages "
                         "join it (e.g. the bank's new languages: ca,mr,ne,ta,te,sw)")
     p.add_argument("--addition-file", type=Path, default=None,
-                   help="draw the addition from these rows (gzipped JSON Lines) instead of --sources / --attack-types")
+                   help="draw the addition from these rows (gzipped JSON Lines) instead of --sources / --attack-types "
+                        "(which, with --langs, are then unused)")
     p.add_argument("--addition", type=int, default=1600)
     p.add_argument("--non-english-attacks", type=int, default=0)
     p.add_argument("--non-english-benign", type=int, default=0)
@@ -80,6 +81,7 @@ def main() -> int:
         addition = list(read_jsonl_gz(a.addition_file))
         extra = {r.text for r in addition}
         rest = [r for r in rows if r.text not in extra]
+        hard = [r for r in hard if r.text not in extra]  # drawn once, as part of the addition
     else:
         addition = [r for r in rows if added(r)]
         rest = [r for r in rows if not added(r)]
@@ -87,9 +89,15 @@ def main() -> int:
     ne_att = [r for r in foreign if r.label != "benign"]
     ne_ben = [r for r in foreign if r.label == "benign"]
     others = [r for r in rest if r.lang in ("en", "und")]
-    mix = (rng.sample(addition, a.addition) + rng.sample(ne_att, a.non_english_attacks)
-           + rng.sample(ne_ben, a.non_english_benign) + rng.sample(others, a.others) + rng.sample(rest, a.replay)
-           + hard)
+
+    def draw(pool: list, n: int, flag: str) -> list:
+        if n > len(pool):
+            raise SystemExit(f"--{flag} {n}: only {len(pool)} rows to draw from")
+        return rng.sample(pool, n)
+
+    mix = (draw(addition, a.addition, "addition") + draw(ne_att, a.non_english_attacks, "non-english-attacks")
+           + draw(ne_ben, a.non_english_benign, "non-english-benign") + draw(others, a.others, "others")
+           + draw(rest, a.replay, "replay") + hard)
     rng.shuffle(mix)
     write_training_jsonl_gz(out / "train.jsonl.gz", mix)
     val = list(read_jsonl_gz(data / "validation.jsonl.gz"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -46,10 +48,19 @@ def test_without_langs_the_addition_takes_any_language(tmp_path):
 
 def test_addition_file_draws_the_addition_from_other_rows_and_replays_the_rest(tmp_path):
     data = _build(tmp_path)
-    extra = tmp_path / "add.jsonl.gz"  # another build's extra rows, one of them also in this build
-    write_jsonl_gz(extra, [Record(f"carrier {i}", "benign", "agentsynth") for i in range(3)]
-                   + [Record("other 0", "benign", "tatoeba")])
+    extra = tmp_path / "add.jsonl.gz"  # a patch side (text, label, source), one of its rows also in this build
+    with gzip.open(extra, "wt", encoding="utf-8") as f:
+        for text, source in [("carrier 0", "agentsynth"), ("carrier 1", "agentsynth"), ("carrier 2", "agentsynth"),
+                             ("other 0", "tatoeba")]:
+            f.write(json.dumps({"text": text, "label": "benign", "source": source}) + "\n")
     texts = _mix(data, tmp_path / "mix", "--addition-file", str(extra), "--addition", "4", "--replay", "27")
     assert sorted(t for t in texts if t.startswith("carrier")) == ["carrier 0", "carrier 1", "carrier 2"]
     assert texts.count("other 0") == 1  # a row of the file is not replayed a second time
     assert len(texts) == 31 and len(set(texts)) == 31
+
+
+def test_asking_for_more_rows_than_there_are_is_a_clear_error(tmp_path):
+    data = _build(tmp_path)
+    res = subprocess.run([sys.executable, str(REPO / "scripts/make_finetune_mix.py"), "--data", str(data), "--out",
+                          str(tmp_path / "mix"), "--sources", "bank", "--addition", "19"], capture_output=True, text=True)
+    assert res.returncode != 0 and "--addition 19: only 18 rows to draw from" in res.stderr
