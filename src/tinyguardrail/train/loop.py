@@ -305,7 +305,7 @@ def setup(
         _truncate_metrics(out / "metrics.jsonl", run.start_epoch)
         log(f"resumed from {last} at epoch {run.start_epoch}")
     else:  # a fresh run in a used folder starts a new history: best/ will be this run's, so must its metrics
-        _truncate_metrics(out / "metrics.jsonl", 0)
+        (out / "metrics.jsonl").unlink(missing_ok=True)
     log(f"model: {model.num_parameters():,} parameters on {device}{' (bf16 autocast)' if bf16 else ''}")
     return fit(run)
 
