@@ -118,3 +118,46 @@ def test_loss_weights_are_training_settings(tmp_path):
         load_run_config(tmp_path / "run.json")
     with pytest.raises(ValueError, match="label_smoothing"):
         TrainConfig(label_smoothing=1.0)
+
+
+def test_decision_focal_loss_is_the_binary_focal_loss_of_benign_against_attack():
+    from tinyguardrail.train.losses import decision_focal_loss
+
+    torch.manual_seed(0)
+    logits, y = torch.randn(6, 4), torch.tensor([0, 1, 2, 3, 0, 2])
+    p_attack = torch.softmax(logits, -1)[:, 1:].sum(-1)
+    two = torch.stack([(1 - p_attack).log(), p_attack.log()], -1)  # log-probabilities: log_softmax leaves them
+    binary = (y != 0).long()
+    for gamma, eps in ((0.0, 0.0), (2.0, 0.05)):
+        torch.testing.assert_close(decision_focal_loss(logits, y, 0.25, gamma, eps),
+                                   focal_loss(two, binary, 0.25, gamma, eps))  # fmt: skip
+    torch.testing.assert_close(decision_focal_loss(logits, y, None, 0.0), F.binary_cross_entropy(p_attack, binary.float()))
+    # class weights weight each row by its own four-class label
+    w = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    per = -torch.where(binary == 1, p_attack.log(), (1 - p_attack).log())
+    torch.testing.assert_close(decision_focal_loss(logits, y, None, 0.0, class_weights=w), (w[y] * per).sum() / w[y].sum())
+    # moving probability between attack types leaves it unchanged
+    shuffled = logits.clone()
+    shuffled[:, 1:] = logits[:, [2, 3, 1]]
+    torch.testing.assert_close(decision_focal_loss(shuffled, y), decision_focal_loss(logits, y))
+    assert not torch.allclose(focal_loss(shuffled, y), focal_loss(logits, y))
+
+
+def test_classification_weights_mix_the_type_and_decision_terms():
+    from tinyguardrail.train.config import TrainConfig
+    from tinyguardrail.train.losses import decision_focal_loss
+
+    cfg = tiny_config()
+    out = GuardrailModel(cfg).eval()(*tiny_inputs(cfg))
+    labels = torch.tensor([0, 1, 2])
+    default = GuardrailLoss(cfg)
+    torch.testing.assert_close(default.focal(out["deep_logits"], labels), focal_loss(out["deep_logits"], labels, 0.25, 2.0, 0.05))
+    mixed = GuardrailLoss(cfg, TrainConfig(type_loss_weight=0.25, decision_loss_weight=1.0))
+    want = 0.25 * focal_loss(out["deep_logits"], labels, 0.25, 2.0, 0.05) + decision_focal_loss(out["deep_logits"], labels, 0.25, 2.0, 0.05)
+    torch.testing.assert_close(mixed.focal(out["deep_logits"], labels), want)
+    import pytest
+
+    with pytest.raises(ValueError, match="cannot both be 0"):
+        TrainConfig(type_loss_weight=0.0, decision_loss_weight=0.0)
+    with pytest.raises(ValueError, match="decision_loss_weight"):
+        TrainConfig(decision_loss_weight=-1.0)

@@ -143,6 +143,11 @@ class TrainConfig:
     """Focal exponent; 0 with focal_alpha None is plain cross-entropy."""
     label_smoothing: float = 0.05
     """Label smoothing of the classification loss."""
+    type_loss_weight: float = 1.0
+    """Weight of each branch's four-class focal loss (benign and the three attack types)."""
+    decision_loss_weight: float = 0.0
+    """Weight of each branch's focal loss on the block-or-allow decision (the four classes collapsed to benign vs
+    attack; train.losses.decision_focal_loss). 0 with type_loss_weight 1: the four-class loss alone."""
     moe_balance_weight: float = 0.01
     """Weight of the Switch / GShard load-balancing loss (MoE models)."""
     router_loss_weight: float = 0.1
@@ -183,9 +188,12 @@ class TrainConfig:
             errors.append("train.focal_gamma must be >= 0")
         if not 0.0 <= self.label_smoothing < 1.0:
             errors.append("train.label_smoothing must be in [0, 1)")
-        for name in ("moe_balance_weight", "router_loss_weight", "consistency_weight", "severity_weight"):
+        for name in ("type_loss_weight", "decision_loss_weight", "moe_balance_weight", "router_loss_weight",
+                     "consistency_weight", "severity_weight"):
             if getattr(self, name) < 0:
                 errors.append(f"train.{name} must be >= 0")
+        if self.type_loss_weight == 0 and self.decision_loss_weight == 0:
+            errors.append("train.type_loss_weight and train.decision_loss_weight cannot both be 0")
         if errors:
             raise ValueError("invalid TrainConfig: " + "; ".join(errors))
 

@@ -6,6 +6,11 @@ total = focal(fast) + focal(deep)                      classification, alpha 0.2
       + consistency_weight * KL(deep || fast)           deep detached: the fast branch learns from the deep (0.05)
       + severity_weight * (BCE(fast sev) + BCE(deep sev)) severity heads learn P(attack) (0.1)
 
+Each branch's classification term is ``type_loss_weight * focal(4 classes) + decision_loss_weight *
+focal(benign vs attack)`` (defaults 1 and 0: the four-class loss alone). The decision term collapses the same four
+logits to the block-or-allow decision the runtime takes (log P(attack) = logsumexp of the attack classes'
+log-probabilities), so the attack types, which the sources define, need not be told apart to lower it.
+
 Terms of switched-off components are skipped (e.g. no focal(fast) without a fast branch, no router loss without a
 router). Severity target: the data carries no graded severity, so the heads learn "is this an attack" (label !=
 benign); the runtime maps that probability to the 0-15 severity field.
@@ -20,6 +25,26 @@ from tinyguardrail.labels import DECISION_GATES
 from tinyguardrail.model.config import GuardrailConfig
 from tinyguardrail.model.model import ROUTE_BOTH, ROUTE_DEEP, ROUTE_FAST, exit_confidence
 from tinyguardrail.train.config import TrainConfig
+
+
+def _focal_per_row(logits: torch.Tensor, target: torch.Tensor, gamma: float, label_smoothing: float) -> torch.Tensor:
+    logp = F.log_softmax(logits.float(), dim=-1)
+    n_classes = logits.shape[-1]
+    q = F.one_hot(target, n_classes).float() * (1.0 - label_smoothing) + label_smoothing / n_classes
+    per = -(q * logp).sum(-1)
+    if gamma > 0:
+        p_true = logp.gather(1, target[:, None]).squeeze(1).exp()
+        per = (1.0 - p_true).clamp_min(0.0).pow(gamma) * per
+    return per
+
+
+def _reduce(per: torch.Tensor, alpha: float | None, row_weights: torch.Tensor | None) -> torch.Tensor:
+    if alpha is not None:
+        per = alpha * per
+    if row_weights is not None:
+        w = row_weights.to(per)
+        return (w * per).sum() / w.sum().clamp_min(1e-12)
+    return per.mean()
 
 
 def focal_loss(
@@ -40,19 +65,26 @@ def focal_loss(
     giving the weighted mean sum_i w_y_i loss_i / sum_i w_y_i. With gamma = 0, alpha None and no class weights this
     is exactly ``F.cross_entropy(logits, target, label_smoothing=eps)``.
     """
+    per = _focal_per_row(logits, target, gamma, label_smoothing)
+    return _reduce(per, alpha, None if class_weights is None else class_weights.to(per)[target])
+
+
+def decision_focal_loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    alpha: float | None = 0.25,
+    gamma: float = 2.0,
+    label_smoothing: float = 0.0,
+    class_weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``focal_loss`` of the block-or-allow decision: the [N, C] class logits (class 0 benign) collapsed to two
+    log-probabilities, log P(benign) and log P(attack) = logsumexp of the other classes' log-probabilities, against
+    "label != 0". Label smoothing spreads over these two outcomes. ``class_weights`` [C] still weight each row by its
+    own class (the same balancing as the four-class term)."""
     logp = F.log_softmax(logits.float(), dim=-1)
-    n_classes = logits.shape[-1]
-    q = F.one_hot(target, n_classes).float() * (1.0 - label_smoothing) + label_smoothing / n_classes
-    per = -(q * logp).sum(-1)
-    if gamma > 0:
-        p_true = logp.gather(1, target[:, None]).squeeze(1).exp()
-        per = (1.0 - p_true).clamp_min(0.0).pow(gamma) * per
-    if alpha is not None:
-        per = alpha * per
-    if class_weights is not None:
-        w = class_weights.to(per)[target]
-        return (w * per).sum() / w.sum().clamp_min(1e-12)
-    return per.mean()
+    two = torch.stack([logp[:, 0], torch.logsumexp(logp[:, 1:], dim=-1)], dim=-1)
+    per = _focal_per_row(two, (target != 0).long(), gamma, label_smoothing)
+    return _reduce(per, alpha, None if class_weights is None else class_weights.to(per)[target])
 
 
 @torch.no_grad()
@@ -82,8 +114,8 @@ class GuardrailLoss:
 
     Args:
         config: the model config (which branches and heads exist).
-        weights: the loss weights (``TrainConfig``'s focal_alpha, focal_gamma, label_smoothing, moe_balance_weight,
-            router_loss_weight, consistency_weight, severity_weight); default: ``TrainConfig()``'s.
+        weights: the loss weights (``TrainConfig``'s focal_alpha, focal_gamma, label_smoothing, type_loss_weight,
+            decision_loss_weight, moe_balance_weight, router_loss_weight, consistency_weight, severity_weight); default: ``TrainConfig()``'s.
         class_weights: optional [C] tensor for class balancing (see ``focal_loss``).
     """
 
@@ -96,7 +128,13 @@ class GuardrailLoss:
     def focal(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         w = self.w
         cw = self.class_weights.to(logits.device) if self.class_weights is not None else None
-        return focal_loss(logits, labels, w.focal_alpha, w.focal_gamma, w.label_smoothing, cw)
+        args = (logits, labels, w.focal_alpha, w.focal_gamma, w.label_smoothing, cw)
+        loss = logits.new_zeros((), dtype=torch.float32)
+        if w.type_loss_weight > 0:
+            loss = loss + w.type_loss_weight * focal_loss(*args)
+        if w.decision_loss_weight > 0:
+            loss = loss + w.decision_loss_weight * decision_focal_loss(*args)
+        return loss
 
     def classification(self, out: dict[str, torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
         """focal(fast) + focal(deep) over the branches that exist (what the FGSM pass adds)."""
