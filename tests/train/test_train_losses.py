@@ -161,3 +161,20 @@ def test_classification_weights_mix_the_type_and_decision_terms():
         TrainConfig(type_loss_weight=0.0, decision_loss_weight=0.0)
     with pytest.raises(ValueError, match="decision_loss_weight"):
         TrainConfig(decision_loss_weight=-1.0)
+
+
+def test_decision_focal_loss_matches_the_written_out_formula():
+    from tinyguardrail.train.config import TrainConfig
+    from tinyguardrail.train.losses import decision_focal_loss
+
+    torch.manual_seed(1)
+    logits, y = torch.randn(5, 4), torch.tensor([0, 3, 1, 0, 2])
+    p_att = torch.softmax(logits, -1)[:, 1:].sum(-1)
+    p_t = torch.where(y != 0, p_att, 1 - p_att)  # probability of the right decision
+    alpha, gamma, eps = 0.25, 2.0, 0.1
+    per = alpha * (1 - p_t) ** gamma * (-(1 - eps / 2) * p_t.log() - (eps / 2) * (1 - p_t).log())
+    torch.testing.assert_close(decision_focal_loss(logits, y, alpha, gamma, eps), per.mean())
+    # a zero type weight leaves the decision term alone
+    cfg = tiny_config()
+    only = GuardrailLoss(cfg, TrainConfig(type_loss_weight=0.0, decision_loss_weight=1.0, label_smoothing=eps))
+    torch.testing.assert_close(only.focal(logits, y), decision_focal_loss(logits, y, 0.25, 2.0, eps))
