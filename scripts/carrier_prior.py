@@ -1,7 +1,7 @@
 """How a data build's training rows of each text shape split between the classes, and what a model scores on the
 clean carriers of OOD-dev: is a JSON tool output an even bet by its shape?
 
-    python scripts/carrier_prior.py --data build/data --model models/tinyguardrail-v0.15 \\
+    python scripts/carrier_prior.py --data build/data --model build/baselines/tinyguardrail-v0.15 \\
         --json docs/ablations/v26/carrier_prior.json
 
 Shapes (``shape``): ``json`` (the text starts with ``{`` or ``[`` and parses as JSON), ``bracketed`` (starts so

@@ -1,6 +1,6 @@
 """The same attack requests in English and five Romance languages: does a model carry what it learned to close kin?
 
-    python scripts/cognate_probe.py v0.15=models/tinyguardrail-v0.15 [more NAME=DIR] [--json out.json]
+    python scripts/cognate_probe.py v0.15=build/baselines/tinyguardrail-v0.15 [more NAME=DIR] [--json out.json]
 
 The project's own sentences (written for this probe, not taken from any data set): six requests (prompt extraction,
 instruction override, a fake system notice, a password request, a persona jailbreak, exfiltration) in English,

@@ -2,8 +2,8 @@
 ``--min-chars`` characters, the router's choice (fast / deep / both) and the fast branch's confidence (largest class
 probability, and the block-or-allow probability that the ``attack`` gate reads), as ``Guard.check`` computes them.
 
-    python scripts/exit_stats.py models/tinyguardrail-v0.15 build/cand/<candidate>/model > build/router_long_texts.txt
-    python scripts/exit_stats.py models/tinyguardrail-v0.15 --mix traffic --n 600 --min-chars 1000 \\
+    python scripts/exit_stats.py build/baselines/tinyguardrail-v0.15 build/cand/<candidate>/model > build/router_long_texts.txt
+    python scripts/exit_stats.py build/baselines/tinyguardrail-v0.15 --mix traffic --n 600 --min-chars 1000 \\
         --census-json docs/ablations/v26/route_census.json
 
 ``--mix``: the texts of ``tinyguardrail bench``'s prompts mix (default, 300 drawn) or of its traffic mix (same loaders

@@ -1,8 +1,8 @@
 """Diagnostics of the OOD-dev suite, for choosing a base encoder and for reading the strict end of a model.
 
-    python scripts/ood_dev_diagnostics.py tokens minilm=models/tinyguardrail-v0.15/tokenizer.json \
+    python scripts/ood_dev_diagnostics.py tokens minilm=build/baselines/tinyguardrail-v0.15/tokenizer.json \
         e5-36k=build/cand/e5rf/model/tokenizer.json --out docs/ablations/v18/tokens_per_word.json
-    python scripts/ood_dev_diagnostics.py top-benign --model models/tinyguardrail-v0.15 --cache build/eval_cache \
+    python scripts/ood_dev_diagnostics.py top-benign --model build/baselines/tinyguardrail-v0.15 --cache build/eval_cache \
         --out docs/ablations/v18/top_benign_v010.json
 
 ``tokens``: tokens per whitespace-separated word of each tokenizer on the attack rows of every ``lang/*`` cell (and
@@ -19,20 +19,20 @@ whether a gain survives when the rows that a data change may have seen in anothe
 ``cell-auc``: each model's ROC AUC within every cell that has both labels (does a change separate a cell better, or
 only move it against the suite-wide threshold?):
 
-    python scripts/ood_dev_diagnostics.py cell-auc v0.15=models/tinyguardrail-v0.15 twins=build/cand/soup_t/model
+    python scripts/ood_dev_diagnostics.py cell-auc v0.15=build/baselines/tinyguardrail-v0.15 twins=build/cand/soup_t/model
 
 ``shapes``: each model's share flagged in the ``obfuscated/*`` cells by the shape of the independent transform (the
 paper's prompt, the bare payload, the payload inside an everyday message, two transforms, a harmless decoding
 request): a model that learned the attack prompts catches the first and misses the rest:
 
     python scripts/ood_dev_diagnostics.py shapes v0.12=build/baselines/tinyguardrail-v0.12 \
-        v0.15=models/tinyguardrail-v0.15 --out docs/ablations/v23/obfuscated_shapes.json
+        v0.15=build/baselines/tinyguardrail-v0.15 --out docs/ablations/v23/obfuscated_shapes.json
 
 ``json-leaves``: the ``json_tool`` cell read as written and read as its string leaves alone (one per line, keys and
 punctuation gone), each through the model's own runtime and policy: does the JSON wrapper, not the content, make
 clean tool outputs look like attacks?
 
-    python scripts/ood_dev_diagnostics.py json-leaves --model models/tinyguardrail-v0.15 \
+    python scripts/ood_dev_diagnostics.py json-leaves --model build/baselines/tinyguardrail-v0.15 \
         --out docs/ablations/v24/json_leaves.json
 """
 

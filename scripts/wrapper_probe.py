@@ -1,6 +1,6 @@
 """How much a model's detection of CodeChameleon attacks rests on the attack's fixed prompt rather than its payload.
 
-    python scripts/wrapper_probe.py --model v0.15=models/tinyguardrail-v0.15 --data build/data \\
+    python scripts/wrapper_probe.py --model v0.15=build/baselines/tinyguardrail-v0.15 --data build/data \\
         --out docs/ablations/v21/wrapper_probe.json
 
 The training split's CodeChameleon attacks (``data.synth.ciphers``) all use the published ``ProblemSolver`` prompt,
