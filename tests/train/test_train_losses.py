@@ -178,3 +178,44 @@ def test_decision_focal_loss_matches_the_written_out_formula():
     cfg = tiny_config()
     only = GuardrailLoss(cfg, TrainConfig(type_loss_weight=0.0, decision_loss_weight=1.0, label_smoothing=eps))
     torch.testing.assert_close(only.focal(logits, y), decision_focal_loss(logits, y, 0.25, 2.0, eps))
+
+
+def test_attack_type_focal_loss_is_the_type_given_an_attack_on_attack_rows():
+    import pytest
+
+    from tinyguardrail.train.config import TrainConfig
+    from tinyguardrail.train.losses import attack_type_focal_loss, decision_focal_loss
+
+    torch.manual_seed(2)
+    logits, y = torch.randn(7, 4), torch.tensor([0, 1, 2, 3, 0, 2, 1])
+    rows = y != 0
+    # cross-entropy of softmax over the attack logits, attack rows only
+    cond = torch.log_softmax(logits[rows][:, 1:], -1)
+    want = -cond.gather(1, (y[rows] - 1)[:, None]).mean()
+    torch.testing.assert_close(attack_type_focal_loss(logits, y, None, 0.0), want)
+    # class weights: the attack classes' weights, each row by its class
+    w = torch.tensor([5.0, 1.0, 2.0, 3.0])
+    per = -cond.gather(1, (y[rows] - 1)[:, None]).squeeze(1)
+    wr = w[y[rows]]
+    torch.testing.assert_close(attack_type_focal_loss(logits, y, None, 0.0, class_weights=w), (wr * per).sum() / wr.sum())
+    # benign rows and a common shift of the attack logits (which moves P(benign)) change nothing
+    moved = logits.clone()
+    moved[~rows] = torch.randn(int((~rows).sum()), 4)
+    moved[:, 1:] += 3.0
+    torch.testing.assert_close(attack_type_focal_loss(moved, y), attack_type_focal_loss(logits, y))
+    assert not torch.allclose(decision_focal_loss(moved, y), decision_focal_loss(logits, y))
+    # no attack rows: zero, with a gradient path
+    z = torch.randn(3, 4, requires_grad=True)
+    out = attack_type_focal_loss(z, torch.zeros(3, dtype=torch.long))
+    assert out.item() == 0.0
+    out.backward()
+    assert z.grad is not None and torch.count_nonzero(z.grad) == 0
+    # GuardrailLoss switches the type term with train.type_loss_rows
+    cfg = tiny_config()
+    split = GuardrailLoss(cfg, TrainConfig(type_loss_weight=0.5, type_loss_rows="attack", decision_loss_weight=1.0))
+    torch.testing.assert_close(split.focal(logits, y), 0.5 * attack_type_focal_loss(logits, y, 0.25, 2.0, 0.05)
+                               + decision_focal_loss(logits, y, 0.25, 2.0, 0.05))  # fmt: skip
+    with pytest.raises(ValueError, match="type_loss_rows"):
+        TrainConfig(type_loss_rows="benign")
+    with pytest.raises(ValueError, match="needs train.decision_loss_weight"):
+        TrainConfig(type_loss_rows="attack")

@@ -145,6 +145,10 @@ class TrainConfig:
     """Label smoothing of the classification loss."""
     type_loss_weight: float = 1.0
     """Weight of each branch's four-class focal loss (benign and the three attack types)."""
+    type_loss_rows: str = "all"
+    """What the type term sees: "all" (the four-class focal loss on every row) or "attack" (the focal loss of the
+    attack type given an attack, on the attack rows alone; train.losses.attack_type_focal_loss), which leaves the
+    block-or-allow decision to the decision term. "attack" needs decision_loss_weight > 0."""
     decision_loss_weight: float = 0.0
     """Weight of each branch's focal loss on the block-or-allow decision (the four classes collapsed to benign vs
     attack; train.losses.decision_focal_loss). 0 with type_loss_weight 1: the four-class loss alone."""
@@ -192,6 +196,11 @@ class TrainConfig:
                      "consistency_weight", "severity_weight"):
             if getattr(self, name) < 0:
                 errors.append(f"train.{name} must be >= 0")
+        if self.type_loss_rows not in ("all", "attack"):
+            errors.append(f"train.type_loss_rows must be 'all' or 'attack', got {self.type_loss_rows!r}")
+        elif self.type_loss_rows == "attack" and self.decision_loss_weight == 0:
+            errors.append("train.type_loss_rows 'attack' needs train.decision_loss_weight > 0 (nothing else would "
+                          "train benign against attack)")
         if self.type_loss_weight == 0 and self.decision_loss_weight == 0:
             errors.append("train.type_loss_weight and train.decision_loss_weight cannot both be 0")
         if errors:

@@ -9,7 +9,10 @@ total = focal(fast) + focal(deep)                      classification, alpha 0.2
 Each branch's classification term is ``type_loss_weight * focal(4 classes) + decision_loss_weight *
 focal(benign vs attack)`` (defaults 1 and 0: the four-class loss alone). The decision term collapses the same four
 logits to the block-or-allow decision the runtime takes (log P(attack) = logsumexp of the attack classes'
-log-probabilities), so the attack types, which the sources define, need not be told apart to lower it.
+log-probabilities), so the attack types, which the sources define, need not be told apart to lower it. With
+``type_loss_rows="attack"`` the type term is instead the focal loss of the attack type given an attack,
+softmax over the three attack logits on the attack rows alone (``attack_type_focal_loss``): the two terms then train
+the two factors of P(class) = P(attack) * P(type | attack) and the type term leaves P(benign) alone.
 
 Terms of switched-off components are skipped (e.g. no focal(fast) without a fast branch, no router loss without a
 router). Severity target: the data carries no graded severity, so the heads learn "is this an attack" (label !=
@@ -87,6 +90,25 @@ def decision_focal_loss(
     return _reduce(per, alpha, None if class_weights is None else class_weights.to(per)[target])
 
 
+def attack_type_focal_loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    alpha: float | None = 0.25,
+    gamma: float = 2.0,
+    label_smoothing: float = 0.0,
+    class_weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``focal_loss`` of the attack type given an attack: the attack rows (label != 0) alone, the softmax over the
+    attack classes' logits (columns 1..C-1) against label - 1. Shifting the attack logits together (which moves
+    P(benign)) leaves it unchanged. ``class_weights`` [C] weight each row by its class. A batch without attack rows
+    gives 0 (still attached to the graph)."""
+    rows = target != 0
+    if not bool(rows.any()):
+        return logits.float().sum() * 0.0
+    cw = None if class_weights is None else class_weights.to(logits.device)[1:]
+    return focal_loss(logits[rows][:, 1:], target[rows] - 1, alpha, gamma, label_smoothing, cw)
+
+
 @torch.no_grad()
 def router_targets(fast_logits: torch.Tensor, labels: torch.Tensor, threshold: float,
                    gate: str = "label") -> torch.Tensor:  # fmt: skip
@@ -115,7 +137,7 @@ class GuardrailLoss:
     Args:
         config: the model config (which branches and heads exist).
         weights: the loss weights (``TrainConfig``'s focal_alpha, focal_gamma, label_smoothing, type_loss_weight,
-            decision_loss_weight, moe_balance_weight, router_loss_weight, consistency_weight, severity_weight); default: ``TrainConfig()``'s.
+            type_loss_rows, decision_loss_weight, moe_balance_weight, router_loss_weight, consistency_weight, severity_weight); default: ``TrainConfig()``'s.
         class_weights: optional [C] tensor for class balancing (see ``focal_loss``).
     """
 
@@ -131,7 +153,8 @@ class GuardrailLoss:
         args = (logits, labels, w.focal_alpha, w.focal_gamma, w.label_smoothing, cw)
         loss = logits.new_zeros((), dtype=torch.float32)
         if w.type_loss_weight > 0:
-            loss = loss + w.type_loss_weight * focal_loss(*args)
+            type_loss = attack_type_focal_loss if w.type_loss_rows == "attack" else focal_loss
+            loss = loss + w.type_loss_weight * type_loss(*args)
         if w.decision_loss_weight > 0:
             loss = loss + w.decision_loss_weight * decision_focal_loss(*args)
         return loss
