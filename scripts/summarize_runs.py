@@ -8,6 +8,7 @@ training loop kept as best/. No report set is read.
 
     python scripts/summarize_runs.py
     python scripts/summarize_runs.py --v09      # the full retrains of 2026-12-05 (docs/ablations/v09/), to stdout
+    python scripts/summarize_runs.py --loss-table   # the loss variants of 2026-12-07 (ablations/v28/, v29/), to stdout
 """
 
 from __future__ import annotations
@@ -98,6 +99,60 @@ def v09_section() -> str:
     return "\n".join(md)
 
 
+#: the loss variants of 2026-12-07, all on v0.16's setup (plans/v39*.json, plans/v40*.json): label -> runs
+LOSS_DIRS = (Path("docs/ablations/v28"), Path("docs/ablations/v29"))
+LOSS = {
+    "four-class only, v0.14's (1 / 0 / all rows): `c`": ["c2", "c3", "c4", "c5"],
+    "decision first, v0.16's (0.05 / 1 / all rows): `b`": ["b2", "b3", "b4", "b5"],
+    "the same, rerun of seed 2: `r`": ["r2"],
+    "attack type given an attack (0.25 / 1 / attack rows): `m`": ["m2", "m3", "m4", "m5"],
+    "attack type given an attack (1 / 1 / attack rows): `n`": ["n2", "n3", "n5"],
+}
+SEEDS_OF_TABLE = ("2", "3", "4", "5")
+
+
+def _loss_runs() -> tuple[dict[str, dict], dict[str, float]]:
+    """-> ({run: its summary entry (WiSE scores, best epoch) and metrics path}, {soup name: its score}) from the
+    summaries gpu_runs.py wrote in LOSS_DIRS (a reused run repeats its first entry)."""
+    runs: dict[str, dict] = {}
+    soups: dict[str, float] = {}
+    for d in LOSS_DIRS:
+        for f in sorted(d.glob("summary_*.json")):
+            summary = json.loads(f.read_text())
+            for r in summary["runs"]:
+                if r.get("exit") == 0 and r["name"] not in runs:
+                    runs[r["name"]] = r | {"metrics": d / f"{r['name']}.metrics.jsonl"}
+            for s in summary.get("soups", []):
+                if s.get("soup_score") is not None:
+                    soups[s["name"]] = s["soup_score"]
+    return runs, soups
+
+
+def loss_table() -> str:
+    """OOD-dev score of each seed's best epoch at WiSE alpha 0.9, and the validation per-class recall of the attack
+    types at that epoch (mean over the seeds): what the type term does to the decision and to the attack type."""
+    runs, soups = _loss_runs()
+    md = ["| loss (type weight / decision weight / type rows) | " + " | ".join(f"seed {s}" for s in SEEDS_OF_TABLE)
+          + " | mean | validation bal. acc. | injection / jailbreak / obfuscation recall |",
+          "|---|" + "---|" * (len(SEEDS_OF_TABLE) + 3)]
+    for label, names in LOSS.items():
+        names = [n for n in names if n in runs and runs[n]["metrics"].exists()]
+        scores = {n[-1]: runs[n]["wise"]["0.9"] for n in names}
+        vals = []
+        for n in names:
+            hist = [json.loads(x) for x in runs[n]["metrics"].read_text().splitlines() if x.strip()]
+            vals.append(next(h for h in hist if h["epoch"] == runs[n]["best_epoch"])["val"])
+        recall = {k: statistics.mean(v["per_class_recall"][k] for v in vals)
+                  for k in ("direct_injection", "jailbreak", "obfuscation")}  # fmt: skip
+        cells = [label, *(pct(scores.get(s)) for s in SEEDS_OF_TABLE), pct(statistics.mean(scores.values())),
+                 f"{statistics.mean(v['balanced_accuracy'] for v in vals):.3f}",
+                 " / ".join(f"{x:.2f}" for x in recall.values())]
+        md.append("| " + " | ".join(cells) + " |")
+    md += ["", "Soups (WiSE 0.9 ingredients, scored by the loop): "
+           + ", ".join(f"`{k}` {pct(v)}" for k, v in sorted(soups.items()))]
+    return "\n".join(md)
+
+
 def pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f}"
 
@@ -110,7 +165,12 @@ def main() -> int:
                         "and write docs/ablations/v07/encoder_runtime.json (a few minutes per model on 2 cores)")
     p.add_argument("--data", type=Path, default=Path("build/data"))
     p.add_argument("--v09", action="store_true", help="print the table of the full retrains of 2026-12-05 and stop")
+    p.add_argument("--loss-table", action="store_true", help="print the table of the loss variants of 2026-12-07 "
+                   "(docs/ablations/v28/ and v29/) and stop")
     args = p.parse_args()
+    if args.loss_table:
+        print(loss_table())
+        return 0
     if args.v09:
         print(v09_section())
         return 0
