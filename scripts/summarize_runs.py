@@ -105,10 +105,11 @@ LOSS = {
     "four-class only, v0.14's (1 / 0 / all rows): `c`": ["c2", "c3", "c4", "c5"],
     "decision first, v0.16's (0.05 / 1 / all rows): `b`": ["b2", "b3", "b4", "b5"],
     "the same, rerun of seed 2: `r`": ["r2"],
-    "attack type given an attack (0.25 / 1 / attack rows): `m`": ["m2", "m3", "m4", "m5"],
+    "attack type given an attack (0.25 / 1 / attack rows): `m`": ["m2", "m3", "m4", "m5", "m6"],
+    "the same, 2 epochs instead of 3: `e`": ["e2", "e3", "e5"],
     "attack type given an attack (1 / 1 / attack rows): `n`": ["n2", "n3", "n5"],
 }
-SEEDS_OF_TABLE = ("2", "3", "4", "5")
+SEEDS_OF_TABLE = ("2", "3", "4", "5", "6")
 
 
 def _loss_runs() -> tuple[dict[str, dict], dict[str, float]]:

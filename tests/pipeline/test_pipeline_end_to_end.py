@@ -59,6 +59,21 @@ def test_int8_export_agrees_with_pytorch_on_the_test_split(pipeline):
     assert fp32["label_agreement"] == 1.0 and fp32["max_prob_diff"] < 1e-4
     assert int8["label_agreement"] >= 0.9  # stated tolerance for a 2-epoch tiny model near ties
     assert abs(int8["accuracy_drop_points"]) <= 10.0
+    assert fp32["balanced_accuracy"] == res["torch_fp32"]["balanced_accuracy"]
+
+
+def test_type_metrics_count_the_attack_type_among_caught_attacks():
+    import numpy as np
+
+    from tinyguardrail.export.parity import type_metrics
+
+    labels = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    pred = np.array([0, 1, 1, 2, 2, 0, 3, 3])
+    m = type_metrics(pred, labels)
+    # recall per class: 1/2, 1/2, 1/2, 2/2; caught attacks: rows 2, 3, 4, 6, 7 (row 5 missed), right type 4 of 5
+    assert m["balanced_accuracy"] == (0.5 + 0.5 + 0.5 + 1.0) / 4
+    assert m["caught_attacks"] == 5 and m["attack_type_accuracy"] == 4 / 5
+    assert type_metrics(np.zeros(3, int), np.array([0, 1, 2]))["attack_type_accuracy"] is None
 
 
 def test_checkpoint_and_runtime_evaluations_score_the_same_suites(pipeline):

@@ -2,7 +2,9 @@
 
 Both sides see identical inputs (the runtime front end: sanitize -> normalize -> ``features.encode_batch``, one
 text at a time, no views or windows) and the same combine rule; the report gives label agreement, the largest
-probability difference and the accuracy of each side, so the INT8 accuracy drop is measured, not assumed.
+probability difference and the accuracy of each side, so the INT8 accuracy drop is measured, not assumed. Each side
+also gets its four-class balanced accuracy and its attack-type accuracy: of the attack rows it labels as some attack,
+the share labelled with their own type (the type field of the response code).
 
     python -m tinyguardrail.export.parity --checkpoint runs/x/best --model models/x --data build/data --out parity.json
 """
@@ -22,6 +24,16 @@ from tinyguardrail.export.onnx import make_session, run_deep, run_fast, torch_ou
 from tinyguardrail.export.quantize import _combine
 from tinyguardrail.model.checkpoint import checkpoint_front_end
 from tinyguardrail.preprocess import encode_texts_batch1
+
+
+def type_metrics(pred: np.ndarray, labels: np.ndarray) -> dict:
+    """Four-class balanced accuracy (mean recall over the classes present) and the attack-type accuracy: among rows
+    whose label is an attack (not 0) and whose prediction is an attack, the share predicted with the right type."""
+    present = np.unique(labels)
+    caught = (labels != 0) & (pred != 0)
+    return {"balanced_accuracy": float(np.mean([(pred[labels == c] == c).mean() for c in present])),
+            "attack_type_accuracy": float((pred[caught] == labels[caught]).mean()) if caught.any() else None,
+            "caught_attacks": int(caught.sum())}  # fmt: skip
 
 
 def parity(checkpoint: Path, model_dir: Path, data: Path, split: str = "test", limit: int | None = None,
@@ -44,7 +56,8 @@ def parity(checkpoint: Path, model_dir: Path, data: Path, split: str = "test", l
     ref = [_combine(torch_outputs(model, f, deep=has_deep), thr, has_deep, gate)[0] for f in feeds]
     ref_pred = np.concatenate([p.argmax(-1) for p in ref])
     out = {"checkpoint": str(checkpoint), "model": str(model_dir), "split": split, "n": len(texts),
-           "torch_fp32_accuracy": float((ref_pred == labels).mean()), "variants": {}}  # fmt: skip
+           "torch_fp32_accuracy": float((ref_pred == labels).mean()),
+           "torch_fp32": type_metrics(ref_pred, labels), "variants": {}}  # fmt: skip
     for name, fast, deep in (("onnx", "fast.onnx", "deep.onnx"), ("onnx_fp32", "fast.fp32.onnx", "deep.fp32.onnx")):
         fast_p, deep_p = Path(model_dir) / fast, Path(model_dir) / deep
         if not fast_p.exists():
@@ -66,6 +79,7 @@ def parity(checkpoint: Path, model_dir: Path, data: Path, split: str = "test", l
             "max_prob_diff": float(max(np.abs(p - q).max() for p, q in zip(probs, ref, strict=True))),
             "accuracy": acc,
             "accuracy_drop_points": 100 * (out["torch_fp32_accuracy"] - acc),
+            **type_metrics(pred, labels),
         }
     out["seconds"] = round(time.perf_counter() - t0, 1)
     return out
