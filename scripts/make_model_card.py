@@ -165,6 +165,11 @@ def main() -> int:
         v = parity["variants"].get("onnx", {})
         card += ["", f"INT8 against PyTorch on {parity['n']} test rows: label agreement {pct(v.get('label_agreement'))}, "
                  f"accuracy drop {num(v.get('accuracy_drop_points'))} points (docs/parity.json)."]
+        if v.get("attack_type_accuracy") is not None:
+            card += ["", f"The attack type (the response code's type field) on the same rows, INT8: of the "
+                         f"{v['caught_attacks']} attacks whose most probable class is an attack type, "
+                         f"{pct(v['attack_type_accuracy'])} get their own type; four-class balanced accuracy "
+                         f"{pct(v['balanced_accuracy'])}."]
     card += ["", "## Training (training.json, training_metrics.jsonl)", "",
              f"- Recipe: `recipe.json` (= `configs/{cfg['name']}.json`); trained: {training.get('gpu_plan') or training.get('where', '?')}"
              + (f"; continued from {training['parent']['model']}" if training.get("parent") else "") + ".",
