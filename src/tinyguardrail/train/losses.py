@@ -12,7 +12,8 @@ logits to the block-or-allow decision the runtime takes (log P(attack) = logsume
 log-probabilities), so the attack types, which the sources define, need not be told apart to lower it. With
 ``type_loss_rows="attack"`` the type term is instead the focal loss of the attack type given an attack,
 softmax over the three attack logits on the attack rows alone (``attack_type_focal_loss``): the two terms then train
-the two factors of P(class) = P(attack) * P(type | attack) and the type term leaves P(benign) alone.
+the two factors of P(class) = P(attack) * P(type | attack): the type term's value does not depend on P(attack), so
+it asks nothing of the decision (its gradient may still move P(attack) through the shared layers and logits).
 
 Terms of switched-off components are skipped (e.g. no focal(fast) without a fast branch, no router loss without a
 router). Severity target: the data carries no graded severity, so the heads learn "is this an attack" (label !=
