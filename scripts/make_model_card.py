@@ -166,10 +166,10 @@ def main() -> int:
         card += ["", f"INT8 against PyTorch on {parity['n']} test rows: label agreement {pct(v.get('label_agreement'))}, "
                  f"accuracy drop {num(v.get('accuracy_drop_points'))} points (docs/parity.json)."]
         if v.get("attack_type_accuracy") is not None:
-            card += ["", f"The attack type (the response code's type field) on the same rows, INT8: of the "
-                         f"{v['caught_attacks']} attacks whose most probable class is an attack type, "
-                         f"{pct(v['attack_type_accuracy'])} get their own type; four-class balanced accuracy "
-                         f"{pct(v['balanced_accuracy'])}."]
+            card += ["", f"The attack type on the same rows, INT8: of the {v['caught_attacks']} attack rows whose "
+                         f"most probable class is an attack type, {pct(v['attack_type_accuracy'])} get their own "
+                         f"type; four-class balanced accuracy {pct(v['balanced_accuracy'])} (the response code "
+                         "reports a type for rows over the attack threshold, a subset of these)."]
     card += ["", "## Training (training.json, training_metrics.jsonl)", "",
              f"- Recipe: `recipe.json` (= `configs/{cfg['name']}.json`); trained: {training.get('gpu_plan') or training.get('where', '?')}"
              + (f"; continued from {training['parent']['model']}" if training.get("parent") else "") + ".",

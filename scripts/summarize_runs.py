@@ -121,7 +121,7 @@ def _loss_runs() -> tuple[dict[str, dict], dict[str, float]]:
         for f in sorted(d.glob("summary_*.json")):
             summary = json.loads(f.read_text())
             for r in summary["runs"]:
-                if r.get("exit") == 0 and r["name"] not in runs:
+                if r.get("exit") == 0 and r.get("wise") and r["name"] not in runs:  # trained or reused with scores
                     runs[r["name"]] = r | {"metrics": d / f"{r['name']}.metrics.jsonl"}
             for s in summary.get("soups", []):
                 if s.get("soup_score") is not None:

@@ -147,8 +147,9 @@ class TrainConfig:
     """Weight of each branch's four-class focal loss (benign and the three attack types)."""
     type_loss_rows: str = "all"
     """What the type term sees: "all" (the four-class focal loss on every row) or "attack" (the focal loss of the
-    attack type given an attack, on the attack rows alone; train.losses.attack_type_focal_loss), which leaves the
-    block-or-allow decision to the decision term. "attack" needs decision_loss_weight > 0."""
+    attack type given an attack, on the attack rows alone; train.losses.attack_type_focal_loss), whose value does not
+    depend on P(attack), so the decision term alone asks for the block-or-allow decision (the type term's gradient
+    still moves the shared layers). "attack" needs decision_loss_weight > 0."""
     decision_loss_weight: float = 0.0
     """Weight of each branch's focal loss on the block-or-allow decision (the four classes collapsed to benign vs
     attack; train.losses.decision_focal_loss). 0 with type_loss_weight 1: the four-class loss alone."""
