@@ -26,7 +26,8 @@ and selection score; all of these travel back in ``$OUT/runs_meta.tgz`` (a call 
 ensembles) as ``$OUT/<run>.tar.part-NN``, for a recipe that is not among the candidates (say LP-FT beside the seeds).
 ``"deadline_s"`` bounds the whole call (a device command has a time limit): a run is stopped ``"reserve_s"`` (default
 100) seconds before it, keeping its best epoch so far, and weight-space ensembles are skipped in the last half of that.
-A run marked ``"reuse": true`` is not trained again: it is a run of an earlier call on the same, still warm machine. Every other run starts from an empty ``runs/<name>/`` (an earlier call's ``best/``, ``wise/`` and metrics of that name are removed). The text stage's pure-Python dependencies come from ``.carry/site.tgz``.
+A run marked ``"reuse": true`` is not trained again: it is a run of an earlier call on the same, still warm machine
+(when its folder is not there, e.g. the machine was released in between, it is reported with exit 1 and no scores). Every other run starts from an empty ``runs/<name>/`` (an earlier call's ``best/``, ``wise/`` and metrics of that name are removed). The text stage's pure-Python dependencies come from ``.carry/site.tgz``.
 
 ``"soups": [{"name": "soup_b", "runs": ["b2", "b3", "b4"], "alpha": "0.9", "pack": true}]`` averages the listed runs'
 checkpoints after training (``tinyguardrail.train.soup``: their ``wise/a<alpha>`` when ``alpha`` is given and the run
@@ -253,6 +254,10 @@ def main(plan_path: str) -> int:
             code = _train(r["name"], r["config"], common + r.get("args", []), cap, OUT / f"{r['name']}.log", extra)
         metrics = Path(out) / "metrics.jsonl"
         history = [json.loads(x) for x in metrics.read_text().splitlines()] if metrics.exists() else []
+        if r.get("reuse") and not history:  # a fresh machine since the earlier call: nothing to reuse
+            code = 1
+            print(f"reuse: {out} is not on this machine (a fresh machine since the call that trained it?)",
+                  file=sys.stderr)
         (OUT / f"{r['name']}.metrics.jsonl").write_text("".join(json.dumps(h) + "\n" for h in history))
         scored = [(h.get("select", {}).get("pint_score", h.get("val", {}).get("balanced_accuracy", -1)), h["epoch"])
                   for h in history if "val" in h]

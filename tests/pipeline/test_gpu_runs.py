@@ -180,3 +180,19 @@ def test_a_rerun_on_a_warm_machine_inherits_nothing_of_the_earlier_call(gpu_runs
     assert seen == [[]]  # the run started from an empty folder
     summary = json.loads(capsys.readouterr().out)
     assert summary["runs"][0]["best_score"] == 0.7 and not (tmp_path / "runs/k/wise").exists()
+
+
+def test_a_reused_run_missing_on_this_machine_is_reported_as_failed(gpu_runs, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(gpu_runs, "OUT", tmp_path / "out")
+    monkeypatch.setattr(gpu_runs, "_train", lambda *a, **k: 0)  # only the feature-cache step would call it
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"runs": [{"name": "gone", "config": "c.json", "reuse": True}],
+                                "soups": [{"name": "s", "runs": ["gone", "gone"]}]}))  # fmt: skip
+    assert gpu_runs.main(str(plan)) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    run = summary["runs"][0]
+    assert run["exit"] == 1 and run["best_score"] is None and "wise" not in run
+    assert "not on this machine" in captured.err
+    assert "error" in summary["soups"][0]
