@@ -45,6 +45,7 @@ alpha with the best mean score over the candidate runs, then the candidate run w
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -299,4 +300,7 @@ def main(plan_path: str) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1]))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("plan", help="the plan's JSON file, e.g. plans/v41_bank_languages.json")
+    raise SystemExit(main(parser.parse_args().plan))
