@@ -580,3 +580,32 @@ def test_transform_shared_share_attack_moves_only_the_attack_side(tmp_path):
     assert not any(synth.shared_unwrap(r.text) is not None for r in attacks)  # every attack in its own wrapper
     own = _transforms_only_build(tmp_path / "own", transform_shared_share=0.0)
     assert attacks == [r for r in synth_rows(own) if r.label != "benign"]  # only the cut moved: the rows of share 0
+
+
+def test_bank_languages_off_drops_only_the_bank_rows_of_those_languages():
+    rows = [Record("uno", "benign", "bank", "bank_ordinary", "sk", "bank/sk/ordinary/0"),
+            Record("dos", "jailbreak", "bank_more", "bank_persona_jailbreak", "sk", "bank_more/sk/persona_jailbreak/0"),
+            Record("tres", "benign", "tatoeba_laser", "none", "sk", "tatoeba/sk/1"),
+            Record("cuatro", "benign", "bank", "bank_ordinary", "es", "bank/es/ordinary/0")]
+    mats = [Material("p", "payload", "bank", "sk", "bank/sk/exfiltration/0"),
+            Material("q", "payload", "bank", "es", "bank/es/exfiltration/0")]
+    cfg = B.BuildConfig(data_root=Path("."), out=Path("."), bank_languages_off=["sk"])
+    kept, kept_mats, info = B.drop_bank_languages(rows, mats, cfg)
+    assert [r.text for r in kept] == ["tres", "cuatro"]  # another source's Slovak rows stay
+    assert [m.text for m in kept_mats] == ["q"]
+    assert info == {"rows": 2, "materials": 1}
+    assert B.drop_bank_languages(rows, mats, B.BuildConfig(data_root=Path("."), out=Path("."))) == (rows, mats, {"rows": 0, "materials": 0})
+
+
+def test_shipped_data_configs_differ_only_in_the_bank_languages():
+    import json
+
+    repo = Path(__file__).resolve().parents[2]
+    base = json.loads((repo / "configs/data.json").read_text(encoding="utf-8"))
+    bank8 = json.loads((repo / "configs/data-bank8.json").read_text(encoding="utf-8"))
+    assert {k: v for k, v in base.items() if k not in ("_comment", "bank_languages_off")} == \
+        {k: v for k, v in bank8.items() if k not in ("_comment", "bank_languages_off")}
+    from tinyguardrail.data.sources import bank
+
+    langs = {b["lang"] for b in bank.banks()}
+    assert set(base["bank_languages_off"]) <= langs and bank8["bank_languages_off"] == []

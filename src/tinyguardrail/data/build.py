@@ -87,6 +87,11 @@ class BuildConfig:
     synthesised from them; synthetic rows in those languages are dropped."""
     sources_off: list = field(default_factory=list)
     """Sources (``Record.source``) left out of the build entirely (data ablations)."""
+    bank_languages_off: list = field(default_factory=list)
+    """Languages (ISO 639-1) of the project's bank (``bank`` and ``bank_more`` rows and materials) left out of the
+    build, before anything is split or synthesised: a build of an earlier bank. ``configs/data.json`` leaves out the
+    eight languages added in the twenty-third session (az, bg, ka, kk, lt, ms, sk, ur), so it still rebuilds
+    tinyguardrail-v0.16's data; ``configs/data-bank8.json`` keeps them."""
     sources_on: list = field(default_factory=list)
     """Opt-in sources (loader modules with ``OPT_IN = True``, e.g. ``security_docs``) built only when named here."""
     max_per_template: int = 40
@@ -248,6 +253,24 @@ def load_sources(root: Path, sources: Sequence[ModuleType]) -> tuple[list[Record
         materials += mats
         info[mod.NAME] = {"rows": len(rows), "materials": len(mats), "seconds": round(time.perf_counter() - t0, 2)}
     return records, materials, info
+
+
+BANK_SOURCES = frozenset({"bank", "bank_more"})
+
+
+def drop_bank_languages(records: list[Record], materials: list[Material],
+                        cfg: BuildConfig) -> tuple[list[Record], list[Material], dict]:
+    """``records`` and ``materials`` without the bank's rows in ``cfg.bank_languages_off``; counts of what went."""
+    off = frozenset(cfg.bank_languages_off)
+    if not off:
+        return records, materials, {"rows": 0, "materials": 0}
+
+    def gone(item: Record | Material) -> bool:
+        return item.source in BANK_SOURCES and item.lang in off
+
+    kept_rows = [r for r in records if not gone(r)]
+    kept_mats = [m for m in materials if not gone(m)]
+    return kept_rows, kept_mats, {"rows": len(records) - len(kept_rows), "materials": len(materials) - len(kept_mats)}
 
 
 def _is_jbb(r: Record) -> bool:
@@ -627,6 +650,7 @@ def build(cfg: BuildConfig, sources: Sequence[ModuleType] | None = None) -> dict
     t0 = time.perf_counter()
     sources = active_sources(sources, cfg)
     records, materials, source_info = load_sources(Path(cfg.data_root), sources)
+    records, materials, bank_off = drop_bank_languages(records, materials, cfg)
     neutralized = 0
     if cfg.neutral_domains:
         records, materials, neutralized = neutralize_sources(records, materials, int(cfg.neutral_domains))
@@ -667,6 +691,8 @@ def build(cfg: BuildConfig, sources: Sequence[ModuleType] | None = None) -> dict
     }
     if cfg.neutral_domains:
         extra["neutral_domains_texts"] = neutralized
+    if cfg.bank_languages_off:
+        extra["bank_languages_off"] = bank_off
     stats = compute_stats(records, extra)
     write_report(stats, out)
     return stats
