@@ -400,3 +400,25 @@ def test_variant_rates_gives_each_variants_flag_share_mean_score_and_flags():
     assert res == {"rows: flagged, as_built": 1.0, "rows: mean score, as_built": 0.9,
                    "rows: flagged, other": 0.5, "rows: mean score, other": 0.5}
     assert flags["rows"]["other"].tolist() == [True, False]
+
+
+def test_guard_ident_follows_what_the_runtime_reads(fake_model_dir, tmp_path):
+    import json
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(fake_model_dir, copy)
+    ident = harness.GuardSystem(copy).ident
+    config = json.loads((copy / "config.json").read_text(encoding="utf-8"))
+    renamed = dict(config, name="renamed", calibration={"model": "build/cand/x (before its name was set)"})
+    (copy / "config.json").write_text(json.dumps(renamed, indent=1), encoding="utf-8")
+    (copy / "training.json").write_text("{}", encoding="utf-8")  # a record beside the model
+    assert harness.GuardSystem(copy).ident == ident  # renamed, re-indented, with records: the same predictions
+    thresholds = dict(config, name="renamed", early_exit_threshold=0.5)
+    (copy / "config.json").write_text(json.dumps(thresholds), encoding="utf-8")
+    assert harness.GuardSystem(copy).ident != ident  # a runtime key: scored again
+    (copy / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    assert harness.GuardSystem(copy).ident == ident
+    graph = next(copy.glob("*.onnx"))
+    graph.write_bytes(graph.read_bytes() + b"\0")
+    assert harness.GuardSystem(copy).ident != ident

@@ -29,6 +29,7 @@ from tinyguardrail.eval.metrics import recall_at_fpr, roc_auc
 from tinyguardrail.eval.ood import SuiteRow
 
 MIN_GROUP = 10
+RECORD_KEYS = frozenset({"name", "calibration"})  # keys of config.json the runtime does not read
 FPRS = (0.001, 0.01, 0.05)
 
 
@@ -98,15 +99,20 @@ class GuardSystem:
 
     @property
     def ident(self) -> str:
-        """Changes whenever a file of the model folder changes (weights, config, tokenizer) or the runtime's
-        scoring does (``runtime.guard.SCORING_REVISION``)."""
+        """Changes whenever what the runtime reads of the model folder changes (the ONNX graphs, ``tokenizer.json``,
+        ``config.json`` but for its ``name`` and its ``calibration`` record, whose thresholds the runtime reads from
+        ``thresholds`` / ``policy``) or the runtime's scoring does (``runtime.guard.SCORING_REVISION``). A renamed copy
+        of a model, or new records beside it (``training.json``, the model card), keeps its cache."""
         from tinyguardrail._model_path import default_model_dir
         from tinyguardrail.runtime.guard import SCORING_REVISION
 
         folder = Path(self.model_dir) if self.model_dir else default_model_dir()
         h = hashlib.sha256(f"scoring-revision-{SCORING_REVISION}".encode())
         for p in sorted(folder.iterdir()):
-            if p.suffix in (".onnx", ".json") and not p.name.endswith(".fp32.onnx"):
+            if p.name == "config.json":
+                config = {k: v for k, v in json.loads(p.read_text(encoding="utf-8")).items() if k not in RECORD_KEYS}
+                h.update(p.name.encode() + json.dumps(config, sort_keys=True).encode())
+            elif p.name == "tokenizer.json" or (p.suffix == ".onnx" and not p.name.endswith(".fp32.onnx")):
                 h.update(p.name.encode() + p.read_bytes())
         return f"guard-{h.hexdigest()[:16]}"
 
