@@ -1,5 +1,6 @@
-"""How a model reads the bank's rows in some languages: the share of attack rows it flags or blocks, and of benign
-rows it flags or blocks (``Verdict.is_safe`` false), per language, over the validation and test splits of a build.
+"""How a model reads the bank's rows (or another source's, ``--source``) in some languages: the share of attack rows
+it flags or blocks, and of benign rows it flags or blocks (``Verdict.is_safe`` false), per language, over the
+validation and test splits of a build.
 
     python scripts/bank_lang_rates.py --model models/tinyguardrail-v0.16 --langs ca,mr,ne,ta,te,sw \
         --out build/bank_langs.json
@@ -25,6 +26,9 @@ def main() -> int:
     p.add_argument("--model", type=Path, required=True)
     p.add_argument("--data", type=Path, default=Path("build/data"))
     p.add_argument("--langs", required=True, help="comma-separated language codes")
+    p.add_argument("--source", default="bank",
+                   help="rows of this source (default bank; e.g. tatoeba_laser for ordinary sentences in those languages)")
+    p.add_argument("--name", help="the model's name in the report (default: the model folder's name)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", type=Path, required=True)
     a = p.parse_args()
@@ -33,13 +37,13 @@ def main() -> int:
     counts: dict = collections.defaultdict(lambda: [0, 0])
     for split in ("validation", "test"):
         for r in read_jsonl_gz(a.data / f"{split}.jsonl.gz"):
-            if r.source == "bank" and r.lang in langs:
+            if r.source == a.source and r.lang in langs:
                 key = f"{r.lang}/{'benign' if r.label == 'benign' else 'attack'}"
                 counts[key][0] += not guard.check(r.text).is_safe
                 counts[key][1] += 1
     side = {s: [sum(v[i] for k, v in counts.items() if k.endswith(s)) for i in (0, 1)] for s in ("/attack", "/benign")}
-    report = {"model": a.model.name, "date": datetime.now(UTC).isoformat(timespec="seconds"),
-              "splits": ["validation", "test"], "source": "bank", "metric": "% flagged or blocked (is_safe false)",
+    report = {"model": a.name or a.model.name, "date": datetime.now(UTC).isoformat(timespec="seconds"),
+              "splits": ["validation", "test"], "source": a.source, "metric": "% flagged or blocked (is_safe false)",
               "per_lang": {k: {"pct": round(100 * n / t, 1), "rows": t} for k, (n, t) in sorted(counts.items())},
               "all": {s.strip("/"): {"pct": round(100 * n / max(t, 1), 1), "rows": t} for s, (n, t) in side.items()}}
     a.out.parent.mkdir(parents=True, exist_ok=True)
