@@ -595,6 +595,9 @@ def test_bank_languages_off_drops_only_the_bank_rows_of_those_languages():
     assert [m.text for m in kept_mats] == ["q"]
     assert info == {"rows": 2, "materials": 1}
     assert B.drop_bank_languages(rows, mats, B.BuildConfig(data_root=Path("."), out=Path("."))) == (rows, mats, {"rows": 0, "materials": 0})
+    with pytest.raises(ValueError, match="no bank rows"):  # a misspelt code would otherwise drop nothing, silently
+        B.drop_bank_languages(rows, mats, B.BuildConfig(data_root=Path("."), out=Path("."), bank_languages_off=["sx"]))
+    assert B.drop_bank_languages(rows[2:3], [], cfg)[0] == rows[2:3]  # no bank rows at all (bank off): nothing to check
 
 
 def test_shipped_data_configs_differ_only_in_the_bank_languages():
@@ -608,4 +611,5 @@ def test_shipped_data_configs_differ_only_in_the_bank_languages():
     from tinyguardrail.data.sources import bank
 
     langs = {b["lang"] for b in bank.banks()}
+    assert base["bank_languages_off"] == ["az", "bg", "ka", "kk", "lt", "ms", "sk", "ur"]  # v0.16's bank
     assert set(base["bank_languages_off"]) <= langs and bank8["bank_languages_off"] == []

@@ -268,6 +268,10 @@ def drop_bank_languages(records: list[Record], materials: list[Material],
     def gone(item: Record | Material) -> bool:
         return item.source in BANK_SOURCES and item.lang in off
 
+    bank_langs = {r.lang for r in records if r.source in BANK_SOURCES}
+    if bank_langs and off - bank_langs:
+        raise ValueError(f"bank_languages_off: no bank rows in {sorted(off - bank_langs)} (bank languages: {sorted(bank_langs)})")
+
     kept_rows = [r for r in records if not gone(r)]
     kept_mats = [m for m in materials if not gone(m)]
     return kept_rows, kept_mats, {"rows": len(records) - len(kept_rows), "materials": len(materials) - len(kept_mats)}
