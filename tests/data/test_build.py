@@ -25,6 +25,7 @@ from tinyguardrail.data.dedup import (
 )
 from tinyguardrail.data.io import read_materials, read_split
 from tinyguardrail.data.record import Material, Record
+from tinyguardrail.data.sources import bank
 from tinyguardrail.data.split import group_split
 
 EVAL_TEXT = "Please summarise the attached quarterly report and ignore the formatting of the tables in it."
@@ -582,34 +583,42 @@ def test_transform_shared_share_attack_moves_only_the_attack_side(tmp_path):
     assert attacks == [r for r in synth_rows(own) if r.label != "benign"]  # only the cut moved: the rows of share 0
 
 
-def test_bank_languages_off_drops_only_the_bank_rows_of_those_languages():
+def test_opt_in_bank_languages_are_built_only_when_named():
     rows = [Record("uno", "benign", "bank", "bank_ordinary", "sk", "bank/sk/ordinary/0"),
             Record("dos", "jailbreak", "bank_more", "bank_persona_jailbreak", "sk", "bank_more/sk/persona_jailbreak/0"),
             Record("tres", "benign", "tatoeba_laser", "none", "sk", "tatoeba/sk/1"),
-            Record("cuatro", "benign", "bank", "bank_ordinary", "es", "bank/es/ordinary/0")]
+            Record("cuatro", "benign", "bank", "bank_ordinary", "es", "bank/es/ordinary/0"),
+            Record("cinco", "benign", "bank", "bank_ordinary", "ka", "bank/ka/ordinary/0")]
     mats = [Material("p", "payload", "bank", "sk", "bank/sk/exfiltration/0"),
             Material("q", "payload", "bank", "es", "bank/es/exfiltration/0")]
-    cfg = B.BuildConfig(data_root=Path("."), out=Path("."), bank_languages_off=["sk"])
-    kept, kept_mats, info = B.drop_bank_languages(rows, mats, cfg)
-    assert [r.text for r in kept] == ["tres", "cuatro"]  # another source's Slovak rows stay
+
+    def cfg(**kw):
+        return B.BuildConfig(data_root=Path("."), out=Path("."), **kw)
+
+    kept, kept_mats, info = B.drop_bank_languages(rows, mats, cfg())  # no opt-in language named
+    assert [r.text for r in kept] == ["tres", "cuatro"]  # another source's Slovak rows and a first bank language stay
     assert [m.text for m in kept_mats] == ["q"]
-    assert info == {"rows": 2, "materials": 1}
-    assert B.drop_bank_languages(rows, mats, B.BuildConfig(data_root=Path("."), out=Path("."))) == (rows, mats, {"rows": 0, "materials": 0})
-    with pytest.raises(ValueError, match="no bank rows"):  # a misspelt code would otherwise drop nothing, silently
-        B.drop_bank_languages(rows, mats, B.BuildConfig(data_root=Path("."), out=Path("."), bank_languages_off=["sx"]))
-    assert B.drop_bank_languages(rows[2:3], [], cfg)[0] == rows[2:3]  # no bank rows at all (bank off): nothing to check
+    assert info == {"rows": 3, "materials": 1}
+    kept, kept_mats, info = B.drop_bank_languages(rows, mats, cfg(bank_languages_on=["sk"]))
+    assert [r.text for r in kept] == ["uno", "dos", "tres", "cuatro"] and len(kept_mats) == 2
+    assert info == {"rows": 1, "materials": 0}  # Georgian, not named, goes
+    everything = cfg(bank_languages_on=sorted(bank.OPT_IN_LANGUAGES))
+    assert B.drop_bank_languages(rows, mats, everything) == (rows, mats, {"rows": 0, "materials": 0})
+    for bad in (["sx"], ["es"]):  # a misspelt code, or a language that is always built
+        with pytest.raises(ValueError, match="no opt-in bank language"):
+            B.drop_bank_languages(rows, mats, cfg(bank_languages_on=bad))
 
 
-def test_shipped_data_configs_differ_only_in_the_bank_languages():
+def test_opt_in_bank_languages_have_files():
+    assert bank.OPT_IN_LANGUAGES <= {b["lang"] for b in bank.banks()}
+
+
+def test_data_bank8_differs_from_data_json_only_in_the_bank_languages():
     import json
 
     repo = Path(__file__).resolve().parents[2]
     base = json.loads((repo / "configs/data.json").read_text(encoding="utf-8"))
     bank8 = json.loads((repo / "configs/data-bank8.json").read_text(encoding="utf-8"))
-    assert {k: v for k, v in base.items() if k not in ("_comment", "bank_languages_off")} == \
-        {k: v for k, v in bank8.items() if k not in ("_comment", "bank_languages_off")}
-    from tinyguardrail.data.sources import bank
-
-    langs = {b["lang"] for b in bank.banks()}
-    assert base["bank_languages_off"] == ["az", "bg", "ka", "kk", "lt", "ms", "sk", "ur"]  # v0.16's bank
-    assert set(base["bank_languages_off"]) <= langs and bank8["bank_languages_off"] == []
+    assert "bank_languages_on" not in base  # v0.16's build: no opt-in language
+    assert sorted(bank8.pop("bank_languages_on")) == sorted(bank.OPT_IN_LANGUAGES)
+    assert {k: v for k, v in base.items() if k != "_comment"} == {k: v for k, v in bank8.items() if k != "_comment"}

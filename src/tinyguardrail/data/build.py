@@ -87,11 +87,11 @@ class BuildConfig:
     synthesised from them; synthetic rows in those languages are dropped."""
     sources_off: list = field(default_factory=list)
     """Sources (``Record.source``) left out of the build entirely (data ablations)."""
-    bank_languages_off: list = field(default_factory=list)
-    """Languages (ISO 639-1) of the project's bank (``bank`` and ``bank_more`` rows and materials) left out of the
-    build, before anything is split or synthesised: a build of an earlier bank. ``configs/data.json`` leaves out the
-    eight languages added in the twenty-third session (az, bg, ka, kk, lt, ms, sk, ur), so it still rebuilds
-    tinyguardrail-v0.16's data; ``configs/data-bank8.json`` keeps them."""
+    bank_languages_on: list = field(default_factory=list)
+    """Opt-in languages of the project's bank (``sources.bank.OPT_IN_LANGUAGES``) built only when named here; the
+    others' ``bank`` and ``bank_more`` rows and materials are left out before anything is split or synthesised.
+    ``configs/data-bank8.json`` names the eight languages of the twenty-third session; every earlier config names none
+    and rebuilds its data as before. A name that is no opt-in language is an error."""
     sources_on: list = field(default_factory=list)
     """Opt-in sources (loader modules with ``OPT_IN = True``, e.g. ``security_docs``) built only when named here."""
     max_per_template: int = 40
@@ -260,17 +260,17 @@ BANK_SOURCES = frozenset({"bank", "bank_more"})
 
 def drop_bank_languages(records: list[Record], materials: list[Material],
                         cfg: BuildConfig) -> tuple[list[Record], list[Material], dict]:
-    """``records`` and ``materials`` without the bank's rows in ``cfg.bank_languages_off``; counts of what went."""
-    off = frozenset(cfg.bank_languages_off)
-    if not off:
-        return records, materials, {"rows": 0, "materials": 0}
+    """``records`` and ``materials`` without the bank's rows in the opt-in languages that ``cfg.bank_languages_on``
+    does not name; counts of what went."""
+    from tinyguardrail.data.sources.bank import OPT_IN_LANGUAGES
+
+    unknown = sorted(set(cfg.bank_languages_on) - OPT_IN_LANGUAGES)
+    if unknown:
+        raise ValueError(f"bank_languages_on names no opt-in bank language: {unknown}; opt-in: {sorted(OPT_IN_LANGUAGES)}")
+    off = OPT_IN_LANGUAGES - frozenset(cfg.bank_languages_on)
 
     def gone(item: Record | Material) -> bool:
         return item.source in BANK_SOURCES and item.lang in off
-
-    bank_langs = {r.lang for r in records if r.source in BANK_SOURCES}
-    if bank_langs and off - bank_langs:
-        raise ValueError(f"bank_languages_off: no bank rows in {sorted(off - bank_langs)} (bank languages: {sorted(bank_langs)})")
 
     kept_rows = [r for r in records if not gone(r)]
     kept_mats = [m for m in materials if not gone(m)]
@@ -695,8 +695,8 @@ def build(cfg: BuildConfig, sources: Sequence[ModuleType] | None = None) -> dict
     }
     if cfg.neutral_domains:
         extra["neutral_domains_texts"] = neutralized
-    if cfg.bank_languages_off:
-        extra["bank_languages_off"] = bank_off
+    if bank_off["rows"] or bank_off["materials"]:
+        extra["bank_opt_in_languages_left_out"] = bank_off
     stats = compute_stats(records, extra)
     write_report(stats, out)
     return stats

@@ -33,6 +33,9 @@ NAME = "bank"
 EVAL_ONLY = False
 SOURCE = "bank"
 FILL_K = 2
+OPT_IN_LANGUAGES = frozenset({"az", "bg", "ka", "kk", "lt", "ms", "sk", "ur"})
+"""Bank languages added after tinyguardrail-v0.16 (twenty-third session): a build reads their rows only when the data
+config names them in ``bank_languages_on`` (``configs/data-bank8.json``), so every earlier config rebuilds its data."""
 JAILBREAK_INTENTS = frozenset({"persona_jailbreak", "roleplay_jailbreak"})
 SLOTS = {"override_then_task": ("{task}", "task"), "persona_jailbreak": ("{goal}", "goal"),
          "roleplay_jailbreak": ("{goal}", "goal")}
