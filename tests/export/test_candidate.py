@@ -80,8 +80,14 @@ def test_candidate_takes_the_shipped_models_runtime_keys(ckpt, data_dir, tmp_pat
     shipped.mkdir()
     keys = {"early_exit_threshold": 0.97, "payload_views": True, "whole_view_confidence": 0.5,
             "whole_view_decoders": ["base64", "hex"]}
-    (shipped / "config.json").write_text(json.dumps({"name": "shipped", "thresholds": {"attack": 0.123}} | keys))
+    shipped_config = {"name": "shipped", "thresholds": {"attack": 0.123},
+                      "policy": {"uncertain_margin": 0.2, "views_in_band": True},
+                      "front_end": {"normalize": False, "detector_input": "cleaned", "script_marks": True}}
+    (shipped / "config.json").write_text(json.dumps(shipped_config | keys))
     config = _candidate(ckpt, data_dir, tmp_path / "cand" / "tiny_rt", "--runtime-from", str(shipped),
                         "--suites", str(data_dir))
     assert {k: config[k] for k in keys} == keys
     assert config["name"] == "tiny_rt" and config["thresholds"]["attack"] != 0.123  # its own, from calibration
+    assert config["policy"]["views_in_band"] is True and config["policy"]["uncertain_margin"] != 0.2
+    # script_marks is copied; the rest of the front end is how the candidate itself was trained
+    assert config["front_end"]["script_marks"] is True and config["front_end"]["detector_input"] != "cleaned"

@@ -255,6 +255,27 @@ def test_benign_view_never_lowers_an_attack(fake_model_dir):
     assert v.view == "original" and v.label == "direct_injection"
 
 
+def test_views_in_band_lets_an_uncertain_view_decide(fake_model_dir):
+    """By default a decoded view decides only when it calls an attack; with ``views_in_band`` a view in the uncertain
+    band decides too (an uncertain verdict), and a benign view still never does."""
+    frontend = fake.standin_frontend()
+    views = lambda text: [fake.View("cleaned", "please bothcheck this", "x", 1.0)]  # noqa: E731
+    band_front = type(frontend)(frontend.normalize, views, frontend.detect, frontend.feature_vector,
+                                frontend.detector_names)
+    kwargs = {"attack_threshold": 0.15, "uncertain_margin": 0.06}  # P(attack): "hello world" 0.05, the view 0.11
+    plain = load(fake_model_dir, frontend=band_front, policy=Policy(**kwargs))
+    banded = load(fake_model_dir, frontend=band_front, policy=Policy(**kwargs, views_in_band=True))
+    assert load(fake_model_dir, policy=Policy(**kwargs)).check("please bothcheck this").label == "uncertain"
+    v = plain.check("hello world")
+    assert v.view == "original" and v.label == "benign"
+    v = banded.check("hello world")
+    assert v.view == "cleaned" and v.label == "uncertain" and not v.is_safe
+    quiet = type(frontend)(frontend.normalize, lambda text: [fake.View("cleaned", "hello there", "x", 1.0)],
+                           frontend.detect, frontend.feature_vector, frontend.detector_names)
+    v = load(fake_model_dir, frontend=quiet, policy=Policy(**kwargs, views_in_band=True)).check("hello world")
+    assert v.view == "original" and v.label == "benign"
+
+
 # ------------------------------------------------------------------------------------------------ inputs
 
 

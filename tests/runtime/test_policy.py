@@ -60,11 +60,20 @@ def test_margin_zero_disables_uncertain():
 @pytest.mark.parametrize(
     "kwargs",
     [{"attack_threshold": 0.0}, {"attack_threshold": 1.5}, {"uncertain_margin": -0.1}, {"log_threshold": True},
-     {"class_thresholds": {"benign": 0.5}}, {"class_thresholds": {"jailbreak": 0.0}}, {"review_below_severity": 20}],
+     {"class_thresholds": {"benign": 0.5}}, {"class_thresholds": {"jailbreak": 0.0}}, {"review_below_severity": 20},
+     {"views_in_band": 1}],
 )
 def test_validation(kwargs):
     with pytest.raises(ValueError):
         Policy(**kwargs)
+
+
+def test_view_decides_with_and_without_the_band():
+    p = Policy(attack_threshold=0.6, uncertain_margin=0.1)
+    assert p.view_decides(probs(0.35, 0.65)) and not p.view_decides(probs(0.45, 0.55))
+    banded = Policy(attack_threshold=0.6, uncertain_margin=0.1, views_in_band=True)
+    assert banded.view_decides(probs(0.45, 0.55)) and not banded.view_decides(probs(0.55, 0.45))
+    assert p.is_attack(probs(0.45, 0.55), band=True) and not p.is_attack(probs(0.45, 0.55))
 
 
 def test_from_config_and_to_dict():

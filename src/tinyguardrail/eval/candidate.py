@@ -4,9 +4,10 @@ The three steps every recipe choice of ``docs/ablations.md`` goes through, as on
 
 1. **export** (``tinyguardrail export``): INT8 ONNX (``--quantization``, default ``int8-rowwise``, measured beside
    fp32 on the validation split) into ``<out>/model``; with ``--runtime-from MODEL``, that model's runtime keys
-   (:data:`RUNTIME_KEYS`: early-exit threshold, payload views, whole-text views; not the exit gate, which belongs to
-   the checkpoint's router: ``--early-exit-gate``) are copied into the candidate's ``config.json``, so it is read as
-   the shipped model is;
+   (:data:`RUNTIME_KEYS`: early-exit threshold, payload views, whole-text views; and :data:`RUNTIME_SUBKEYS`: the
+   policy's ``views_in_band``, the front end's ``script_marks``; not the exit gate, which belongs to the checkpoint's
+   router: ``--early-exit-gate``) are copied into the candidate's ``config.json``, so it is read as the shipped
+   model is;
 2. **calibrate** (``tinyguardrail eval calibrate --write``): the attack threshold and the uncertain band from the
    OOD-dev suite at ``--attack-fpr`` / ``--flag-fpr``, written into the model's ``config.json``;
 3. **score** (``tinyguardrail eval --suites-only ood_dev --peers none``): windows, views and early exits included,
@@ -36,6 +37,9 @@ from tinyguardrail.data.io import DEFAULT_BUILD
 
 RUNTIME_KEYS = ("early_exit_threshold", "payload_views", "whole_view_confidence", "whole_view_decoders")
 """The ``config.json`` keys that set how the runtime reads a text, not what the graphs compute."""
+RUNTIME_SUBKEYS = {"policy": ("views_in_band",), "front_end": ("script_marks",)}
+"""The same inside ``config.json``'s objects (the rest of ``policy`` is calibrated, the rest of ``front_end`` is
+how the model was trained)."""
 
 
 def copy_runtime_keys(source_model: Path, model_dir: Path) -> dict:
@@ -43,7 +47,13 @@ def copy_runtime_keys(source_model: Path, model_dir: Path) -> dict:
     source = json.loads((source_model / "config.json").read_text(encoding="utf-8"))
     keys = {k: source[k] for k in RUNTIME_KEYS if k in source}
     path = model_dir / "config.json"
-    path.write_text(json.dumps(json.loads(path.read_text(encoding="utf-8")) | keys, indent=2) + "\n", encoding="utf-8")
+    config = json.loads(path.read_text(encoding="utf-8")) | keys
+    for obj, names in RUNTIME_SUBKEYS.items():
+        sub = {k: source[obj][k] for k in names if k in (source.get(obj) or {})}
+        if sub:
+            config[obj] = (config.get(obj) or {}) | sub
+            keys[obj] = sub
+    path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     return keys
 
 
@@ -56,7 +66,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="data build whose suites/ calibrate and score (default: --data's; a variant build's own "
                         "OOD-dev suite is the same file when its hold-outs are)")
     p.add_argument("--runtime-from", type=Path, default=None, metavar="MODEL",
-                   help="copy this model's runtime keys (early exit, payload and whole-text views) into the candidate")
+                   help="copy this model's runtime keys (early exit, payload and whole-text views, views_in_band, "
+                        "script_marks) into the candidate")
     p.add_argument("--name", default=None, help="name of the model (default: the --out folder's name)")
     p.add_argument("--early-exit-gate", default=None, help="the runtime's early-exit gate (default: the checkpoint's)")
     p.add_argument("--attack-fpr", type=float, default=0.01, help="OOD-dev benign rows blocked at most this often")

@@ -674,9 +674,9 @@ class Guard:
             row = rows[r]
             if item.whole and row.view == 0:
                 continue
-            if row.view != 0 and row.view not in item.whole:  # other views count only when sure and calling an attack
+            if row.view != 0 and row.view not in item.whole:  # other views count only when sure and calling an attack (or uncertain: views_in_band)
                 _, conf = item.views[row.view]
-                if conf < policy.min_view_confidence or not policy.is_attack(probs[r]):
+                if conf < policy.min_view_confidence or not policy.view_decides(probs[r]):
                     continue
             key = (1.0 - float(probs[r, 0]), float(severity[r]))
             if best_key is None or key > best_key:  # strict: ties keep the original / the earlier window

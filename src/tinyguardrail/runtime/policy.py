@@ -78,6 +78,8 @@ class Policy:
             ``block`` (default 0: always block).
         detector_fire_threshold: a pattern-detector score at or above this counts as *fired* (default 0.5).
         min_view_confidence: decoded views whose decoder confidence is below this never decide (default 0.5).
+        views_in_band: a decoded view may decide when its ``P(attack)`` reaches the uncertain band, not only the
+            attack threshold (default False: a view must call an attack to decide).
     """
 
     attack_threshold: float = 0.5
@@ -89,6 +91,7 @@ class Policy:
     review_below_severity: int = 0
     detector_fire_threshold: float = 0.5
     min_view_confidence: float = 0.5
+    views_in_band: bool = False
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Policy:
         # Record which fields the caller gave (``__new__`` sees the constructor's arguments), so that
@@ -104,6 +107,8 @@ class Policy:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"Policy.{name} must be a number in [0, 1], got {value!r}")
+        if not isinstance(self.views_in_band, bool):
+            raise ValueError(f"Policy.views_in_band must be true or false, got {self.views_in_band!r}")
         if self.attack_threshold <= 0.0:
             raise ValueError("Policy.attack_threshold must be > 0 (0 would call every text an attack)")
         if not isinstance(self.review_below_severity, int) or not 0 <= self.review_below_severity <= 16:
@@ -155,11 +160,17 @@ class Policy:
             action = "allow_and_log" if noted else "allow"
         return Decision(label, attack_type, action, p_attack, confidence, sev)
 
-    def is_attack(self, probs: Any) -> bool:
-        """Whether these probabilities reach the attack threshold (used to decide if a decoded view is reliable)."""
+    def is_attack(self, probs: Any, band: bool = False) -> bool:
+        """Whether these probabilities reach the attack threshold (used to decide if a decoded view is reliable);
+        with ``band``, whether they reach the uncertain band below it."""
         p = [float(probs[name]) for name in LABELS] if isinstance(probs, Mapping) else [float(x) for x in probs]
         top = max(range(1, len(LABELS)), key=lambda i: p[i])
-        return 1.0 - p[0] >= self.threshold(LABELS[top])
+        margin = self.uncertain_margin if band else 0.0
+        return 1.0 - p[0] >= self.threshold(LABELS[top]) - margin
+
+    def view_decides(self, probs: Any) -> bool:
+        """Whether a decoded view with these probabilities may decide the verdict (``views_in_band``)."""
+        return self.is_attack(probs, band=self.views_in_band)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Policy:
