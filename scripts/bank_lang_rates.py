@@ -2,7 +2,7 @@
 it flags or blocks, and of benign rows it flags or blocks (``Verdict.is_safe`` false), per language, over the
 validation and test splits of a build.
 
-    python scripts/bank_lang_rates.py --model models/tinyguardrail-v0.16 --langs ca,mr,ne,ta,te,sw \
+    python scripts/bank_lang_rates.py --model models/tinyguardrail-v0.17 --langs ca,mr,ne,ta,te,sw \
         --out build/bank_langs.json
 
 Written to read a model on bank languages it was not trained on (a baseline for the retrain that adds them). These

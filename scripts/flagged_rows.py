@@ -3,7 +3,7 @@ and both scores of each (never the text: the suites are built from public data t
 Reads the predictions ``tinyguardrail eval`` / ``tinyguardrail candidate`` cached in ``build/eval_cache`` (scores
 the models that are not cached yet).
 
-    python scripts/flagged_rows.py --cell indirect/doc --label benign models/tinyguardrail-v0.16 build/cand/<candidate>/model
+    python scripts/flagged_rows.py --cell indirect/doc --label benign models/tinyguardrail-v0.17 build/cand/<candidate>/model
 """
 
 from __future__ import annotations

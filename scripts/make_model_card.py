@@ -9,7 +9,7 @@ Reads (every number in the outputs comes from one of these):
   docs/ablations/v07/      the GPU runs (scripts/summarize_runs.py summarises them in docs/ablations.md)
 Writes: models/<name>/MODEL_CARD.md and the block between the results markers of README.md.
 
-    python scripts/make_model_card.py --model models/tinyguardrail-v0.16 --baseline tinyguardrail-v0.15,tinyguardrail-v0.6
+    python scripts/make_model_card.py --model models/tinyguardrail-v0.17 --baseline tinyguardrail-v0.16,tinyguardrail-v0.6
 """
 
 from __future__ import annotations
@@ -115,8 +115,8 @@ def seed_lines(training: dict) -> list[str]:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", type=Path, default=Path("models/tinyguardrail-v0.16"))
-    p.add_argument("--baseline", default="tinyguardrail-v0.15,tinyguardrail-v0.6",
+    p.add_argument("--model", type=Path, default=Path("models/tinyguardrail-v0.17"))
+    p.add_argument("--baseline", default="tinyguardrail-v0.16,tinyguardrail-v0.6",
                    help="comma-separated system names of earlier versions in the results (columns of the headline)")
     p.add_argument("--docs", type=Path, default=Path("docs"))
     p.add_argument("--readme", type=Path, default=Path("README.md"))

@@ -1,6 +1,6 @@
 """Which words push benign text toward "attack": false-positive counts and word occlusion on held-out benign rows.
 
-    python scripts/overdefense_words.py --model models/tinyguardrail-v0.16 --data build/data \\
+    python scripts/overdefense_words.py --model models/tinyguardrail-v0.17 --data build/data \\
         --out build/overdefense/v010 --mine 3
 
 Issue point 5's first half ("find the words and phrases that push benign text toward attack"). Reads the benign
@@ -67,7 +67,7 @@ def p_attack(guard: Guard, texts: list[str], batch: int = 64) -> list[float]:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", default="models/tinyguardrail-v0.16")
+    p.add_argument("--model", default="models/tinyguardrail-v0.17")
     p.add_argument("--data", default="build/data")
     p.add_argument("--out", default="build/overdefense_words", help="output stem (.json and .md are added)")
     p.add_argument("--max-chars", type=int, default=500, help="occlude only flagged rows up to this length")

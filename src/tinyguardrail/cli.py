@@ -51,7 +51,7 @@ class _Version(argparse.Action):
 
 
 def version_line() -> str:
-    """``0.16.0 (model tinyguardrail-v0.16)``: the package version and the embedded default model's name."""
+    """``0.17.0 (model tinyguardrail-v0.17)``: the package version and the embedded default model's name."""
     import json
 
     from tinyguardrail import __version__

@@ -17,7 +17,7 @@ the unknown word), or the row of the same character in multilingual-e5-small map
 embedding space by a least-squares linear map fitted on the pieces both vocabularies share (``init="e5"``, in the
 manner of WECHSEL, Minixhofer et al. 2022).
 
-    python -m tinyguardrail.model.coverage unk --tokenizer models/tinyguardrail-v0.16/tokenizer.json
+    python -m tinyguardrail.model.coverage unk --tokenizer models/tinyguardrail-v0.17/tokenizer.json
     python -m tinyguardrail.model.coverage extend --base .carry/base_minilm --out build/base_minilm_cov --init e5
 """
 
