@@ -103,6 +103,10 @@ def headline_table(results: dict, primary: str, baselines: list[str], bench: dic
     return out
 
 
+RUNTIME_RECORD = (("weights", "Weights"), ("runtime", "Runtime settings"), ("runtime_selection", "Runtime selection"))
+"""``training.json`` keys of a model that reuses an earlier model's weights with other runtime settings (v0.17)."""
+
+
 def seed_lines(training: dict) -> list[str]:
     """The line naming each seed's score and which run the per-epoch table shows (training.json ``seeds``), for a
     model made of several runs; none for a single run."""
@@ -171,6 +175,7 @@ def main() -> int:
                          f"type; four-class balanced accuracy {pct(v['balanced_accuracy'])} (the response code "
                          "reports a type for rows over the attack threshold, a subset of these)."]
     card += ["", "## Training (training.json, training_metrics.jsonl)", "",
+             *[f"- {label}: {training[key]}." for key, label in RUNTIME_RECORD if training.get(key)],
              f"- Recipe: `recipe.json` (= `configs/{cfg['name']}.json`); trained: {training.get('gpu_plan') or training.get('where', '?')}"
              + (f"; continued from {training['parent']['model']}" if training.get("parent") else "") + ".",
              f"- Data build: `{training.get('data_build', {}).get('command', '?')}`; train split sha256 "

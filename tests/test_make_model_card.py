@@ -30,3 +30,15 @@ def test_the_shipped_card_carries_its_seed_line():
     training = json.loads((folder / "training.json").read_text(encoding="utf-8"))
     card = (folder / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert all(line in card for line in _module().seed_lines(training))  # regenerated since seed_lines exists
+
+
+def test_the_shipped_card_names_reused_weights_and_runtime_settings():
+    """A model that reuses earlier weights with other runtime settings says so in its card (``RUNTIME_RECORD``)."""
+    import json
+
+    folder = next((REPO / "models").glob("tinyguardrail-*/"))
+    training = json.loads((folder / "training.json").read_text(encoding="utf-8"))
+    card = (folder / "MODEL_CARD.md").read_text(encoding="utf-8")
+    for key, label in _module().RUNTIME_RECORD:
+        if training.get(key):
+            assert f"- {label}: {training[key]}." in card
