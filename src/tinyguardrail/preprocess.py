@@ -11,7 +11,9 @@ or Thai, as text: ``text.views.Limits.script_marks``; the runtime serves either,
 together by one :class:`FrontEndSwitches`. Training reads them from ``TrainConfig``; export writes them into the
 model folder's ``config.json`` (``front_end``); ``Guard.load`` refuses a model whose front end the runtime does not
 implement (:func:`check_front_end`) and serves the others with the front end they were trained with, so a run that
-changed them cannot ship a silent train/serve mismatch.
+changed them cannot ship a silent train/serve mismatch. One deliberate exception: ``tinyguardrail-v0.17`` serves
+v0.16's weights, trained without ``script_marks``, with it on (its ``training.json`` says so; chosen on the OOD-dev
+suite, docs/ablations.md, twenty-fourth session).
 
 The runtime adds views (decoders) and windows on top of this; :class:`FrontEnd` holds the text functions it calls
 (normalize, views, detectors, features), and each view's text goes through the same steps. ``features.py`` is the last step (tokens and character ids); this module puts the steps in order.

@@ -30,9 +30,9 @@ class Limits:
         max_view_chars: characters kept per view text.
         script_marks: read scripts with combining marks (Devanagari, Bengali, Tamil, Thai, ...) as text: their vowel
             signs and viramas count as letters in ``text_quality`` (so a Base64 / hex / percent-encoded Hindi
-            sentence decodes), and the ``flip_marks`` decoder undoes FlipAttack in those scripts. Off by default:
-            the shipped model was trained without it, and a model records it in its ``front_end``
-            (``tinyguardrail.preprocess``).
+            sentence decodes), and the ``flip_marks`` decoder undoes FlipAttack in those scripts. Off by default;
+            a model records it in its ``front_end`` (``tinyguardrail.preprocess``): v0.17 turns it on for
+            weights trained without it.
     """
 
     max_input_chars: int = 20_000
