@@ -76,6 +76,14 @@ def test_view_decides_with_and_without_the_band():
     assert p.is_attack(probs(0.45, 0.55), band=True) and not p.is_attack(probs(0.45, 0.55))
 
 
+def test_decision_level_follows_the_per_class_threshold():
+    p = Policy(attack_threshold=0.7, uncertain_margin=0.1, class_thresholds={"jailbreak": 0.45})
+    assert p.decision_level(probs(0.5, 0.0, 0.5)) == 2  # jailbreak at 0.5 blocks
+    assert p.decision_level(probs(0.38, 0.62)) == 1  # direct injection at 0.62: uncertain, though P(attack) is higher
+    assert p.decision_level(probs(0.9, 0.1)) == 0
+    assert Policy(attack_threshold=0.7, uncertain_margin=0.0).decision_level(probs(0.35, 0.65)) == 0
+
+
 def test_from_config_and_to_dict():
     p = Policy.from_config({"thresholds": {"attack": 0.6, "obfuscation": 0.4}, "policy": {"log_threshold": 0.3}})
     assert p.attack_threshold == 0.6 and p.class_thresholds == {"obfuscation": 0.4} and p.log_threshold == 0.3

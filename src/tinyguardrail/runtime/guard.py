@@ -678,7 +678,9 @@ class Guard:
                 _, conf = item.views[row.view]
                 if conf < policy.min_view_confidence or not policy.view_decides(probs[r]):
                     continue
-            key = (1.0 - float(probs[r, 0]), float(severity[r]))
+            # the reading with the strongest decision (block > review > allow: with per-class thresholds a higher
+            # P(attack) need not decide more), then the highest P(attack), then severity
+            key = (policy.decision_level(probs[r]), 1.0 - float(probs[r, 0]), float(severity[r]))
             if best_key is None or key > best_key:  # strict: ties keep the original / the earlier window
                 best, best_key = r, key
         p = probs[best]

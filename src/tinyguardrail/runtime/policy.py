@@ -168,6 +168,13 @@ class Policy:
         margin = self.uncertain_margin if band else 0.0
         return 1.0 - p[0] >= self.threshold(LABELS[top]) - margin
 
+    def decision_level(self, probs: Any) -> int:
+        """2 when these probabilities call an attack, 1 when they fall in the uncertain band, else 0: how strongly a
+        reading decides. Without per-class thresholds it grows with ``P(attack)``."""
+        if self.is_attack(probs):
+            return 2
+        return 1 if self.uncertain_margin > 0 and self.is_attack(probs, band=True) else 0
+
     def view_decides(self, probs: Any) -> bool:
         """Whether a decoded view with these probabilities may decide the verdict (``views_in_band``)."""
         return self.is_attack(probs, band=self.views_in_band)
