@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -38,8 +39,9 @@ from tinyguardrail.data.io import DEFAULT_BUILD
 RUNTIME_KEYS = ("early_exit_threshold", "payload_views", "whole_view_confidence", "whole_view_decoders")
 """The ``config.json`` keys that set how the runtime reads a text, not what the graphs compute."""
 RUNTIME_SUBKEYS = {"policy": ("views_in_band",), "front_end": ("script_marks",)}
-"""The same inside ``config.json``'s objects (the rest of ``policy`` is calibrated, the rest of ``front_end`` is
-how the model was trained)."""
+"""The same inside ``config.json``'s objects (the rest of ``policy`` is calibrated or left at its defaults; the rest
+of ``front_end`` is how the model was trained). A copied ``script_marks`` that differs from the candidate's own is a
+deliberate train/serve difference (v0.17's): :func:`copy_runtime_keys` says so on stderr."""
 
 
 def copy_runtime_keys(source_model: Path, model_dir: Path) -> dict:
@@ -50,6 +52,9 @@ def copy_runtime_keys(source_model: Path, model_dir: Path) -> dict:
     config = json.loads(path.read_text(encoding="utf-8")) | keys
     for obj, names in RUNTIME_SUBKEYS.items():
         sub = {k: source[obj][k] for k in names if k in (source.get(obj) or {})}
+        if obj == "front_end" and sub.get("script_marks", False) != (config.get(obj) or {}).get("script_marks", False):
+            print(f"candidate: front_end.script_marks {sub.get('script_marks')} from {source_model}, not as "
+                  f"{model_dir} was trained (a train/serve difference, on purpose)", file=sys.stderr)
         if sub:
             config[obj] = (config.get(obj) or {}) | sub
             keys[obj] = sub
