@@ -175,7 +175,7 @@ def main() -> int:
                          f"type; four-class balanced accuracy {pct(v['balanced_accuracy'])} (the response code "
                          "reports a type for rows over the attack threshold, a subset of these)."]
     card += ["", "## Training (training.json, training_metrics.jsonl)", "",
-             *[f"- {label}: {training[key]}." for key, label in RUNTIME_RECORD if training.get(key)],
+             *[f"- {label}: {str(training[key]).rstrip('.')}." for key, label in RUNTIME_RECORD if training.get(key)],
              f"- Recipe: `recipe.json` (= `configs/{cfg['name']}.json`); trained: {training.get('gpu_plan') or training.get('where', '?')}"
              + (f"; continued from {training['parent']['model']}" if training.get("parent") else "") + ".",
              f"- Data build: `{training.get('data_build', {}).get('command', '?')}`; train split sha256 "

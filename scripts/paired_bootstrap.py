@@ -11,7 +11,7 @@ bootstrap's 95 % interval and the share of replicates in which the system is ahe
 comes from which rows the suite holds.
 
     python scripts/paired_bootstrap.py --out docs/ablations/v29/bootstrap_ood_dev.md \\
-        v0.16=models/tinyguardrail-v0.16 soup_m4=build/cand/soup_m4/model
+        v0.17=models/tinyguardrail-v0.17 soup_m4=build/cand/soup_m4/model
 """
 
 from __future__ import annotations

@@ -41,4 +41,4 @@ def test_the_shipped_card_names_reused_weights_and_runtime_settings():
     card = (folder / "MODEL_CARD.md").read_text(encoding="utf-8")
     for key, label in _module().RUNTIME_RECORD:
         if training.get(key):
-            assert f"- {label}: {training[key]}." in card
+            assert f"- {label}: {str(training[key]).rstrip('.')}." in card
