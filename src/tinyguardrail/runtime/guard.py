@@ -674,7 +674,7 @@ class Guard:
             row = rows[r]
             if item.whole and row.view == 0:
                 continue
-            if row.view != 0 and row.view not in item.whole:  # other views count only when sure and calling an attack (or uncertain: views_in_band)
+            if row.view != 0 and row.view not in item.whole:  # other views: when sure, and calling an attack (views_in_band: or uncertain)
                 _, conf = item.views[row.view]
                 if conf < policy.min_view_confidence or not policy.view_decides(probs[r]):
                     continue

@@ -60,6 +60,11 @@ class Decision:
     severity_level: int
 
 
+def _as_list(probs: Mapping[str, float] | Any) -> list[float]:
+    """A probability vector as a list in ``LABELS`` order (from a mapping by label or a sequence)."""
+    return [float(probs[name]) for name in LABELS] if isinstance(probs, Mapping) else [float(x) for x in probs]
+
+
 @dataclass(frozen=True)
 class Policy:
     """Thresholds and the mapping to actions. All probabilities are in [0, 1].
@@ -140,19 +145,17 @@ class Policy:
     def decide(self, probs: Mapping[str, float] | Any, severity: float, detector_fired: bool = False) -> Decision:
         """Label, code attack type and action for one probability vector (mapping by label, or a sequence in
         ``LABELS`` order) and a severity in [0, 1]."""
-        p = [float(probs[name]) for name in LABELS] if isinstance(probs, Mapping) else [float(x) for x in probs]
+        p = _as_list(probs)
         if len(p) != len(LABELS) or any(math.isnan(x) for x in p):
             raise ValueError(f"expected {len(LABELS)} probabilities, got {p!r}")
-        p_attack = 1.0 - p[0]
-        top = max(range(1, len(LABELS)), key=lambda i: p[i])
-        threshold = self.threshold(LABELS[top])
+        p_attack, top, strength = self._strength(p)
         confidence = max(p)
         sev = level(severity)
-        if p_attack >= threshold:
+        if strength == 2:
             label, attack_type = LABELS[top], top
             review = confidence < self.review_below_confidence or sev < self.review_below_severity
             action = "human_review" if review else "block"
-        elif p_attack >= threshold - self.uncertain_margin and self.uncertain_margin > 0:
+        elif strength == 1:
             label, attack_type, action = UNCERTAIN_LABEL, 15, "human_review"
         else:
             label, attack_type = LABELS[0], 0
@@ -160,20 +163,26 @@ class Policy:
             action = "allow_and_log" if noted else "allow"
         return Decision(label, attack_type, action, p_attack, confidence, sev)
 
-    def is_attack(self, probs: Any, band: bool = False) -> bool:
-        """Whether these probabilities reach the attack threshold (used to decide if a decoded view is reliable);
-        with ``band``, whether they reach the uncertain band below it."""
-        p = [float(probs[name]) for name in LABELS] if isinstance(probs, Mapping) else [float(x) for x in probs]
+    def _strength(self, p: list[float]) -> tuple[float, int, int]:
+        """``P(attack)``, the most probable attack class and the decision's strength: 2 attack, 1 uncertain, 0 benign."""
+        p_attack = 1.0 - p[0]
         top = max(range(1, len(LABELS)), key=lambda i: p[i])
-        margin = self.uncertain_margin if band else 0.0
-        return 1.0 - p[0] >= self.threshold(LABELS[top]) - margin
+        threshold = self.threshold(LABELS[top])
+        if p_attack >= threshold:
+            return p_attack, top, 2
+        if self.uncertain_margin > 0 and p_attack >= threshold - self.uncertain_margin:
+            return p_attack, top, 1
+        return p_attack, top, 0
 
     def decision_level(self, probs: Any) -> int:
         """2 when these probabilities call an attack, 1 when they fall in the uncertain band, else 0: how strongly a
-        reading decides. Without per-class thresholds it grows with ``P(attack)``."""
-        if self.is_attack(probs):
-            return 2
-        return 1 if self.uncertain_margin > 0 and self.is_attack(probs, band=True) else 0
+        reading decides (:meth:`decide`'s branches). Without per-class thresholds it grows with ``P(attack)``."""
+        return self._strength(_as_list(probs))[2]
+
+    def is_attack(self, probs: Any, band: bool = False) -> bool:
+        """Whether these probabilities reach the attack threshold (used to decide if a decoded view is reliable);
+        with ``band``, whether they reach the uncertain band below it."""
+        return self.decision_level(probs) >= (1 if band else 2)
 
     def view_decides(self, probs: Any) -> bool:
         """Whether a decoded view with these probabilities may decide the verdict (``views_in_band``)."""
