@@ -164,6 +164,14 @@ class BuildConfig:
     add unpaired tool-schema injections, so two thirds of the training rows that start like JSON are attacks; OOD-dev's
     clean JSON tool outputs score P(attack) 0.49 at the median under v0.15 (nineteenth session, docs/ablations.md:
     whether more clean carriers lower that is untested). 0 by default."""
+    benign_only_languages: str = "keep"
+    """What to do with the train / validation rows of a language the training split holds no attack in ("keep" or
+    "drop"; ``und`` is always kept). Tatoeba, xSID, the benign paragraphs and their encodings bring ~70 languages
+    that no attack source writes in (Neapolitan, Galician, Asturian, Swiss German, ...), ~10k benign training rows of
+    the bank8 build: a language seen only as benign is a carrier that tells the class, and several of these are close
+    kin of languages the OOD-dev suite holds out (Italian, Portuguese), whose attacks v0.17 catches ~30 % of. "drop"
+    leaves those rows out after synthesis and the leak pass (the test split, the held-out sets and the suites stay as
+    they are, so in-distribution figures stay comparable). "keep" (the default) builds as before."""
     char_noise_share: float = 0.0
     """The share (0 to 1) of the training split's eligible non-English rows of each class (``data.char_noise.eligible``:
     prompts and sentences, not obfuscation rows, transform twins or carrier-based rows) that also enter it as a copy
@@ -522,6 +530,21 @@ def drop_held_out_languages(records: list[Record], cfg: BuildConfig) -> tuple[li
     return kept, len(records) - len(kept)
 
 
+def drop_benign_only_languages(records: list[Record], cfg: BuildConfig) -> tuple[list[Record], dict[str, int]]:
+    """``cfg.benign_only_languages == "drop"``: leave out the benign train / validation rows whose language has no
+    attack row in the training split (``und`` kept); returns the rows kept and the count dropped per language."""
+    if cfg.benign_only_languages not in ("keep", "drop"):
+        raise ValueError(f"benign_only_languages must be 'keep' or 'drop', not {cfg.benign_only_languages!r}")
+    if cfg.benign_only_languages == "keep":
+        return records, {}
+    attacked = {r.lang for r in records if r.split == "train" and r.label in ATTACK_LABELS} | {"und"}
+    def drop(r: Record) -> bool:
+        return r.split in ("train", "validation") and r.label not in ATTACK_LABELS and r.lang not in attacked
+
+    dropped: Counter = Counter(r.lang for r in records if drop(r))
+    return [r for r in records if not drop(r)], dict(sorted(dropped.items()))
+
+
 def synthesize(records: list[Record], materials: list[Material], cfg: BuildConfig, draws: Draws) -> tuple[list, dict]:
     """All synthetic rows; every generator sees only rows and materials of the split it writes, and draws from
     ``draws(<generator>, <split>)``."""
@@ -674,6 +697,7 @@ def build(cfg: BuildConfig, sources: Sequence[ModuleType] | None = None) -> dict
     records, dedup2 = exact_dedup(records + synthetic + mined)  # mined rows last: nothing above drew on them
     records, holdout_info["held_out_language_rows_dropped"] = drop_held_out_languages(records, cfg)
     records, leak_info = remove_leaks(records, cfg.near_dup_threshold, decode=True)
+    records, benign_only_dropped = drop_benign_only_languages(records, cfg)
     by_split: dict[str, list[Record]] = defaultdict(list)
     for r in records:
         by_split[r.split].append(r)
@@ -695,6 +719,8 @@ def build(cfg: BuildConfig, sources: Sequence[ModuleType] | None = None) -> dict
     }
     if cfg.neutral_domains:
         extra["neutral_domains_texts"] = neutralized
+    if benign_only_dropped:
+        extra["benign_only_language_rows_dropped"] = benign_only_dropped
     if bank_off["rows"] or bank_off["materials"]:
         extra["bank_opt_in_languages_left_out"] = bank_off
     stats = compute_stats(records, extra)
