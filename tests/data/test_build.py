@@ -622,3 +622,26 @@ def test_data_bank8_differs_from_data_json_only_in_the_bank_languages():
     assert "bank_languages_on" not in base  # v0.16's build: no opt-in language
     assert sorted(bank8.pop("bank_languages_on")) == sorted(bank.OPT_IN_LANGUAGES)
     assert {k: v for k, v in base.items() if k != "_comment"} == {k: v for k, v in bank8.items() if k != "_comment"}
+
+
+def test_benign_only_languages_drop_leaves_out_benign_rows_of_languages_without_a_training_attack():
+    def row(text, label, lang, split):
+        return Record(text, label, "src", "none", lang, f"t/{text}", split)
+
+    rows = [row("a", "jailbreak", "es", "train"), row("b", "benign", "es", "train"),
+            row("c", "benign", "nap", "train"), row("d", "benign", "nap", "validation"),
+            row("e", "benign", "nap", "test"), row("f", "benign", "und", "train"),
+            row("g", "direct_injection", "gl", "validation"), row("h", "benign", "gl", "validation"),
+            row("i", "benign", "it", "ood_dev")]
+
+    def cfg(**kw):
+        return B.BuildConfig(data_root=Path("."), out=Path("."), **kw)
+
+    assert B.drop_benign_only_languages(rows, cfg()) == (rows, {})  # "keep", the default, builds as before
+    kept, dropped = B.drop_benign_only_languages(rows, cfg(benign_only_languages="drop"))
+    # Neapolitan's train / validation rows go; its test row, the held-out suite, und and a Galician attack stay
+    # (an attack in validation alone does not make Galician a training language: its benign row goes).
+    assert [r.text for r in kept] == ["a", "b", "e", "f", "g", "i"]
+    assert dropped == {"gl": 1, "nap": 2}
+    with pytest.raises(ValueError, match="keep' or 'drop"):
+        B.drop_benign_only_languages(rows, cfg(benign_only_languages="yes"))
