@@ -14,6 +14,8 @@ import argparse
 import json
 from pathlib import Path
 
+from tinyguardrail.eval.cli_eval import named_path
+
 METRICS = (("pint_score", "score"), ("recall_at_1pct_fpr", "recall @1% FPR"), ("recall_at_0.1pct_fpr", "recall @0.1% FPR"),
            ("roc_auc", "ROC AUC"), ("attack_recall", "attack recall"), ("benign_fpr", "benign FPR"))  # fmt: skip
 
@@ -27,16 +29,13 @@ def load(path: Path, suite: str) -> dict:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("runs", nargs="+", metavar="NAME=DIR")
+    p.add_argument("runs", nargs="+", metavar="NAME=DIR", type=named_path)
     p.add_argument("--suite", default="ood_dev")
     p.add_argument("--out", type=Path, required=True, help="Markdown file (a .json twin is written beside it)")
     a = p.parse_args()
     runs = {}
-    for item in a.runs:
-        name, sep, path = item.partition("=")
-        if not sep:
-            raise SystemExit(f"{item!r}: expected NAME=DIR")
-        runs[name] = load(Path(path), a.suite)
+    for name, path in a.runs:
+        runs[name] = load(path, a.suite)
     names = list(runs)
     lines = [f"# {a.suite}: {', '.join(names)}", "",
              "Percentages, each system at its own operating point (the thresholds in its config.json). "

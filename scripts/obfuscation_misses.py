@@ -56,6 +56,7 @@ import numpy as np
 
 from tinyguardrail.eval import attacks2025 as A
 from tinyguardrail.eval import ood
+from tinyguardrail.eval.cli_eval import named_path
 
 SUITE = "ood_dev"
 CELL_PREFIX = "obfuscated/"
@@ -514,11 +515,8 @@ def parse_models(parser: argparse.ArgumentParser, a: argparse.Namespace) -> dict
     for flag in (a.model, a.model2):
         if flag is not None:
             models[flag.name] = flag
-    for spec in a.systems:
-        name, _, path = spec.partition("=")
-        if not name or not path:
-            parser.error(f"expected NAME=MODEL_DIR, got {spec!r}")
-        models[name] = Path(path)
+    for name, path in a.systems:
+        models[name] = path
     if not models:
         parser.error("give a model: --model DIR or NAME=MODEL_DIR")
     return models
@@ -526,7 +524,7 @@ def parse_models(parser: argparse.ArgumentParser, a: argparse.Namespace) -> dict
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("systems", nargs="*", metavar="NAME=MODEL_DIR")
+    p.add_argument("systems", nargs="*", metavar="NAME=MODEL_DIR", type=named_path)
     p.add_argument("--model", type=Path, default=None, help="a model folder (named after the folder)")
     p.add_argument("--model2", type=Path, default=None, help="a second model folder")
     p.add_argument("--data", type=Path, default=Path("build/data"), help="the build; only suites/ood_dev.jsonl.gz")

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyguardrail.eval import ood
+from tinyguardrail.eval.cli_eval import named_path
 from tinyguardrail.eval.harness import MIN_GROUP, GuardSystem, cached
 from tinyguardrail.eval.metrics import recall_at_fpr
 
@@ -90,7 +91,7 @@ def to_markdown(res: dict, suite_rows: int) -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("systems", nargs="+", metavar="NAME=MODEL_DIR", help="the first is the reference")
+    p.add_argument("systems", nargs="+", metavar="NAME=MODEL_DIR", type=named_path, help="the first is the reference")
     p.add_argument("--data", type=Path, default=Path("build/data"))
     p.add_argument("--suite", default="ood_dev")
     p.add_argument("--cache", type=Path, default=Path("build/eval_cache"))
@@ -103,12 +104,11 @@ def main() -> int:
     y = np.array([r.is_attack for r in rows], dtype=bool)
     cells = [f"{r.cell}|{'attack' if r.is_attack else 'benign'}" for r in rows]
     systems = {}
-    for spec in a.systems:
-        name, _, model = spec.partition("=")
-        pred = cached(GuardSystem(model_dir=Path(model)), texts, a.cache)
+    for name, model in a.systems:
+        pred = cached(GuardSystem(model_dir=model), texts, a.cache)
         systems[name] = (np.asarray(pred.flags, dtype=bool), np.asarray(pred.scores, dtype=np.float64))
     res = bootstrap(systems, y, cells, a.n_boot, a.seed)
-    res["models"] = dict(s.partition("=")[::2] for s in a.systems)
+    res["models"] = {name: str(model) for name, model in a.systems}
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(to_markdown(res, len(rows)), encoding="utf-8")
     a.out.with_suffix(".json").write_text(json.dumps(res, indent=2), encoding="utf-8")

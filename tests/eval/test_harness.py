@@ -422,3 +422,14 @@ def test_guard_ident_follows_what_the_runtime_reads(fake_model_dir, tmp_path):
     graph = copy / "fast.onnx"  # a graph the runtime reads (the fp32 copies are not hashed)
     graph.write_bytes(graph.read_bytes() + b"\0")
     assert harness.GuardSystem(copy).ident != ident
+
+
+def test_named_path_parses_name_equals_dir_and_rejects_the_rest():
+    import argparse
+
+    from tinyguardrail.eval.cli_eval import named_path
+
+    assert named_path("v0.6=build/baselines/x=y") == ("v0.6", Path("build/baselines/x=y"))  # the first '=' splits
+    for bad in ("build/baselines/x", "=dir", "name="):
+        with pytest.raises(argparse.ArgumentTypeError, match="NAME=DIR"):
+            named_path(bad)

@@ -24,6 +24,15 @@ from tinyguardrail.data.io import DEFAULT_BUILD
 from tinyguardrail.eval import harness, ood, report
 
 
+def named_path(spec: str) -> tuple[str, Path]:
+    """``NAME=DIR`` -> ``(NAME, Path(DIR))``: the argparse ``type`` of every argument that names a model or an eval
+    folder (``--baseline`` here, and the comparison scripts' positional arguments)."""
+    name, sep, path = spec.partition("=")
+    if not (sep and name and path):
+        raise argparse.ArgumentTypeError(f"expected NAME=DIR, got {spec!r}")
+    return name, Path(path)
+
+
 def _roc(rows, pred) -> tuple[np.ndarray, np.ndarray]:
     y = np.array([r.is_attack for r in rows], dtype=bool)
     s = np.asarray(pred.scores)
@@ -74,7 +83,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, default=DEFAULT_BUILD, help="built data directory")
     p.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped model)")
     p.add_argument("--name", default=None, help="name of the model in the report (default: its config name)")
-    p.add_argument("--baseline", action="append", default=[], metavar="NAME=DIR",
+    p.add_argument("--baseline", action="append", default=[], metavar="NAME=DIR", type=named_path,
                    help="another model folder scored in the same run (repeatable), e.g. an earlier version")
     p.add_argument("--peers", default="all", help="comma-separated peer names, 'all' (the installed ones) or 'none'")
     p.add_argument("--peers-root", type=Path, default=Path(".peers"))
@@ -131,11 +140,8 @@ def run(args: argparse.Namespace) -> int:
     if args.pint is not None:
         suites["pint"] = pint_suite(args.pint)
     systems: list = [harness.GuardSystem(args.model, args.name or "", threads=args.threads)]
-    for spec in args.baseline:
-        name, _, path = spec.partition("=")
-        if not path:
-            raise ValueError(f"--baseline wants NAME=DIR, got {spec!r}")
-        systems.append(harness.GuardSystem(Path(path), name, threads=args.threads))
+    for name, path in args.baseline:
+        systems.append(harness.GuardSystem(path, name, threads=args.threads))
     systems += _peer_systems(args.peers, args.peers_root)
     results = evaluate(systems, suites, Path(args.cache) if args.cache else None, args.latency_texts)
     curves = results.pop("_curves")
