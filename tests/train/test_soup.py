@@ -113,3 +113,15 @@ def test_greedy_soup_and_suite_scores_end_to_end(tmp_path):
     # identical ingredients: the soup is each of them, and scores the same
     assert uniform["soup"]["pint_score"] == pytest.approx(uniform["ingredients"][0]["pint_score"])
     load_checkpoint(tmp_path / "u")
+
+
+def test_cli_weights_are_scaled_to_sum_to_one(tmp_path):
+    a, b = _checkpoint(tmp_path / "a", 0), _checkpoint(tmp_path / "b", 1)
+    sa, sb = load_state_dict_sharded(a), load_state_dict_sharded(b)
+    assert soup.main([str(a), str(b), "--weights", "1,3", "--out", str(tmp_path / "w")]) == 0
+    w = load_state_dict_sharded(tmp_path / "w")
+    name = "fast.layers.0.q.weight"
+    torch.testing.assert_close(w[name], 0.25 * sa[name] + 0.75 * sb[name], rtol=0, atol=1e-6)
+    for bad in ("1", "1,-1", "0,0"):
+        with pytest.raises(SystemExit, match="weights"):
+            soup.main([str(a), str(b), "--weights", bad, "--out", str(tmp_path / "x")])

@@ -156,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoints", nargs="+", type=Path, help="checkpoint folders fine-tuned from the same base")
     p.add_argument("--out", type=Path, required=True, help="folder for the soup checkpoint")
-    p.add_argument("--weights", default="", help="comma-separated weights, one per checkpoint (default uniform)")
+    p.add_argument("--weights", default="",
+                   help="comma-separated non-negative weights, one per checkpoint, scaled to sum to 1 (3,5: the first "
+                        "a soup of three seeds, the second of five, every seed weighing the same; default uniform)")
     p.add_argument("--suite", type=Path, default=None, help="score the soup on this suite file")
     p.add_argument("--score-ingredients", action="store_true", help="with --suite, score each ingredient too")
     p.add_argument("--fpr", type=float, default=0.03, help="operating point: share of the suite's benign rows flagged")
@@ -173,6 +175,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({k: report[k] for k in ("kept", "soup_score")}), flush=True)
         return 0
     weights = [float(x) for x in args.weights.split(",") if x] or None
+    if weights is not None:
+        if len(weights) != len(args.checkpoints) or min(weights) < 0 or sum(weights) <= 0:
+            raise SystemExit(f"--weights: one non-negative weight per checkpoint, not all zero; got {args.weights!r}")
+        weights = [x / sum(weights) for x in weights]
     soup = make_soup(args.checkpoints, args.out, weights)
     print(f"wrote {soup}", flush=True)
     if args.suite is not None:
