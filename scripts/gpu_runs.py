@@ -2,6 +2,7 @@
 metrics and the checkpoint of the best one by the OOD-dev selection score.
 
     python3 scripts/gpu_runs.py plans/v07.json          # on the GPU machine, from the repository root
+    python3 scripts/gpu_runs.py plans/v07.json --check  # here, before the call: which runs train, which are reused
 
 A plan (JSON, no machine paths besides the carried folders):
 
@@ -213,6 +214,33 @@ def derive(spec: dict) -> None:
             shutil.copy(f, dst / f.name)
 
 
+def check(plan: dict) -> list[str]:
+    """What a plan will do, one line per step, for a look before a GPU call (``--check``); raises ``ValueError`` on a
+    plan that cannot run as written (a soup or ``init_from`` naming no earlier run, a missing config or carried file)."""
+    lines, names = [], []
+    for spec in plan.get("derive", []):
+        for key in ("from", "add", "remove"):
+            if spec.get(key) and not Path(spec[key]).exists():
+                raise ValueError(f"derive {spec['dir']}: {key} {spec[key]} is not here (is it carried?)")
+        lines.append(f"derive {spec['dir']} from {spec['from']}")
+    common = list(plan.get("common", []))
+    for r in plan["runs"]:
+        if not Path(r["config"]).is_file():
+            raise ValueError(f"run {r['name']}: no config {r['config']}")
+        if r.get("init_from") and r["init_from"] not in names:
+            raise ValueError(f"run {r['name']}: init_from {r['init_from']} is not an earlier run")
+        args = common + r.get("args", [])
+        how = "REUSED from an earlier call (the machine must still be warm)" if r.get("reuse") else "trained"
+        lines.append(f"run {r['name']}: {how}; data {_data_dir(args)}; {' '.join(r.get('args', []))}")
+        names.append(r["name"])
+    for spec in plan.get("soups", []):
+        unknown = sorted(set(spec["runs"]) - set(names))
+        if unknown:
+            raise ValueError(f"soup {spec['name']}: no run named {unknown}")
+        lines.append(f"soup {spec['name']}: {', '.join(spec['runs'])} (alpha {spec.get('alpha', 'best/')})")
+    return lines
+
+
 def main(plan_path: str) -> int:
     plan = json.loads(Path(plan_path).read_text(encoding="utf-8"))
     OUT.mkdir(parents=True, exist_ok=True)
@@ -303,4 +331,14 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("plan", help="the plan's JSON file, e.g. plans/v41_bank_languages.json")
-    raise SystemExit(main(parser.parse_args().plan))
+    parser.add_argument("--check", action="store_true",
+                        help="print what the plan will do (which runs train, which are reused) and exit; run it here "
+                             "before a GPU call")
+    cli = parser.parse_args()
+    if cli.check:
+        try:
+            print("\n".join(check(json.loads(Path(cli.plan).read_text(encoding="utf-8")))))
+        except ValueError as e:
+            raise SystemExit(f"{cli.plan}: {e}") from None
+        raise SystemExit(0)
+    raise SystemExit(main(cli.plan))

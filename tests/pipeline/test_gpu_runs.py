@@ -196,3 +196,21 @@ def test_a_reused_run_missing_on_this_machine_is_reported_as_failed(gpu_runs, tm
     assert run["exit"] == 1 and run["best_score"] is None and "wise" not in run
     assert "not on this machine" in captured.err
     assert "error" in summary["soups"][0]
+
+
+def test_check_says_which_runs_train_and_which_are_reused(gpu_runs, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.json").write_text("{}")
+    plan = {"common": ["--data-dir", ".carry/d"],
+            "runs": [{"name": "a", "config": "c.json", "args": ["--seed", "2"], "reuse": True},
+                     {"name": "b", "config": "c.json", "init_from": "a"}],
+            "soups": [{"name": "s", "runs": ["a", "b"], "alpha": "0.9"}]}
+    lines = gpu_runs.check(plan)
+    assert lines[0].startswith("run a: REUSED") and "data .carry/d; --seed 2" in lines[0]
+    assert lines[1].startswith("run b: trained") and lines[2] == "soup s: a, b (alpha 0.9)"
+    for bad, match in (({"soups": [{"name": "s", "runs": ["a", "z"]}]}, "no run named"),
+                       ({"runs": [{"name": "b", "config": "c.json", "init_from": "a"}]}, "not an earlier run"),
+                       ({"runs": [{"name": "a", "config": "missing.json"}]}, "no config"),
+                       ({"derive": [{"dir": "x", "from": ".carry/none"}]}, "is not here")):
+        with pytest.raises(ValueError, match=match):
+            gpu_runs.check(plan | bad)
