@@ -122,6 +122,6 @@ def test_cli_weights_are_scaled_to_sum_to_one(tmp_path):
     w = load_state_dict_sharded(tmp_path / "w")
     name = "fast.layers.0.q.weight"
     torch.testing.assert_close(w[name], 0.25 * sa[name] + 0.75 * sb[name], rtol=0, atol=1e-6)
-    for bad in ("1", "1,-1", "0,0"):
+    for bad in ("1", "1,-1", "0,0", "nan,1", "inf,1", "a,b", "1,,3"):
         with pytest.raises(SystemExit, match="weights"):
             soup.main([str(a), str(b), "--weights", bad, "--out", str(tmp_path / "x")])

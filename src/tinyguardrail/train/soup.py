@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -152,6 +153,17 @@ def greedy_soup(checkpoints: Sequence[str | Path], suite_path: Path, fpr: float 
     return report
 
 
+def _weights(spec: str, n: int) -> list[float]:
+    """``--weights``: ``n`` finite, non-negative numbers, not all zero, scaled to sum to 1."""
+    try:
+        w = [float(x) for x in spec.split(",")]
+    except ValueError:
+        w = []
+    if len(w) != n or not all(math.isfinite(x) and x >= 0 for x in w) or sum(w) <= 0:
+        raise SystemExit(f"--weights: {n} finite non-negative numbers, not all zero, one per checkpoint; got {spec!r}")
+    return [x / sum(w) for x in w]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoints", nargs="+", type=Path, help="checkpoint folders fine-tuned from the same base")
@@ -174,11 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         (Path(args.out) / "soup.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         print(json.dumps({k: report[k] for k in ("kept", "soup_score")}), flush=True)
         return 0
-    weights = [float(x) for x in args.weights.split(",") if x] or None
-    if weights is not None:
-        if len(weights) != len(args.checkpoints) or min(weights) < 0 or sum(weights) <= 0:
-            raise SystemExit(f"--weights: one non-negative weight per checkpoint, not all zero; got {args.weights!r}")
-        weights = [x / sum(weights) for x in weights]
+    weights = _weights(args.weights, len(args.checkpoints)) if args.weights else None
     soup = make_soup(args.checkpoints, args.out, weights)
     print(f"wrote {soup}", flush=True)
     if args.suite is not None:
