@@ -643,5 +643,5 @@ def test_benign_only_languages_drop_leaves_out_benign_rows_of_languages_without_
     # (an attack in validation alone does not make Galician a training language: its benign row goes).
     assert [r.text for r in kept] == ["a", "b", "e", "f", "g", "i"]
     assert dropped == {"gl": 1, "nap": 2}
-    with pytest.raises(ValueError, match="keep' or 'drop"):
-        B.drop_benign_only_languages(rows, cfg(benign_only_languages="yes"))
+    with pytest.raises(ValueError, match="keep' or 'drop"):  # refused with the config, before anything is built
+        cfg(benign_only_languages="yes")

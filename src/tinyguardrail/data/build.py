@@ -198,6 +198,8 @@ class BuildConfig:
     was trained without it, so that its OOD-dev suite stayed byte-identical to v0.10's)."""
 
     def __post_init__(self) -> None:
+        if self.benign_only_languages not in ("keep", "drop"):
+            raise ValueError(f"benign_only_languages must be 'keep' or 'drop', not {self.benign_only_languages!r}")
         for name in ("transform_shared_share", "transform_shared_share_attack", "char_noise_share", "char_noise_rate"):
             share = getattr(self, name)
             if share is None and name == "transform_shared_share_attack":
@@ -532,12 +534,12 @@ def drop_held_out_languages(records: list[Record], cfg: BuildConfig) -> tuple[li
 
 def drop_benign_only_languages(records: list[Record], cfg: BuildConfig) -> tuple[list[Record], dict[str, int]]:
     """``cfg.benign_only_languages == "drop"``: leave out the benign train / validation rows whose language has no
-    attack row in the training split (``und`` kept); returns the rows kept and the count dropped per language."""
-    if cfg.benign_only_languages not in ("keep", "drop"):
-        raise ValueError(f"benign_only_languages must be 'keep' or 'drop', not {cfg.benign_only_languages!r}")
+    attack row in the training split (``und`` kept; a language with attacks in validation alone still loses its benign
+    rows there); returns the rows kept and the count dropped per language."""
     if cfg.benign_only_languages == "keep":
         return records, {}
     attacked = {r.lang for r in records if r.split == "train" and r.label in ATTACK_LABELS} | {"und"}
+
     def drop(r: Record) -> bool:
         return r.split in ("train", "validation") and r.label not in ATTACK_LABELS and r.lang not in attacked
 

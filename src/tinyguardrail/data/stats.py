@@ -67,7 +67,8 @@ def write_report(stats: dict, out_dir: Path) -> None:
         md.append(
             f"| {label} | {p['n']} | {p['p5']} | {p['p25']} | {p['p50']} | {p['p75']} | {p['p95']} | {p['p99']} | {p['max']} |"
         )
-    for key in ("dedup", "leakage", "synthesis", "balance"):
+    for key in ("dedup", "leakage", "synthesis", "balance", "benign_only_language_rows_dropped"):
         if key in stats:
-            md += ["", f"## {key.capitalize()}", "", "```json", json.dumps(stats[key], indent=2), "```"]
+            title = key.replace("_", " ").capitalize()
+            md += ["", f"## {title}", "", "```json", json.dumps(stats[key], indent=2), "```"]
     (out_dir / "stats.md").write_text("\n".join(md) + "\n")
