@@ -216,7 +216,8 @@ def derive(spec: dict) -> None:
 
 def check(plan: dict) -> list[str]:
     """What a plan will do, one line per step, for a look before a GPU call (``--check``); raises ``ValueError`` on a
-    plan that cannot run as written (a soup or ``init_from`` naming no earlier run, a missing config or carried file)."""
+    plan that cannot run as written (a soup or ``init_from`` naming no earlier run, a missing config, a derive input
+    that is not here); carried folders named elsewhere (``--data-dir``, the WiSE base) are not checked."""
     lines, names = [], []
     for spec in plan.get("derive", []):
         for key in ("from", "add", "remove"):
@@ -340,5 +341,7 @@ if __name__ == "__main__":
             print("\n".join(check(json.loads(Path(cli.plan).read_text(encoding="utf-8")))))
         except ValueError as e:
             raise SystemExit(f"{cli.plan}: {e}") from None
+        except (KeyError, TypeError) as e:  # a step without a field every step needs
+            raise SystemExit(f"{cli.plan}: malformed plan, a run, soup or derive lacks {e}") from None
         raise SystemExit(0)
     raise SystemExit(main(cli.plan))
