@@ -45,6 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyguardrail.eval.cli_eval import named_path
+
 SUITE = Path("build/data/suites/ood_dev.jsonl.gz")
 
 
@@ -214,17 +216,17 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("tokens", help="tokens per word of each tokenizer on the attack rows of each language cell")
-    t.add_argument("tokenizers", nargs="+", metavar="NAME=TOKENIZER_JSON")
+    t.add_argument("tokenizers", nargs="+", metavar="NAME=TOKENIZER_JSON", type=named_path)
     b = sub.add_parser("top-benign", help="where the highest-scored benign rows of a model come from")
     b.add_argument("--model", type=Path, required=True)
     b.add_argument("-k", type=int, default=50)
     w = sub.add_parser("without", help="models on the suite with and without the rows of some sources")
-    w.add_argument("models", nargs="+", metavar="NAME=MODEL_DIR")
+    w.add_argument("models", nargs="+", metavar="NAME=MODEL_DIR", type=named_path)
     w.add_argument("--drop-source", action="append", required=True, help="a source whose rows leave (repeatable)")
     c = sub.add_parser("cell-auc", help="each model's ROC AUC within every cell with both labels")
-    c.add_argument("models", nargs="+", metavar="NAME=MODEL_DIR")
+    c.add_argument("models", nargs="+", metavar="NAME=MODEL_DIR", type=named_path)
     sh = sub.add_parser("shapes", help="share flagged in the obfuscated cells by the transform's shape")
-    sh.add_argument("models", nargs="+", metavar="NAME=MODEL_DIR")
+    sh.add_argument("models", nargs="+", metavar="NAME=MODEL_DIR", type=named_path)
     for q in (b, w, c, sh):
         q.add_argument("--cache", type=Path, default=Path("build/eval_cache"))
     j = sub.add_parser("json-leaves", help="the json_tool cell read as written and as its string leaves")
@@ -234,18 +236,15 @@ def main(argv: list[str] | None = None) -> int:
         q.add_argument("--out", type=Path, help="JSON file (default: print)")
     a = p.parse_args(argv)
     if a.cmd in ("tokens", "without", "cell-auc", "shapes"):
-        pairs = [x.partition("=") for x in (a.tokenizers if a.cmd == "tokens" else a.models)]
-        if not all(sep for _, sep, _ in pairs):
-            raise SystemExit("expected NAME=PATH")
-        named = {n: path for n, _, path in pairs}
+        named = dict(a.tokenizers if a.cmd == "tokens" else a.models)
         if a.cmd == "tokens":
-            result = tokens_per_word(named, a.suite)
+            result = tokens_per_word({n: str(v) for n, v in named.items()}, a.suite)
         elif a.cmd == "cell-auc":
-            result = cell_auc({n: Path(v) for n, v in named.items()}, a.cache, a.suite)
+            result = cell_auc(named, a.cache, a.suite)
         elif a.cmd == "shapes":
-            result = shapes({n: Path(v) for n, v in named.items()}, a.cache, a.suite)
+            result = shapes(named, a.cache, a.suite)
         else:
-            result = without_sources({n: Path(v) for n, v in named.items()}, a.cache, a.suite, a.drop_source)
+            result = without_sources(named, a.cache, a.suite, a.drop_source)
     elif a.cmd == "json-leaves":
         result = json_leaves(a.model, a.suite)
     else:

@@ -80,7 +80,7 @@ def test_top_benign_reads_the_cache_and_reports_counts(tmp_path, suite):
         m.top_benign(model, tmp_path / "elsewhere", suite, k=2)
 
 
-def test_without_sources_rescores_each_model_on_the_rows_left(tmp_path):
+def test_without_sources_rescores_each_model_on_the_rows_left(tmp_path, capsys):
     m = _module()
     rows = ([SuiteRow(f"attack {i}", "direct_injection", "x", "s1", "en", f"a/{i}") for i in range(10)]
             + [SuiteRow(f"chat {i}", "benign", "y", "s1", "en", f"c/{i}") for i in range(10)]
@@ -102,8 +102,9 @@ def test_without_sources_rescores_each_model_on_the_rows_left(tmp_path):
     m.main(["without", f"a={models['a']}", f"b={models['b']}", "--drop-source", "owasp", "--cache",
             str(tmp_path / "cache"), "--suite", str(suite), "--out", str(tmp_path / "w.json")])  # fmt: skip
     assert json.loads((tmp_path / "w.json").read_text())["dropped_sources"] == ["owasp"]
-    with pytest.raises(SystemExit, match="NAME=PATH"):
+    with pytest.raises(SystemExit):  # argparse's error: exit status 2, the message on stderr
         m.main(["without", str(models["a"]), "--drop-source", "owasp", "--cache", str(tmp_path / "cache")])
+    assert "expected NAME=DIR" in capsys.readouterr().err
     with pytest.raises(SystemExit, match="no rows of"):
         m.without_sources(models, tmp_path / "cache", suite, ["owaps"])
 
