@@ -7,6 +7,9 @@
 - ``validation.jsonl.gz``: a seeded sample of the validation split, reduced the same way;
 - ``ood_dev.jsonl.gz``: the OOD-dev suite (checkpoint selection), copied as is.
 
+``--meta`` also keeps each row's ``template_id``, ``attack_type`` and ``lang``: the cross-lingual term
+(``train.xling_weight``) pairs translations by them.
+
 With ``--patch-against DIR`` (an earlier ``.carry/data``) it writes only ``add.jsonl.gz`` / ``remove.jsonl.gz``: the
 training rows this build has and that one lacks, and the reverse, for ``scripts/gpu_runs.py``'s ``derive`` to rebuild
 this build's training split on the GPU side from the carried one (a data change costs a few MB of the 64 MiB).
@@ -26,13 +29,13 @@ from pathlib import Path
 from tinyguardrail.data.io import read_jsonl_gz, training_row, write_training_jsonl_gz
 
 
-def _reduce(src: Path, dst: Path, sample: int | None, seed: int, by_text: bool = False) -> int:
+def _reduce(src: Path, dst: Path, sample: int | None, seed: int, by_text: bool = False, meta: bool = False) -> int:
     rows = list(read_jsonl_gz(src))
     if sample is not None and len(rows) > sample:
         rows = random.Random(seed).sample(rows, sample)
     if by_text:  # neighbouring texts compress together (20.4 -> 12.9 MB on a 115k-row build); training shuffles them
         rows.sort(key=lambda r: (r.text, r.label, r.source))
-    return write_training_jsonl_gz(dst, rows)
+    return write_training_jsonl_gz(dst, rows, meta)
 
 
 def _plain_rows(path: Path) -> list[dict]:
@@ -66,13 +69,16 @@ def main() -> int:
                    help="write add/remove patches of the training rows against this carried folder instead")
     p.add_argument("--sort", action="store_true",
                    help="write the training rows sorted by text: a smaller file (the GPU side shuffles them anyway)")
+    p.add_argument("--meta", action="store_true",
+                   help="keep template_id, attack_type and lang in the training and validation rows: what the "
+                        "cross-lingual term (train.xling_weight) pairs translations by")
     a = p.parse_args()
     data, out = Path(a.data), Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     if a.patch_against is not None:
         return _patch(data / "train.jsonl.gz", a.patch_against / "train.jsonl.gz", out)
-    n_train = _reduce(data / "train.jsonl.gz", out / "train.jsonl.gz", None, a.seed, a.sort)
-    n_val = _reduce(data / "validation.jsonl.gz", out / "validation.jsonl.gz", a.validation_rows, a.seed)
+    n_train = _reduce(data / "train.jsonl.gz", out / "train.jsonl.gz", None, a.seed, a.sort, a.meta)
+    n_val = _reduce(data / "validation.jsonl.gz", out / "validation.jsonl.gz", a.validation_rows, a.seed, meta=a.meta)
     shutil.copy(data / "suites" / "ood_dev.jsonl.gz", out / "ood_dev.jsonl.gz")
     print(f"{out}: train {n_train} rows, validation {n_val} rows, ood_dev suite")
     return 0

@@ -47,20 +47,28 @@ def write_jsonl_gz(path: Path, records: Iterable[Record | Material]) -> int:
     return n
 
 
-def training_row(r: Record) -> dict[str, str]:
+#: Fields ``training_row(meta=True)`` keeps besides text, label and source: what ``train.data.parallel_pairs`` reads.
+PAIR_FIELDS = ("template_id", "attack_type", "lang")
+
+
+def training_row(r: Record, meta: bool = False) -> dict[str, str]:
     """What training reads of a record: text, label, source (the source lets a GPU plan's ``derive`` drop a data
-    addition)."""
-    return {"text": r.text, "label": r.label, "source": r.source}
+    addition); with ``meta`` also ``PAIR_FIELDS`` (for the cross-lingual term's translation pairs)."""
+    row = {"text": r.text, "label": r.label, "source": r.source}
+    if meta:
+        row.update({k: getattr(r, k) for k in PAIR_FIELDS})
+    return row
 
 
-def write_training_jsonl_gz(path: Path, records: Iterable[Record]) -> int:
+def write_training_jsonl_gz(path: Path, records: Iterable[Record], meta: bool = False) -> int:
     """Write only what training reads (text, label, source: the source lets a GPU plan's ``derive`` drop a data
-    addition) to ``path``: the compact files carried to a GPU or mixed for continued training."""
+    addition; with ``meta`` also ``PAIR_FIELDS``) to ``path``: the compact files carried to a GPU or mixed for
+    continued training."""
     path.parent.mkdir(parents=True, exist_ok=True)
     n = 0
     with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
         for r in records:
-            gz.write((json.dumps(training_row(r), ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass"))
+            gz.write((json.dumps(training_row(r, meta), ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass"))
             n += 1
     return n
 

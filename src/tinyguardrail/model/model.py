@@ -530,8 +530,9 @@ class HierarchicalPool(nn.Module):
 class DeepBranch(nn.Module):
     """``n_deep_layers`` encoder layers (MoE feed-forward in every ``moe_every``-th) + hierarchical pooling + head.
 
-    ``forward(hidden [B,T,D], mask, fast_pooled [B,D]) -> (logits [B,C], sev_logit [B], aux)`` where aux is the
-    mean load-balancing loss of the MoE layers (0 without MoE). The head reads concat(deep pooled, fast pooled).
+    ``forward(hidden [B,T,D], mask, fast_pooled [B,D]) -> (logits [B,C], sev_logit [B], aux, z [B,2D])`` where aux is
+    the mean load-balancing loss of the MoE layers (0 without MoE) and z = concat(deep pooled, fast pooled), what the
+    head reads.
     """
 
     def __init__(self, config: GuardrailConfig) -> None:
@@ -552,7 +553,7 @@ class DeepBranch(nn.Module):
             aux = aux / self.n_moe
         z = torch.cat([self.pool(x, mask).float(), fast_pooled.float()], dim=-1)
         logits, sev = self.head(z)
-        return logits, sev, aux
+        return logits, sev, aux, z
 
 
 # ========================================================================================= router and the combine rule
@@ -722,7 +723,8 @@ class GuardrailModel(nn.Module):
     ) -> dict[str, torch.Tensor]:
         """Both branches. Returns a dict of fast_logits [B,C], deep_logits [B,C], router_logits [B,3],
         severity [B] (deep, 0..1), fast_severity [B], severity_logit / fast_severity_logit [B] (for the loss),
-        aux_loss (scalar MoE balance loss). Without a deep branch, deep_* repeat the fast outputs.
+        aux_loss (scalar MoE balance loss), pooled [B,2D] (what the deep head reads; the fast pooled vector [B,D]
+        without a deep branch). Without a deep branch, deep_* repeat the fast outputs.
         """
         emb = self.embed(input_ids, char_ids, detector_feats)
         return self.forward_from_embeddings(emb, attention_mask, detector_feats)
@@ -736,9 +738,10 @@ class GuardrailModel(nn.Module):
             emb, mask, detector_feats
         )
         if self.deep is not None:
-            deep_logits, deep_sev, aux = self.deep(hidden, mask, fast_pooled)
+            deep_logits, deep_sev, aux, pooled = self.deep(hidden, mask, fast_pooled)
         else:
             deep_logits, deep_sev, aux = fast_logits, fast_sev, emb.new_zeros((), dtype=torch.float32)
+            pooled = fast_pooled
         return {
             "fast_logits": fast_logits,
             "deep_logits": deep_logits,
@@ -748,6 +751,7 @@ class GuardrailModel(nn.Module):
             "severity_logit": deep_sev,
             "fast_severity_logit": fast_sev,
             "aux_loss": aux,
+            "pooled": pooled,
         }
 
     # --- the two exported graphs --------------------------------------------------------------------------
@@ -769,7 +773,7 @@ class GuardrailModel(nn.Module):
             raise RuntimeError("this model has no deep branch (use_deep_branch=False)")
         mask = attention_mask.bool()
         fast_pooled = pool(hidden, mask, self.config.fast_pooling)
-        logits, sev, _ = self.deep(hidden, mask, fast_pooled)
+        logits, sev, _, _ = self.deep(hidden, mask, fast_pooled)
         return logits, torch.sigmoid(sev)
 
     # --- helpers ------------------------------------------------------------------------------------------

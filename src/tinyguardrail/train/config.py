@@ -161,6 +161,18 @@ class TrainConfig:
     """Weight of KL(deep || fast), the deep branch detached: the fast branch learns from the deep one."""
     severity_weight: float = 0.1
     """Weight of the severity heads' binary cross-entropy against "is an attack"."""
+    xling_weight: float = 0.0
+    """Weight of the cross-lingual consistency term (train.loop.xling_loss): 1 - cosine between the pooled vector
+    (what the deep head reads) of a non-English training row and that of its English parallel, the English side
+    detached, so translations are pulled onto the English reading of the same text (multilingual distillation with
+    the model as its own teacher). Pairs are training rows sharing template_id, attack_type and label, one English
+    and one in another language (train.data.parallel_pairs), from ``xling_sources``. 0 disables."""
+    xling_pairs: int = 16
+    """Parallel pairs drawn (seeded, with replacement) per training step for the cross-lingual term."""
+    xling_sources: list[str] = dataclasses.field(
+        default_factory=lambda: ["xsid", "xquad", "mgsm", "tldr_pages", "xsafety", "multijail"])
+    """Training-row sources whose template_id marks true translations (other sources reuse an id for derived rows:
+    carriers, encodings); pairs come from these alone."""
     freeze: list[str] | None = None
     """Parameters kept at their initial values: names starting with one of these prefixes (e.g. ["embed.word"], the
     pretrained token embeddings, so pieces the training texts use often do not drift away from the rare ones)."""
@@ -194,7 +206,7 @@ class TrainConfig:
         if not 0.0 <= self.label_smoothing < 1.0:
             errors.append("train.label_smoothing must be in [0, 1)")
         for name in ("type_loss_weight", "decision_loss_weight", "moe_balance_weight", "router_loss_weight",
-                     "consistency_weight", "severity_weight"):
+                     "consistency_weight", "severity_weight", "xling_weight"):
             if getattr(self, name) < 0:
                 errors.append(f"train.{name} must be >= 0")
         if self.type_loss_rows not in ("all", "attack"):
@@ -204,6 +216,10 @@ class TrainConfig:
                           "train benign against attack)")
         if self.type_loss_weight == 0 and self.decision_loss_weight == 0:
             errors.append("train.type_loss_weight and train.decision_loss_weight cannot both be 0")
+        if self.xling_pairs < 1:
+            errors.append("train.xling_pairs must be >= 1")
+        if self.xling_weight > 0 and not self.xling_sources:
+            errors.append("train.xling_weight > 0 needs at least one train.xling_sources entry")
         if errors:
             raise ValueError("invalid TrainConfig: " + "; ".join(errors))
 

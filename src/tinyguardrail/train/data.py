@@ -54,6 +54,43 @@ def split_path(data_dir: str | Path, split: str) -> Path:
 
 
 
+def parallel_pairs(path: str | Path, sources: Sequence[str], anchor_lang: str = "en", max_rows: int | None = None,
+                   seed: int = 0) -> np.ndarray:
+    """Translation pairs among the rows of a split: int64 [M, 2] of (row in another language, its ``anchor_lang``
+    row), row numbers as ``read_labelled_texts(path, max_rows, seed)`` orders them (the feature order).
+
+    Rows pair when they share ``template_id``, ``attack_type`` and ``label`` and come from one of ``sources`` (whose
+    template ids mark translations of one text); the first anchor row of a group anchors all its other rows. Rows
+    whose language is unknown (``und``: encodings, code) are left out.
+    """
+    keep_sources = set(sources)
+    metas: list[tuple[str, str, str, str] | None] = []
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            tid = rec.get("template_id")
+            ok = rec.get("source") in keep_sources and tid and rec.get("lang") not in (None, "", "und")
+            metas.append((str(tid), str(rec.get("attack_type")), str(rec.get("label")), str(rec["lang"])) if ok else None)
+    order = np.arange(len(metas))
+    if max_rows is not None and len(metas) > max_rows:  # the subset read_labelled_texts keeps
+        order = np.sort(np.random.default_rng(seed).choice(len(metas), size=max_rows, replace=False))
+    anchors: dict[tuple[str, str, str], int] = {}
+    others: list[tuple[int, tuple[str, str, str]]] = []
+    for pos, i in enumerate(order.tolist()):
+        m = metas[i]
+        if m is None:
+            continue
+        key = m[:3]
+        if m[3] == anchor_lang:
+            anchors.setdefault(key, pos)
+        else:
+            others.append((pos, key))
+    pairs = [(pos, anchors[key]) for pos, key in others if key in anchors]
+    return np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+
+
 # ----------------------------------------------------------------------------------------------- features
 
 

@@ -33,7 +33,7 @@ from tinyguardrail.train import checkpoint as ckpt
 from tinyguardrail.train import data as D
 from tinyguardrail.train.adversarial import fgsm_loss
 from tinyguardrail.train.config import DEFAULT_PROTOTYPE_PHRASES, TrainConfig
-from tinyguardrail.train.losses import GuardrailLoss
+from tinyguardrail.train.losses import GuardrailLoss, xling_loss
 
 # ------------------------------------------------------------------------------------------------- helpers
 
@@ -161,6 +161,7 @@ class Run:
     best_epoch: int = -1
     history: list[dict[str, Any]] = field(default_factory=list)
     select: tuple[list, D.Features] | None = None  # (suite rows, their features): checkpoint selection
+    xling_pairs: np.ndarray | None = None  # [M, 2] (row in another language, its English row): cross-lingual term
 
 
 # ------------------------------------------------------------------------------------------------- setup
@@ -258,6 +259,15 @@ def setup(
         select = (read_suite(Path(cfg.select_suite)),
                   sel_src.features(tokenizer, **shapes, allow_stale_front_end=cfg.allow_stale_features))
         log(f"checkpoint selection on {cfg.select_suite}: {len(select[0])} rows")
+    xling = None
+    if cfg.xling_weight > 0:
+        xling = D.parallel_pairs(train_src.path, cfg.xling_sources, max_rows=cfg.max_train_rows, seed=cfg.seed)
+        if len(xling) == 0:
+            raise ValueError(f"train.xling_weight > 0 but the training split has no translation pairs from "
+                             f"{cfg.xling_sources}")
+        if int(xling.max()) >= len(train_feats):
+            raise ValueError("train.xling: pair rows beyond the training features (split and cache disagree)")
+        log(f"cross-lingual term: {len(xling)} translation pairs, {cfg.xling_pairs} per step")
     run_config = {"model": mcfg.to_dict(), "train": cfg.to_dict()}
     (out / "run_config.json").write_text(json.dumps(run_config, indent=2) + "\n", encoding="utf-8")
     if prepare_only:
@@ -296,7 +306,8 @@ def setup(
     optimizer = make_optimizer(model, cfg, pretrained, fused=device.type == "cuda")
     run = Run(model=model, optimizer=optimizer, loss_fn=GuardrailLoss(mcfg, cfg, cw), train=train_feats, val=val_feats,
               cfg=cfg, run_config=run_config, tokenizer=tokenizer, device=device, bf16=bf16, out_dir=out,
-              sample_weights=sample_weights, pretrained_params=sorted(pretrained), select=select)  # fmt: skip
+              sample_weights=sample_weights, pretrained_params=sorted(pretrained), select=select,
+              xling_pairs=xling)  # fmt: skip
     if resume:
         model.load_state_dict(ckpt.load_state_dict_sharded(last), strict=True)
         counters = ckpt.load_trainer_state(last, optimizer)
@@ -371,6 +382,17 @@ def _epoch_batches(run: Run, epoch: int) -> list[np.ndarray]:
     return D.make_batches(run.train.lengths, run.cfg.batch_size, rng, run.cfg.bucket_batches, run.sample_weights)
 
 
+def _xling_step(run: Run, model: GuardrailModel) -> torch.Tensor:
+    """The cross-lingual term of this step: ``cfg.xling_pairs`` pairs drawn by (seed, step), so a resumed run draws
+    as an uninterrupted one; one forward pass over both sides."""
+    n = run.cfg.xling_pairs
+    rng = np.random.default_rng([run.cfg.seed, 7919, run.step])
+    pick = run.xling_pairs[rng.integers(0, len(run.xling_pairs), size=n)]
+    xb = to_device(run.train.batch(np.concatenate([pick[:, 0], pick[:, 1]]), model.config.pad_id), run.device)
+    out = model(xb["input_ids"], xb["attention_mask"], xb["char_ids"], xb["detector_feats"])
+    return xling_loss(out["pooled"], n)
+
+
 def fit(run: Run) -> dict[str, Any]:
     """Train from ``run.start_epoch`` to ``cfg.epochs``; validate, keep the best and the last checkpoint."""
     cfg, model, opt = run.cfg, run.model, run.optimizer
@@ -412,6 +434,10 @@ def fit(run: Run) -> dict[str, Any]:
                                     b["labels"], cfg.fgsm_epsilon)  # fmt: skip
                     parts["fgsm"] = (cfg.fgsm_weight * adv).detach()
                     loss = loss + cfg.fgsm_weight * adv
+                if run.xling_pairs is not None:
+                    xl = _xling_step(run, model)
+                    parts["xling"] = (cfg.xling_weight * xl).detach()
+                    loss = loss + cfg.xling_weight * xl
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip > 0:
