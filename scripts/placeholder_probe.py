@@ -25,6 +25,7 @@ from pathlib import Path
 
 from tinyguardrail.data.domains import neutral_domain, neutralize, text_hash
 from tinyguardrail.data.io import read_jsonl_gz
+from tinyguardrail.eval.cli_eval import named_path
 from tinyguardrail.eval.harness import GuardSystem, variant_rates, write_json
 
 PLACEHOLDER = re.compile(r"attacker\.example", re.IGNORECASE)
@@ -57,7 +58,7 @@ def variants(rows: list, attack: bool) -> dict[str, list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", action="append", required=True, metavar="NAME=DIR", help="a model folder (repeatable)")
+    p.add_argument("--model", action="append", required=True, metavar="NAME=DIR", type=named_path, help="a model folder (repeatable)")
     p.add_argument("--data", type=Path, required=True, help="a data build without neutral_domains (its test split)")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
@@ -72,10 +73,9 @@ def main(argv: list[str] | None = None) -> int:
            "by_source": {"attack rows with the placeholder": dict(Counter(r.source for r in attacks)),
                          "benign rows with an address": dict(Counter(r.source for r in benign))},
            "measure": "share of rows flagged (the model's own decision) and mean P(attack)", "models": {}}
-    for spec in args.model:
-        name, _, folder = spec.partition("=")
+    for name, folder in args.model:
         system = GuardSystem(Path(folder))
-        out["models"][name] = {"model": folder} | variant_rates(system, sets)[0]
+        out["models"][name] = {"model": str(folder)} | variant_rates(system, sets)[0]
         res = out["models"][name]
         print(name, json.dumps(res, indent=1))
     write_json(args.out, out)

@@ -18,6 +18,8 @@ import json
 import statistics
 from pathlib import Path
 
+from tinyguardrail.eval.cli_eval import named_path
+
 RUNS = Path("docs/ablations/v07")
 #: run -> (what differs from the reference of its group, plan file, data build)
 ROWS = {
@@ -45,7 +47,7 @@ def best_epoch(name: str, runs: Path = RUNS) -> dict:
             "val_fpr": best["val"]["benign_fpr"], "early_exit": best["val"]["early_exit_share"]}
 
 
-def score_candidates(specs: list[str], data: Path) -> None:
+def score_candidates(specs: list[tuple[str, Path]], data: Path) -> None:
     from collections import defaultdict
 
     import numpy as np
@@ -56,9 +58,8 @@ def score_candidates(specs: list[str], data: Path) -> None:
     rows = load_suites(data / "suites", ["ood_dev"])["ood_dev"]
     manifest = json.loads((data / "suites" / "manifest.json").read_text())["ood_dev"]
     out = {"suite": f"{data} (ood_dev {manifest['rows']} rows, sha {manifest['sha']})", "candidates": {}}
-    for spec in specs:
-        name, _, path = spec.partition("=")
-        scores = runtime_scores(Path(path), [r.text for r in rows])
+    for name, path in specs:
+        scores = runtime_scores(path, [r.text for r in rows])
         cal = calibrate(rows, scores, 0.01, 0.03)
         flags = scores >= cal["attack_threshold"] - cal["uncertain_margin"]
         cells = defaultdict(list)
@@ -161,7 +162,7 @@ def pct(x: float | None) -> str:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("docs/ablations.md"))
-    p.add_argument("--runtime", nargs="*", metavar="NAME=MODEL_DIR",
+    p.add_argument("--runtime", nargs="*", metavar="NAME=MODEL_DIR", type=named_path,
                    help="first score these exported candidates through the runtime on the OOD-dev suite of --data "
                         "and write docs/ablations/v07/encoder_runtime.json (a few minutes per model on 2 cores)")
     p.add_argument("--data", type=Path, default=Path("build/data"))
