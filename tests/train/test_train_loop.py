@@ -186,6 +186,7 @@ def test_cli_help_lists_train_options(capsys):
         main(["train", "--help"])
     out = capsys.readouterr().out
     assert "fgsm_epsilon" in out and "--resume" in out and "Seed of torch" in out
+    assert "xling_sources (default ['xsid'" in out and "MISSING" not in out  # list defaults come from their factory
 
 
 def test_mask_tokens_masks_text_tokens_only():

@@ -111,6 +111,13 @@ def test_a_tiny_run_trains_with_the_cross_lingual_term(tmp_path, monkeypatch):
     seen.clear()
     plain = setup(model, TrainConfig.from_dict({**base, "out_dir": str(tmp_path / "plain")}))
     assert seen == [] and "xling" not in plain["history"][0]["train"]  # off by default
+    seen.clear()
+    short = setup(model, TrainConfig.from_dict({**base, "out_dir": str(tmp_path / "short"), "xling_weight": 0.5,
+                                                "xling_pairs": 2, "xling_sources": SOURCES, "xling_max_len": 40}))
+    assert seen and set(seen) == {(4, 2)} and "xling" in short["history"][0]["train"]
+    with pytest.raises(ValueError, match="xling_max_len 1: no translation pair"):
+        setup(model, TrainConfig.from_dict({**base, "out_dir": str(tmp_path / "tiny"), "xling_weight": 0.5,
+                                            "xling_sources": SOURCES, "xling_max_len": 1}))  # fmt: skip
     with pytest.raises(ValueError, match="no translation pairs"):
         setup(model, TrainConfig.from_dict({**base, "out_dir": str(tmp_path / "none"), "xling_weight": 0.5,
                                             "xling_sources": ["nothing"]}))  # fmt: skip
@@ -121,6 +128,8 @@ def test_bad_cross_lingual_settings_fail_with_the_field_name():
         TrainConfig(xling_pairs=0)
     with pytest.raises(ValueError, match="xling_weight"):
         TrainConfig(xling_weight=-1.0)
+    with pytest.raises(ValueError, match="xling_max_len"):
+        TrainConfig(xling_max_len=0)
     with pytest.raises(ValueError, match="xling_sources"):
         TrainConfig(xling_weight=1.0, xling_sources=[])
     assert np.isfinite(TrainConfig().xling_weight)

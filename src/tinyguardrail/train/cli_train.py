@@ -40,13 +40,20 @@ def train_field_docs() -> dict[str, str]:
     return docs
 
 
+def _default(f: dataclasses.Field):
+    """A field's default, from its factory when it has one (a list default)."""
+    if f.default is dataclasses.MISSING and f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return f.default
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from tinyguardrail.train.config import TrainConfig
 
     docs = train_field_docs()
     fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
     lines = ["train options (the 'train' section of --config, or --set train.NAME=VALUE):"]
-    lines += [f"  {f.name} (default {f.default!r}): {docs.get(f.name, '')}" for f in fields.values()]
+    lines += [f"  {f.name} (default {_default(f)!r}): {docs.get(f.name, '')}" for f in fields.values()]
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = "\n".join(lines)
     parser.add_argument("--config", required=True, help="run config JSON with 'model' and 'train' sections")

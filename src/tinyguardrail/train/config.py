@@ -162,13 +162,16 @@ class TrainConfig:
     severity_weight: float = 0.1
     """Weight of the severity heads' binary cross-entropy against "is an attack"."""
     xling_weight: float = 0.0
-    """Weight of the cross-lingual consistency term (train.loop.xling_loss): 1 - cosine between the pooled vector
+    """Weight of the cross-lingual consistency term (train.losses.xling_loss): 1 - cosine between the pooled vector
     (what the deep head reads) of a non-English training row and that of its English parallel, the English side
     detached, so translations are pulled onto the English reading of the same text (multilingual distillation with
     the model as its own teacher). Pairs are training rows sharing template_id, attack_type and label, one English
     and one in another language (train.data.parallel_pairs), from ``xling_sources``. 0 disables."""
     xling_pairs: int = 16
     """Parallel pairs drawn (seeded, with replacement) per training step for the cross-lingual term."""
+    xling_max_len: int | None = None
+    """Only pairs whose two rows are at most this many tokens long (None: every pair). A pair batch is padded to its
+    longest row, so long documents (xquad paragraphs, tldr pages) make the term cost more than the step it rides on."""
     xling_sources: list[str] = dataclasses.field(
         default_factory=lambda: ["xsid", "xquad", "mgsm", "tldr_pages", "xsafety", "multijail"])
     """Training-row sources whose template_id marks true translations (other sources reuse an id for derived rows:
@@ -218,6 +221,8 @@ class TrainConfig:
             errors.append("train.type_loss_weight and train.decision_loss_weight cannot both be 0")
         if self.xling_pairs < 1:
             errors.append("train.xling_pairs must be >= 1")
+        if self.xling_max_len is not None and self.xling_max_len < 1:
+            errors.append("train.xling_max_len must be >= 1 or null")
         if self.xling_weight > 0 and not self.xling_sources:
             errors.append("train.xling_weight > 0 needs at least one train.xling_sources entry")
         if errors:

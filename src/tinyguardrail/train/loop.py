@@ -267,6 +267,10 @@ def setup(
                              f"{cfg.xling_sources}")
         if int(xling.max()) >= len(train_feats):
             raise ValueError("train.xling: pair rows beyond the training features (split and cache disagree)")
+        if cfg.xling_max_len is not None:
+            xling = xling[(train_feats.lengths[xling] <= cfg.xling_max_len).all(axis=1)]
+            if len(xling) == 0:
+                raise ValueError(f"train.xling_max_len {cfg.xling_max_len}: no translation pair is that short")
         log(f"cross-lingual term: {len(xling)} translation pairs, {cfg.xling_pairs} per step")
     run_config = {"model": mcfg.to_dict(), "train": cfg.to_dict()}
     (out / "run_config.json").write_text(json.dumps(run_config, indent=2) + "\n", encoding="utf-8")
