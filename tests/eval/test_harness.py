@@ -186,7 +186,12 @@ def test_operating_point():
     rows, scores = _calibration_rows(1)
     op = calibrate.operating_point(rows, scores, 0.01)
     assert set(op) == {"threshold", "fpr_target", "pint_score", "attack_recall", "benign_fpr", "roc_auc",
-                       "recall_at_1pct_fpr"}
+                       "recall_at_1pct_fpr", "cells"}
+    for key, acc in op["cells"].items():  # each group's accuracy at that threshold
+        cell, kind = key.split("|")
+        idx = [i for i, r in enumerate(rows) if r.cell == cell and r.is_attack == (kind == "attack")]
+        flagged = scores[idx] >= op["threshold"]
+        assert acc == round(float(flagged.mean() if kind == "attack" else 1 - flagged.mean()), 4)
     assert op["fpr_target"] == 0.01 and op["benign_fpr"] <= 0.01
     assert op["threshold"] == calibrate.threshold_at_fpr(scores[:300], 0.01)
     assert op["attack_recall"] == (scores[300:] >= op["threshold"]).mean()

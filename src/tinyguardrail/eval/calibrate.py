@@ -40,13 +40,16 @@ def threshold_at_fpr(benign_scores: np.ndarray, fpr: float) -> float:
 
 
 def operating_point(rows: Sequence[SuiteRow], scores: np.ndarray, fpr: float) -> dict:
-    """The suite scored at the threshold that flags ``fpr`` of its benign rows (checkpoint selection)."""
+    """The suite scored at the threshold that flags ``fpr`` of its benign rows (checkpoint selection), with each
+    (cell, attack / benign) group's accuracy there under ``cells`` (4 decimals), so a training log shows the
+    language and carrier cells of every epoch, not the score alone."""
     scores = np.asarray(scores, dtype=np.float64)
     benign = np.array([not r.is_attack for r in rows], dtype=bool)
     t = threshold_at_fpr(scores[benign], fpr)
     res = score_suite(rows, Predictions(scores, scores >= t))
     return {"threshold": t, "fpr_target": fpr, **{k: res[k] for k in ("pint_score", "attack_recall", "benign_fpr",
-                                                                     "roc_auc", "recall_at_1pct_fpr")}}
+                                                                     "roc_auc", "recall_at_1pct_fpr")},
+            "cells": {k: round(v["accuracy"], 4) for k, v in res["cells"].items()}}  # fmt: skip
 
 
 def calibrate(rows: Sequence[SuiteRow], scores: np.ndarray, attack_fpr: float, flag_fpr: float) -> dict:
