@@ -180,6 +180,37 @@ def cell_auc(models: dict[str, Path], cache: Path, suite: Path) -> dict:
     return out
 
 
+def margins(models: dict[str, Path], cache: Path, suite: Path, prefix: str = "lang/", near: float = 0.2) -> dict:
+    """How far each model's missed attacks sit under its own flag line (``attack_threshold - uncertain_margin`` of
+    its ``config.json``), per attack cell whose name starts with ``prefix``: score quantiles, the share flagged, the
+    share within ``near`` under the line, the share under 0.1. A cell of near misses moves with a small shift; one
+    scored near 0 needs the model to read it anew."""
+    from tinyguardrail.eval.ood import read_suite
+    from tinyguardrail.runtime.policy import Policy
+
+    rows = read_suite(suite)
+    cells: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        if r.is_attack and r.cell.startswith(prefix):
+            cells.setdefault(r.cell, []).append(i)
+    if not cells:
+        raise SystemExit(f"{suite}: no attack rows in cells starting with {prefix!r}")
+    out: dict = {"near": near, "models": {}, "cells": {}}
+    for name, model in models.items():
+        policy = Policy.from_config(json.loads((model / "config.json").read_text(encoding="utf-8")))
+        line = policy.attack_threshold - policy.uncertain_margin
+        out["models"][name] = {"model": str(model), "flag_line": round(line, 4)}
+        for cell, idx in sorted(cells.items()):
+            v = cached_scores(model, cache, [rows[i] for i in idx])
+            out["cells"].setdefault(cell, {"attacks": len(idx)})[name] = {
+                "quantiles_10_25_50_75_90": [round(float(q), 3) for q in np.percentile(v, [10, 25, 50, 75, 90])],
+                "flagged": round(float((v >= line).mean()), 3),
+                "within_near_under": round(float(((v >= line - near) & (v < line)).mean()), 3),
+                "under_0.1": round(float((v < 0.1).mean()), 3),
+            }
+    return out
+
+
 def json_leaves_text(value: object) -> str:
     """The non-empty string leaves of a parsed JSON value, one per line, in document order."""
     out: list[str] = []
@@ -227,15 +258,20 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("models", nargs="+", metavar="NAME=MODEL_DIR", type=named_path)
     sh = sub.add_parser("shapes", help="share flagged in the obfuscated cells by the transform's shape")
     sh.add_argument("models", nargs="+", metavar="NAME=MODEL_DIR", type=named_path)
-    for q in (b, w, c, sh):
+    mg = sub.add_parser("margins", help="how far each model's attacks sit under its own flag line, per cell")
+    mg.add_argument("models", nargs="+", metavar="NAME=MODEL_DIR", type=named_path)
+    mg.add_argument("--prefix", default="lang/", help="cells whose name starts with this (default %(default)s)")
+    mg.add_argument("--near", type=float, default=0.2, help="a near miss is this close under the line (default "
+                    "%(default)s)")
+    for q in (b, w, c, sh, mg):
         q.add_argument("--cache", type=Path, default=Path("build/eval_cache"))
     j = sub.add_parser("json-leaves", help="the json_tool cell read as written and as its string leaves")
     j.add_argument("--model", type=Path, required=True)
-    for q in (t, b, w, c, sh, j):
+    for q in (t, b, w, c, sh, mg, j):
         q.add_argument("--suite", type=Path, default=SUITE)
         q.add_argument("--out", type=Path, help="JSON file (default: print)")
     a = p.parse_args(argv)
-    if a.cmd in ("tokens", "without", "cell-auc", "shapes"):
+    if a.cmd in ("tokens", "without", "cell-auc", "shapes", "margins"):
         named = dict(a.tokenizers if a.cmd == "tokens" else a.models)
         if a.cmd == "tokens":
             result = tokens_per_word({n: str(v) for n, v in named.items()}, a.suite)
@@ -243,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
             result = cell_auc(named, a.cache, a.suite)
         elif a.cmd == "shapes":
             result = shapes(named, a.cache, a.suite)
+        elif a.cmd == "margins":
+            result = margins(named, a.cache, a.suite, a.prefix, a.near)
         else:
             result = without_sources(named, a.cache, a.suite, a.drop_source)
     elif a.cmd == "json-leaves":
