@@ -214,16 +214,41 @@ def derive(spec: dict) -> None:
             shutil.copy(f, dst / f.name)
 
 
+def _strings(value) -> list[str]:
+    """Every string inside a JSON value."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
 def check(plan: dict) -> list[str]:
     """What a plan will do, one line per step, for a look before a GPU call (``--check``); raises ``ValueError`` on a
     plan that cannot run as written (a soup or ``init_from`` naming no earlier run, a missing config, a derive input
-    that is not here); carried folders named elsewhere (``--data-dir``, the WiSE base) are not checked."""
+    that is not here, a carried folder the plan names that is not here and that no ``derive`` makes); its last line
+    names the carried folders with their sizes (the device tool carries at most 64 MiB) and a feature cache
+    (``runs/cache_*``) built here, which carried with them spares the call its ~190 s of building."""
     lines, names = [], []
+    derived = {spec["dir"] for spec in plan.get("derive", [])}
+    carried = set()
+    for value in _strings({k: v for k, v in plan.items() if k != "comment"}):
+        for text in re.findall(r"\.carry/[\w.-]+", value):
+            top = text.rstrip(".")
+            if top not in derived:
+                carried.add(top)
+    if Path(".carry/site.tgz").is_file():  # the text stage's packages: every call carries them
+        carried.add(".carry/site.tgz")
     for spec in plan.get("derive", []):
         for key in ("from", "add", "remove"):
             if spec.get(key) and not Path(spec[key]).exists():
                 raise ValueError(f"derive {spec['dir']}: {key} {spec[key]} is not here (is it carried?)")
         lines.append(f"derive {spec['dir']} from {spec['from']}")
+    missing = sorted(c for c in carried if not Path(c).exists())
+    if missing:
+        raise ValueError(f"carried folders the plan names are not here: {missing}")
     common = list(plan.get("common", []))
     for r in plan["runs"]:
         if not Path(r["config"]).is_file():
@@ -239,6 +264,12 @@ def check(plan: dict) -> list[str]:
         if unknown:
             raise ValueError(f"soup {spec['name']}: no run named {unknown}")
         lines.append(f"soup {spec['name']}: {', '.join(spec['runs'])} (alpha {spec.get('alpha', 'best/')})")
+    sizes = {c: sum(f.stat().st_size for f in Path(c).rglob("*") if f.is_file()) if Path(c).is_dir()
+             else Path(c).stat().st_size for c in sorted(carried)}  # fmt: skip
+    caches = sorted(str(c) for c in Path("runs").glob("cache_*") if c.is_dir())
+    lines.append("carry: " + ", ".join(f"{c} ({n / 2**20:.1f} MiB)" for c, n in sizes.items())
+                 + f"; {sum(sizes.values()) / 2**20:.1f} MiB" + (f"; feature caches here: {', '.join(caches)}"
+                                                                 if caches else ""))  # fmt: skip
     return lines
 
 

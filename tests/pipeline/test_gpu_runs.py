@@ -201,6 +201,8 @@ def test_a_reused_run_missing_on_this_machine_is_reported_as_failed(gpu_runs, tm
 def test_check_says_which_runs_train_and_which_are_reused(gpu_runs, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "c.json").write_text("{}")
+    (tmp_path / ".carry" / "d").mkdir(parents=True)
+    (tmp_path / ".carry" / "d" / "train.jsonl.gz").write_bytes(b"x" * 2**20)
     plan = {"common": ["--data-dir", ".carry/d"],
             "runs": [{"name": "a", "config": "c.json", "args": ["--seed", "2"], "reuse": True},
                      {"name": "b", "config": "c.json", "init_from": "a"}],
@@ -208,9 +210,16 @@ def test_check_says_which_runs_train_and_which_are_reused(gpu_runs, tmp_path, mo
     lines = gpu_runs.check(plan)
     assert lines[0].startswith("run a: REUSED") and "data .carry/d; --seed 2" in lines[0]
     assert lines[1].startswith("run b: trained") and lines[2] == "soup s: a, b (alpha 0.9)"
+    assert lines[3] == "carry: .carry/d (1.0 MiB); 1.0 MiB"  # the last line: what the call must carry
+    (tmp_path / "runs" / "cache_0").mkdir(parents=True)
+    assert gpu_runs.check(plan | {"comment": "mentions .carry/old, which is not read"})[-1].endswith(
+        "; feature caches here: runs/cache_0")
+    derived = plan | {"derive": [{"dir": ".carry/dx", "from": ".carry/d"}], "common": ["--data-dir", ".carry/dx"]}
+    assert gpu_runs.check(derived)[-1].startswith("carry: .carry/d (")  # a derived folder is made there, not carried
     for bad, match in (({"soups": [{"name": "s", "runs": ["a", "z"]}]}, "no run named"),
                        ({"runs": [{"name": "b", "config": "c.json", "init_from": "a"}]}, "not an earlier run"),
                        ({"runs": [{"name": "a", "config": "missing.json"}]}, "no config"),
-                       ({"derive": [{"dir": "x", "from": ".carry/none"}]}, "is not here")):
+                       ({"derive": [{"dir": "x", "from": ".carry/none"}]}, "is not here"),
+                       ({"wise": {"base": ".carry/base_none"}}, r"not here: \['.carry/base_none'\]")):
         with pytest.raises(ValueError, match=match):
             gpu_runs.check(plan | bad)
