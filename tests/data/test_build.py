@@ -643,5 +643,9 @@ def test_benign_only_languages_drop_leaves_out_benign_rows_of_languages_without_
     # (an attack in validation alone does not make Galician a training language: its benign row goes).
     assert [r.text for r in kept] == ["a", "b", "e", "f", "g", "i"]
     assert dropped == {"gl": 1, "nap": 2}
-    with pytest.raises(ValueError, match="keep' or 'drop"):  # refused with the config, before anything is built
+    para = Record("p", "benign", "paragraphs", "paragraph", "nap", "paragraph/p", "train")
+    kept, dropped = B.drop_benign_only_languages([*rows, para], cfg(benign_only_languages="drop_but_paragraphs"))
+    assert [r.text for r in kept] == ["a", "b", "e", "f", "g", "i", "p"] and dropped == {"gl": 1, "nap": 2}
+    assert B.drop_benign_only_languages([*rows, para], cfg(benign_only_languages="drop"))[1] == {"gl": 1, "nap": 3}
+    with pytest.raises(ValueError, match="must be one of"):  # refused with the config, before anything is built
         cfg(benign_only_languages="yes")

@@ -64,6 +64,8 @@ ATTACK_LABELS = ("direct_injection", "jailbreak", "obfuscation")
 #: Benign sources whose rows are plain sentences or short passages (not requests to an assistant, which an injected
 #: document may not contain innocently): what the benign twins of indirect injections put into a carrier.
 TWIN_SOURCES = ("tatoeba_laser", "xquad", "tldr_pages")
+#: ``BuildConfig.benign_only_languages`` values.
+BENIGN_ONLY_LANGUAGES = ("keep", "drop", "drop_but_paragraphs")
 
 
 @dataclass
@@ -171,7 +173,9 @@ class BuildConfig:
     the bank8 build: a language seen only as benign is a carrier that tells the class, and several of these are close
     kin of languages the OOD-dev suite holds out (Italian, Portuguese), whose attacks v0.17 catches ~30 % of. "drop"
     leaves those rows out after synthesis and the leak pass (the test split, the held-out sets and the suites stay as
-    they are, so in-distribution figures stay comparable). "keep" (the default) builds as before."""
+    they are, so in-distribution figures stay comparable). "drop_but_paragraphs" drops the same rows except the benign
+    multi-sentence paragraphs (source ``paragraphs``), the build's only long benign prose in those languages, whose loss
+    may be why "drop" lowered the carrier cells (twenty-fifth session). "keep" (the default) builds as before."""
     char_noise_share: float = 0.0
     """The share (0 to 1) of the training split's eligible non-English rows of each class (``data.char_noise.eligible``:
     prompts and sentences, not obfuscation rows, transform twins or carrier-based rows) that also enter it as a copy
@@ -198,8 +202,9 @@ class BuildConfig:
     was trained without it, so that its OOD-dev suite stayed byte-identical to v0.10's)."""
 
     def __post_init__(self) -> None:
-        if self.benign_only_languages not in ("keep", "drop"):
-            raise ValueError(f"benign_only_languages must be 'keep' or 'drop', not {self.benign_only_languages!r}")
+        if self.benign_only_languages not in BENIGN_ONLY_LANGUAGES:
+            raise ValueError(f"benign_only_languages must be one of {BENIGN_ONLY_LANGUAGES}, not "
+                             f"{self.benign_only_languages!r}")
         for name in ("transform_shared_share", "transform_shared_share_attack", "char_noise_share", "char_noise_rate"):
             share = getattr(self, name)
             if share is None and name == "transform_shared_share_attack":
@@ -535,13 +540,16 @@ def drop_held_out_languages(records: list[Record], cfg: BuildConfig) -> tuple[li
 def drop_benign_only_languages(records: list[Record], cfg: BuildConfig) -> tuple[list[Record], dict[str, int]]:
     """``cfg.benign_only_languages == "drop"``: leave out the benign train / validation rows whose language has no
     attack row in the training split (``und`` kept; a language with attacks in validation alone still loses its benign
-    rows there); returns the rows kept and the count dropped per language."""
+    rows there); ``"drop_but_paragraphs"`` keeps the benign paragraphs among them. Returns the rows kept and the count
+    dropped per language."""
     if cfg.benign_only_languages == "keep":
         return records, {}
     attacked = {r.lang for r in records if r.split == "train" and r.label in ATTACK_LABELS} | {"und"}
+    keep_sources = {"paragraphs"} if cfg.benign_only_languages == "drop_but_paragraphs" else set()
 
     def drop(r: Record) -> bool:
-        return r.split in ("train", "validation") and r.label not in ATTACK_LABELS and r.lang not in attacked
+        return (r.split in ("train", "validation") and r.label not in ATTACK_LABELS and r.lang not in attacked
+                and r.source not in keep_sources)
 
     dropped: Counter = Counter(r.lang for r in records if drop(r))
     return [r for r in records if not drop(r)], dict(sorted(dropped.items()))
