@@ -268,8 +268,9 @@ def check(plan: dict) -> list[str]:
              else Path(c).stat().st_size for c in sorted(carried)}  # fmt: skip
     caches = sorted(str(c) for c in Path("runs").glob("cache_*") if c.is_dir())
     lines.append("carry: " + ", ".join(f"{c} ({n / 2**20:.1f} MiB)" for c, n in sizes.items())
-                 + f"; {sum(sizes.values()) / 2**20:.1f} MiB" + (f"; feature caches here: {', '.join(caches)}"
-                                                                 if caches else ""))  # fmt: skip
+                 + f"; {sum(sizes.values()) / 2**20:.1f} MiB"
+                 + (f"; feature caches here, not counted (carry one only if built with this plan's data and base): "
+                    f"{', '.join(caches)}" if caches else ""))  # fmt: skip
     return lines
 
 

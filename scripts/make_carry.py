@@ -43,11 +43,11 @@ def _plain_rows(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def _patch(train: Path, against: Path, out: Path) -> int:
+def _patch(train: Path, against: Path, out: Path, meta: bool = False) -> int:
     def key(r: dict) -> str:
         return json.dumps([r.get("text"), r.get("label"), r.get("source")], ensure_ascii=False)
 
-    ours = [training_row(r) for r in read_jsonl_gz(train)]
+    ours = [training_row(r, meta) for r in read_jsonl_gz(train)]
     theirs = _plain_rows(against)
     have, had = {key(r) for r in ours}, {key(r) for r in theirs}
     add = [r for r in ours if key(r) not in had]
@@ -70,13 +70,13 @@ def main() -> int:
     p.add_argument("--sort", action="store_true",
                    help="write the training rows sorted by text: a smaller file (the GPU side shuffles them anyway)")
     p.add_argument("--meta", action="store_true",
-                   help="keep template_id, attack_type and lang in the training and validation rows: what the "
-                        "cross-lingual term (train.xling_weight) pairs translations by")
+                   help="keep template_id, attack_type and lang in the training and validation rows (and in a "
+                        "patch's added rows): what the cross-lingual term (train.xling_weight) pairs translations by")
     a = p.parse_args()
     data, out = Path(a.data), Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     if a.patch_against is not None:
-        return _patch(data / "train.jsonl.gz", a.patch_against / "train.jsonl.gz", out)
+        return _patch(data / "train.jsonl.gz", a.patch_against / "train.jsonl.gz", out, a.meta)
     n_train = _reduce(data / "train.jsonl.gz", out / "train.jsonl.gz", None, a.seed, a.sort, a.meta)
     n_val = _reduce(data / "validation.jsonl.gz", out / "validation.jsonl.gz", a.validation_rows, a.seed, meta=a.meta)
     shutil.copy(data / "suites" / "ood_dev.jsonl.gz", out / "ood_dev.jsonl.gz")

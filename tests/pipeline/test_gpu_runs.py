@@ -213,7 +213,7 @@ def test_check_says_which_runs_train_and_which_are_reused(gpu_runs, tmp_path, mo
     assert lines[3] == "carry: .carry/d (1.0 MiB); 1.0 MiB"  # the last line: what the call must carry
     (tmp_path / "runs" / "cache_0").mkdir(parents=True)
     assert gpu_runs.check(plan | {"comment": "mentions .carry/old, which is not read"})[-1].endswith(
-        "; feature caches here: runs/cache_0")
+        "(carry one only if built with this plan's data and base): runs/cache_0")
     derived = plan | {"derive": [{"dir": ".carry/dx", "from": ".carry/d"}], "common": ["--data-dir", ".carry/dx"]}
     assert gpu_runs.check(derived)[-1].startswith("carry: .carry/d (")  # a derived folder is made there, not carried
     for bad, match in (({"soups": [{"name": "s", "runs": ["a", "z"]}]}, "no run named"),

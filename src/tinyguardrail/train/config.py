@@ -165,8 +165,9 @@ class TrainConfig:
     """Weight of the cross-lingual consistency term (train.losses.xling_loss): 1 - cosine between the pooled vector
     (what the deep head reads) of a non-English training row and that of its English parallel, the English side
     detached, so translations are pulled onto the English reading of the same text (multilingual distillation with
-    the model as its own teacher). Pairs are training rows sharing template_id, attack_type and label, one English
-    and one in another language (train.data.parallel_pairs), from ``xling_sources``. 0 disables."""
+    the model as its own teacher). Pairs are training rows of ``xling_sources`` sharing template_id, attack_type and
+    label, one English and one in another language, from groups with one English row and one row per language
+    (train.data.parallel_pairs). 0 disables."""
     xling_pairs: int = 16
     """Parallel pairs drawn (seeded, with replacement) per training step for the cross-lingual term."""
     xling_max_len: int | None = None
@@ -174,8 +175,9 @@ class TrainConfig:
     longest row, so long documents (xquad paragraphs, tldr pages) make the term cost more than the step it rides on."""
     xling_sources: list[str] = dataclasses.field(
         default_factory=lambda: ["xsid", "xquad", "mgsm", "tldr_pages", "xsafety", "multijail"])
-    """Training-row sources whose template_id marks true translations (other sources reuse an id for derived rows:
-    carriers, encodings); pairs come from these alone."""
+    """Training-row sources whose template_id marks translations of one text (other sources reuse an id for derived
+    rows: carriers, encodings); pairs come from these alone. xquad gives one id to a paragraph and all its questions:
+    parallel_pairs keeps only its groups with one row per language."""
     freeze: list[str] | None = None
     """Parameters kept at their initial values: names starting with one of these prefixes (e.g. ["embed.word"], the
     pretrained token embeddings, so pieces the training texts use often do not drift away from the rare ones)."""

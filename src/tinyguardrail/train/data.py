@@ -59,9 +59,11 @@ def parallel_pairs(path: str | Path, sources: Sequence[str], anchor_lang: str = 
     """Translation pairs among the rows of a split: int64 [M, 2] of (row in another language, its ``anchor_lang``
     row), row numbers as ``read_labelled_texts(path, max_rows, seed)`` orders them (the feature order).
 
-    Rows pair when they share ``template_id``, ``attack_type`` and ``label`` and come from one of ``sources`` (whose
-    template ids mark translations of one text); the first anchor row of a group anchors all its other rows. Rows
-    whose language is unknown (``und``: encodings, code) are left out.
+    Rows group by ``template_id``, ``attack_type`` and ``label`` among the rows of ``sources`` (whose template ids mark
+    translations of one text). A group pairs only when it holds exactly one ``anchor_lang`` row, and a language only
+    when it has exactly one row in the group: some sources give one id to several texts (xquad: a paragraph's chunks
+    and all its questions), whose rows would otherwise pair with another text's translation. Rows whose language is
+    unknown (``und``: encodings, code) are left out.
     """
     keep_sources = set(sources)
     metas: list[tuple[str, str, str, str] | None] = []
@@ -76,19 +78,25 @@ def parallel_pairs(path: str | Path, sources: Sequence[str], anchor_lang: str = 
     order = np.arange(len(metas))
     if max_rows is not None and len(metas) > max_rows:  # the subset read_labelled_texts keeps
         order = np.sort(np.random.default_rng(seed).choice(len(metas), size=max_rows, replace=False))
-    anchors: dict[tuple[str, str, str], int] = {}
-    others: list[tuple[int, tuple[str, str, str]]] = []
+    groups: dict[tuple[str, str, str], dict[str, list[int]]] = {}
     for pos, i in enumerate(order.tolist()):
         m = metas[i]
-        if m is None:
+        if m is not None:
+            groups.setdefault(m[:3], {}).setdefault(m[3], []).append(pos)
+    pairs = []
+    for by_lang in groups.values():
+        anchor = by_lang.get(anchor_lang, [])
+        if len(anchor) != 1:
             continue
-        key = m[:3]
-        if m[3] == anchor_lang:
-            anchors.setdefault(key, pos)
-        else:
-            others.append((pos, key))
-    pairs = [(pos, anchors[key]) for pos, key in others if key in anchors]
-    return np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        pairs += [(rows[0], anchor[0]) for lang, rows in by_lang.items() if lang != anchor_lang and len(rows) == 1]
+    return np.asarray(sorted(pairs), dtype=np.int64).reshape(-1, 2)
+
+
+def short_pairs(pairs: np.ndarray, lengths: np.ndarray, max_len: int | None) -> np.ndarray:
+    """The pairs whose two rows are at most ``max_len`` tokens long (``lengths``: tokens per row; None: all)."""
+    if max_len is None:
+        return pairs
+    return pairs[(lengths[pairs] <= max_len).all(axis=1)]
 
 
 # ----------------------------------------------------------------------------------------------- features

@@ -240,6 +240,14 @@ def setup(
     if names is not None and mcfg.detector_names and tuple(mcfg.detector_names) != names:
         raise ValueError(f"model was configured for detectors {mcfg.detector_names}, text.detectors has {names}")
 
+    xling = None  # the cross-lingual term's pairs, read before the features so a split without them fails at once
+    if cfg.xling_weight > 0:
+        xling = D.parallel_pairs(train_src.path, cfg.xling_sources, max_rows=cfg.max_train_rows, seed=cfg.seed)
+        if len(xling) == 0:
+            raise ValueError(f"train.xling_weight > 0 but the training split has no translation pairs from "
+                             f"{cfg.xling_sources} (a carried split needs template_id, attack_type and lang: "
+                             f"scripts/make_carry.py --meta)")
+
     # --- features (cached) ---
     t0 = time.time()
     shapes = dict(max_len=mcfg.max_len, max_chars=mcfg.max_chars, pad_id=mcfg.pad_id)
@@ -259,18 +267,12 @@ def setup(
         select = (read_suite(Path(cfg.select_suite)),
                   sel_src.features(tokenizer, **shapes, allow_stale_front_end=cfg.allow_stale_features))
         log(f"checkpoint selection on {cfg.select_suite}: {len(select[0])} rows")
-    xling = None
-    if cfg.xling_weight > 0:
-        xling = D.parallel_pairs(train_src.path, cfg.xling_sources, max_rows=cfg.max_train_rows, seed=cfg.seed)
-        if len(xling) == 0:
-            raise ValueError(f"train.xling_weight > 0 but the training split has no translation pairs from "
-                             f"{cfg.xling_sources}")
+    if xling is not None:
         if int(xling.max()) >= len(train_feats):
             raise ValueError("train.xling: pair rows beyond the training features (split and cache disagree)")
-        if cfg.xling_max_len is not None:
-            xling = xling[(train_feats.lengths[xling] <= cfg.xling_max_len).all(axis=1)]
-            if len(xling) == 0:
-                raise ValueError(f"train.xling_max_len {cfg.xling_max_len}: no translation pair is that short")
+        xling = D.short_pairs(xling, train_feats.lengths, cfg.xling_max_len)
+        if len(xling) == 0:
+            raise ValueError(f"train.xling_max_len {cfg.xling_max_len}: no translation pair is that short")
         log(f"cross-lingual term: {len(xling)} translation pairs, {cfg.xling_pairs} per step")
     run_config = {"model": mcfg.to_dict(), "train": cfg.to_dict()}
     (out / "run_config.json").write_text(json.dumps(run_config, indent=2) + "\n", encoding="utf-8")
@@ -388,13 +390,15 @@ def _epoch_batches(run: Run, epoch: int) -> list[np.ndarray]:
 
 def _xling_step(run: Run, model: GuardrailModel) -> torch.Tensor:
     """The cross-lingual term of this step: ``cfg.xling_pairs`` pairs drawn by (seed, step), so a resumed run draws
-    as an uninterrupted one; one forward pass over both sides."""
-    n = run.cfg.xling_pairs
+    as an uninterrupted one; the English rows (the teacher) go through the model without a graph."""
     rng = np.random.default_rng([run.cfg.seed, 7919, run.step])
-    pick = run.xling_pairs[rng.integers(0, len(run.xling_pairs), size=n)]
-    xb = to_device(run.train.batch(np.concatenate([pick[:, 0], pick[:, 1]]), model.config.pad_id), run.device)
-    out = model(xb["input_ids"], xb["attention_mask"], xb["char_ids"], xb["detector_feats"])
-    return xling_loss(out["pooled"], n)
+    pick = run.xling_pairs[rng.integers(0, len(run.xling_pairs), size=run.cfg.xling_pairs)]
+    keys = ("input_ids", "attention_mask", "char_ids", "detector_feats")
+    other = to_device(run.train.batch(pick[:, 0], model.config.pad_id), run.device)
+    anchor = to_device(run.train.batch(pick[:, 1], model.config.pad_id), run.device)
+    with torch.no_grad():
+        teacher = model(*(anchor[k] for k in keys))["pooled"]
+    return xling_loss(model(*(other[k] for k in keys))["pooled"], teacher)
 
 
 def fit(run: Run) -> dict[str, Any]:

@@ -6,7 +6,7 @@ total = focal(fast) + focal(deep)                      classification, alpha 0.2
       + consistency_weight * KL(deep || fast)           deep detached: the fast branch learns from the deep (0.05)
       + severity_weight * (BCE(fast sev) + BCE(deep sev)) severity heads learn P(attack) (0.1)
       + xling_weight * (1 - cos(pooled(x), pooled(en)))   on a separate batch of translation pairs, the English
-                                                        side detached (``xling_loss``; 0: off, the default)
+                                                        side without a graph (``xling_loss``; 0: off, the default)
 
 Each branch's classification term is ``type_loss_weight * focal(4 classes) + decision_loss_weight *
 focal(benign vs attack)`` (defaults 1 and 0: the four-class loss alone). The decision term collapses the same four
@@ -134,13 +134,12 @@ def consistency_loss(fast_logits: torch.Tensor, deep_logits: torch.Tensor) -> to
     return F.kl_div(F.log_softmax(fast_logits.float(), dim=-1), target, reduction="batchmean")
 
 
-def xling_loss(pooled: torch.Tensor, n_pairs: int) -> torch.Tensor:
-    """Cross-lingual consistency: mean ``1 - cos`` between the first ``n_pairs`` pooled vectors (rows in other
-    languages) and the next ``n_pairs`` (their English parallels, detached: the English reading is the teacher)."""
-    if pooled.shape[0] != 2 * n_pairs:
-        raise ValueError(f"xling_loss: {pooled.shape[0]} rows for {n_pairs} pairs (expected {2 * n_pairs})")
-    other, anchor = pooled[:n_pairs].float(), pooled[n_pairs:].float().detach()
-    return (1.0 - F.cosine_similarity(other, anchor, dim=-1)).mean()
+def xling_loss(other: torch.Tensor, anchor: torch.Tensor) -> torch.Tensor:
+    """Cross-lingual consistency: mean ``1 - cos`` between the pooled vectors of rows in other languages [P, D] and
+    those of their English parallels [P, D] (detached: the English reading is the teacher)."""
+    if other.shape != anchor.shape:
+        raise ValueError(f"xling_loss: {tuple(other.shape)} rows against {tuple(anchor.shape)} English ones")
+    return (1.0 - F.cosine_similarity(other.float(), anchor.float().detach(), dim=-1)).mean()
 
 
 class GuardrailLoss:
