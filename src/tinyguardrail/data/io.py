@@ -114,8 +114,16 @@ def read_labelled_texts(path: str | Path, max_rows: int | None = None, seed: int
             texts.append(sanitize(str(rec["text"])))
             labels.append(LABEL2ID[label])
     y = np.asarray(labels, dtype=np.int64)
-    if max_rows is not None and len(texts) > max_rows:
-        keep = np.sort(np.random.default_rng(seed).choice(len(texts), size=max_rows, replace=False))
+    keep = subset_rows(len(texts), max_rows, seed)
+    if keep is not None:
         texts = [texts[i] for i in keep]
         y = y[keep]
     return texts, y
+
+
+def subset_rows(n: int, max_rows: int | None, seed: int = 0) -> np.ndarray | None:
+    """The rows (sorted positions) a ``max_rows`` subset of ``n`` rows keeps, seeded; None when every row stays.
+    ``read_labelled_texts`` and every reader that must line up with it (``train.data.parallel_pairs``) use this."""
+    if max_rows is None or n <= max_rows:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n, size=max_rows, replace=False))

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyguardrail.data.io import SPLIT_FILES, read_labelled_texts
+from tinyguardrail.data.io import SPLIT_FILES, read_labelled_texts, subset_rows
 from tinyguardrail.features import encode_batch
 from tinyguardrail.hashing import file_sha256
 from tinyguardrail.labels import LABELS
@@ -75,9 +75,8 @@ def parallel_pairs(path: str | Path, sources: Sequence[str], anchor_lang: str = 
             tid = rec.get("template_id")
             ok = rec.get("source") in keep_sources and tid and rec.get("lang") not in (None, "", "und")
             metas.append((str(tid), str(rec.get("attack_type")), str(rec.get("label")), str(rec["lang"])) if ok else None)
-    order = np.arange(len(metas))
-    if max_rows is not None and len(metas) > max_rows:  # the subset read_labelled_texts keeps
-        order = np.sort(np.random.default_rng(seed).choice(len(metas), size=max_rows, replace=False))
+    keep = subset_rows(len(metas), max_rows, seed)  # the subset read_labelled_texts keeps
+    order = np.arange(len(metas)) if keep is None else keep
     groups: dict[tuple[str, str, str], dict[str, list[int]]] = {}
     for pos, i in enumerate(order.tolist()):
         m = metas[i]
