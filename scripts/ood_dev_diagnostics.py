@@ -200,8 +200,10 @@ def margins(models: dict[str, Path], cache: Path, suite: Path, prefix: str = "la
         policy = Policy.from_config(json.loads((model / "config.json").read_text(encoding="utf-8")))
         line = policy.attack_threshold - policy.uncertain_margin
         out["models"][name] = {"model": str(model), "flag_line": round(line, 4)}
+        every = [i for idx in cells.values() for i in idx]
+        score = dict(zip(every, cached_scores(model, cache, [rows[i] for i in every]), strict=True))  # one cache read
         for cell, idx in sorted(cells.items()):
-            v = cached_scores(model, cache, [rows[i] for i in idx])
+            v = np.array([score[i] for i in idx])
             out["cells"].setdefault(cell, {"attacks": len(idx)})[name] = {
                 "quantiles_10_25_50_75_90": [round(float(q), 3) for q in np.percentile(v, [10, 25, 50, 75, 90])],
                 "flagged": round(float((v >= line).mean()), 3),
