@@ -28,7 +28,10 @@ ensembles) as ``$OUT/<run>.tar.part-NN``, for a recipe that is not among the can
 ``"deadline_s"`` bounds the whole call (a device command has a time limit): a run is stopped ``"reserve_s"`` (default
 100) seconds before it, keeping its best epoch so far, and weight-space ensembles are skipped in the last half of that.
 A run marked ``"reuse": true`` is not trained again: it is a run of an earlier call on the same, still warm machine
-(when its folder is not there, e.g. the machine was released in between, it is reported with exit 1 and no scores). Every other run starts from an empty ``runs/<name>/`` (an earlier call's ``best/``, ``wise/`` and metrics of that name are removed). The text stage's pure-Python dependencies come from ``.carry/site.tgz``.
+(when its folder is not there, e.g. the machine was released in between, it is reported with exit 1 and no scores).
+A run marked ``"resume": true`` continues an earlier call's run of that name on the same warm machine from its
+``last/`` checkpoint (``train --resume``): a recipe longer than one call trains as ``train.run_epochs=N`` in one call
+and the rest in the next (same name, same args without ``run_epochs``). Every other run starts from an empty ``runs/<name>/`` (an earlier call's ``best/``, ``wise/`` and metrics of that name are removed). The text stage's pure-Python dependencies come from ``.carry/site.tgz``.
 
 ``"soups": [{"name": "soup_b", "runs": ["b2", "b3", "b4"], "alpha": "0.9", "pack": true}]`` averages the listed runs'
 checkpoints after training (``tinyguardrail.train.soup``: their ``wise/a<alpha>`` when ``alpha`` is given and the run
@@ -225,12 +228,22 @@ def _strings(value) -> list[str]:
     return []
 
 
+def _tree_bytes() -> int:
+    """Bytes of what the device tool sends besides the carry: tracked and untracked-not-ignored files (0 outside git)."""
+    try:
+        out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], capture_output=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return 0
+    return sum(p.stat().st_size for p in map(Path, out.stdout.decode().split("\0")) if p.is_file())
+
+
 def check(plan: dict) -> list[str]:
     """What a plan will do, one line per step, for a look before a GPU call (``--check``); raises ``ValueError`` on a
     plan that cannot run as written (a soup or ``init_from`` naming no earlier run, a missing config, a derive input
     that is not here, a carried folder the plan names that is not here and that no ``derive`` makes); its last line
-    names the carried folders with their sizes (the device tool carries at most 64 MiB) and a feature cache
-    (``runs/cache_*``) built here, which carried with them spares the call its ~190 s of building."""
+    names the carried folders with their sizes and raises when they and the working tree exceed the device tool's
+    64 MiB; it also names a feature cache (``runs/cache_*``) built here, which carried spares the call its ~190 s of
+    building (when it fits)."""
     lines, names = [], []
     derived = {spec["dir"] for spec in plan.get("derive", [])}
     carried = set()
@@ -256,7 +269,9 @@ def check(plan: dict) -> list[str]:
         if r.get("init_from") and r["init_from"] not in names:
             raise ValueError(f"run {r['name']}: init_from {r['init_from']} is not an earlier run")
         args = common + r.get("args", [])
-        how = "REUSED from an earlier call (the machine must still be warm)" if r.get("reuse") else "trained"
+        how = ("REUSED from an earlier call (the machine must still be warm)" if r.get("reuse") else
+               "RESUMED from an earlier call's last/ (the machine must still be warm)" if r.get("resume")
+               else "trained")  # fmt: skip
         lines.append(f"run {r['name']}: {how}; data {_data_dir(args)}; {' '.join(r.get('args', []))}")
         names.append(r["name"])
     for spec in plan.get("soups", []):
@@ -267,8 +282,13 @@ def check(plan: dict) -> list[str]:
     sizes = {c: sum(f.stat().st_size for f in Path(c).rglob("*") if f.is_file()) if Path(c).is_dir()
              else Path(c).stat().st_size for c in sorted(carried)}  # fmt: skip
     caches = sorted(str(c) for c in Path("runs").glob("cache_*") if c.is_dir())
+    tree = _tree_bytes()
+    total = tree + sum(sizes.values())
+    if total > 64 * 2**20:
+        raise ValueError(f"the working tree ({tree / 2**20:.1f} MiB) and the carry ({sum(sizes.values()) / 2**20:.1f} "
+                         f"MiB) exceed the device tool's 64 MiB")
     lines.append("carry: " + ", ".join(f"{c} ({n / 2**20:.1f} MiB)" for c, n in sizes.items())
-                 + f"; {sum(sizes.values()) / 2**20:.1f} MiB"
+                 + f"; {sum(sizes.values()) / 2**20:.1f} MiB, {total / 2**20:.1f} of 64 MiB with the working tree"
                  + (f"; feature caches here, not counted (carry one only if built with this plan's data and base): "
                     f"{', '.join(caches)}" if caches else ""))  # fmt: skip
     return lines
@@ -281,6 +301,11 @@ def main(plan_path: str) -> int:
         derive(spec)
     common = list(plan.get("common", []))
     runs = plan["runs"]
+    lost = [r["name"] for r in runs if r.get("resume") and not (Path("runs") / r["name"] / "last").is_dir()]
+    if lost:  # before building any cache: a fresh machine cannot continue these runs
+        print(f"resume: no runs/<name>/last for {', '.join(lost)} on this machine (a fresh machine since the earlier "
+              f"call?); nothing done", file=sys.stderr)
+        return 1
     caches, preps = {}, []
     for r in runs:  # one feature cache per tokenizer and text front end, built before the parallel runs
         args = common + r.get("args", [])
@@ -310,8 +335,15 @@ def main(plan_path: str) -> int:
         if r.get("init_from"):
             done[r["init_from"]].wait()
             extra += ["--set", f'train.init_checkpoint="runs/{r["init_from"]}/best"']
-        if not r.get("reuse"):  # "reuse": a run of an earlier call on this (still warm) machine
-            shutil.rmtree(out, ignore_errors=True)  # a rerun on a warm machine must not inherit best/, wise/, last/
+        if r.get("resume") and not (Path(out) / "last").is_dir():
+            code = 1
+            print(f"resume: {out}/last is not on this machine (a fresh machine since the earlier call?)",
+                  file=sys.stderr)
+        elif not r.get("reuse"):  # "reuse": a run of an earlier call on this (still warm) machine
+            if r.get("resume"):
+                extra.append("--resume")
+            else:
+                shutil.rmtree(out, ignore_errors=True)  # a rerun on a warm machine must not inherit best/, wise/, last/
             cap = min(plan.get("cap_s", 480), _left(plan) - plan.get("reserve_s", 100))
             code = _train(r["name"], r["config"], common + r.get("args", []), cap, OUT / f"{r['name']}.log", extra)
         metrics = Path(out) / "metrics.jsonl"

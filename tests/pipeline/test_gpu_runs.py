@@ -210,7 +210,12 @@ def test_check_says_which_runs_train_and_which_are_reused(gpu_runs, tmp_path, mo
     lines = gpu_runs.check(plan)
     assert lines[0].startswith("run a: REUSED") and "data .carry/d; --seed 2" in lines[0]
     assert lines[1].startswith("run b: trained") and lines[2] == "soup s: a, b (alpha 0.9)"
-    assert lines[3] == "carry: .carry/d (1.0 MiB); 1.0 MiB"  # the last line: what the call must carry
+    assert lines[3] == "carry: .carry/d (1.0 MiB); 1.0 MiB, 1.0 of 64 MiB with the working tree"  # not a git tree
+    monkeypatch.setattr(gpu_runs, "_tree_bytes", lambda: 63.5 * 2**20)  # the working tree travels too
+    with pytest.raises(ValueError, match="exceed the device tool's 64 MiB"):
+        gpu_runs.check(plan)
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "runs" / "cache_0").mkdir(parents=True)
     assert gpu_runs.check(plan | {"comment": "mentions .carry/old, which is not read"})[-1].endswith(
         "(carry one only if built with this plan's data and base): runs/cache_0")
@@ -223,3 +228,42 @@ def test_check_says_which_runs_train_and_which_are_reused(gpu_runs, tmp_path, mo
                        ({"wise": {"base": ".carry/base_none"}}, r"not here: \['.carry/base_none'\]")):
         with pytest.raises(ValueError, match=match):
             gpu_runs.check(plan | bad)
+
+
+def test_a_resumed_run_continues_its_folder_with_resume(gpu_runs, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(gpu_runs, "OUT", tmp_path / "out")
+    (tmp_path / "runs/k/last").mkdir(parents=True)  # the earlier call's run, two epochs of three
+    (tmp_path / "runs/k/metrics.jsonl").write_text(json.dumps({"epoch": 1, "val": {}, "select": {"pint_score": 0.7}})
+                                                   + "\n")
+    seen = []
+
+    def fake_train(name, config, args, cap_s, log, extra):  # noqa: ANN001, ANN202 - _train's signature
+        if name.startswith("prep"):
+            return 0
+        seen.append(extra)
+        out = Path(extra[extra.index("--out") + 1])
+        with (out / "metrics.jsonl").open("a") as f:
+            f.write(json.dumps({"epoch": 2, "val": {}, "select": {"pint_score": 0.8}}) + "\n")
+        return 0
+
+    monkeypatch.setattr(gpu_runs, "_train", fake_train)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"runs": [{"name": "k", "config": "c.json", "resume": True}]}))
+    assert gpu_runs.main(str(plan)) == 0
+    assert "--resume" in seen[0] and (tmp_path / "runs/k/last").is_dir()
+    run = json.loads(capsys.readouterr().out)["runs"][0]
+    assert (run["best_score"], run["best_epoch"]) == (0.8, 2)  # the whole history, both calls' epochs
+    (tmp_path / "c.json").write_text("{}")
+    assert gpu_runs.check({"runs": [{"name": "k", "config": "c.json", "resume": True}]})[0].startswith("run k: RESUMED")
+
+
+def test_a_resume_on_a_fresh_machine_stops_before_building_caches(gpu_runs, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(gpu_runs, "OUT", tmp_path / "out")
+    calls = []
+    monkeypatch.setattr(gpu_runs, "_train", lambda *a, **k: calls.append(a) or 0)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"runs": [{"name": "gone", "config": "c.json", "resume": True}]}))
+    assert gpu_runs.main(str(plan)) == 1
+    assert calls == [] and "nothing done" in capsys.readouterr().err
