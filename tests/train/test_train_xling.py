@@ -12,6 +12,7 @@ import torch
 from _tg_train_fixture import make_rows
 
 from tinyguardrail.train import data as D
+from tinyguardrail.train.checkpoint import load_state_dict_sharded
 from tinyguardrail.train.config import TrainConfig, load_run_config
 from tinyguardrail.train.loop import setup
 from tinyguardrail.train.losses import xling_loss
@@ -139,6 +140,23 @@ def test_a_tiny_run_trains_with_the_cross_lingual_term(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="make_carry.py --meta"):
         setup(model, TrainConfig.from_dict({**base, "out_dir": str(tmp_path / "none"), "xling_weight": 0.5,
                                             "xling_sources": ["nothing"]}))  # fmt: skip
+
+
+def test_a_run_with_the_term_split_across_calls_ends_where_a_straight_one_does(tmp_path):
+    """gpu_runs' two-call plans (``run_epochs`` then ``--resume``): the pairs of each step are drawn by (seed, step)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    _write(data / "train.jsonl.gz", make_rows(10, 0, "train") + _parallel_rows("train"))
+    _write(data / "validation.jsonl.gz", make_rows(3, 1, "validation"))
+    model, cfg = load_run_config(TINY)
+    base = {**cfg.to_dict(), "data_dir": str(data), "progress": False, "epochs": 2, "xling_weight": 0.5,
+            "xling_pairs": 3, "xling_sources": SOURCES}  # fmt: skip
+    setup(model, TrainConfig.from_dict({**base, "out_dir": str(tmp_path / "full")}))
+    setup(model, TrainConfig.from_dict({**base, "out_dir": str(tmp_path / "split"), "run_epochs": 1}))
+    rest = setup(model, TrainConfig.from_dict({**base, "out_dir": str(tmp_path / "split")}), resume=True)
+    assert [h["epoch"] for h in rest["history"]] == [1] and rest["history"][0]["train"]["xling"] > 0
+    a, b = (load_state_dict_sharded(tmp_path / run / "last") for run in ("full", "split"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_bad_cross_lingual_settings_fail_with_the_field_name():
