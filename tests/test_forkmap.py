@@ -57,3 +57,18 @@ def test_error_in_a_worker_reaches_the_caller():
         fork_map(boom, 2_000, processes=2, chunk=250)
     assert forkmap._fn is None  # reset: the next call works
     assert fork_map(lambda i: i, 600, processes=2, chunk=250) == list(range(600))
+
+
+def test_available_cpus_honours_a_container_cpu_quota(tmp_path, monkeypatch):
+    """A container that sees the host's CPUs but may use two (cgroup v2 ``cpu.max``) gets two worker processes."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(64)), raising=False)
+    cpu_max = tmp_path / "cpu.max"
+    cpu_max.write_text("200000 100000\n")
+    assert forkmap.available_cpus(cpu_max) == 2
+    cpu_max.write_text("50000 100000\n")  # half a CPU: still one process
+    assert forkmap.available_cpus(cpu_max) == 1
+    cpu_max.write_text("max 100000\n")
+    assert forkmap.available_cpus(cpu_max) == 64
+    assert forkmap.available_cpus(tmp_path / "absent") == 64  # no cgroup v2: the affinity mask
+    cpu_max.write_text("garbage")
+    assert forkmap.available_cpus(cpu_max) == 64

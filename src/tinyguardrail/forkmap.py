@@ -12,26 +12,41 @@ process may use. Where ``fork`` does not exist (Windows) the loop is serial.
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 _fn: Callable[[int], Any] | None = None  # the function the forked workers call (inherited, never pickled)
 
 
+def available_cpus(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """CPUs this process may use: its affinity mask, capped by a cgroup v2 CPU quota (containers, where
+    ``os.cpu_count()`` reports the host's CPUs), at least 1."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        count = os.cpu_count() or 1
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        if quota != "max":
+            count = min(count, max(1, math.floor(int(quota) / int(period))))
+    except (OSError, ValueError, ZeroDivisionError):
+        pass
+    return max(1, count)
+
+
 def workers() -> int:
-    """Number of worker processes: ``TINYGUARDRAIL_WORKERS`` if set, else the CPUs this process may run on."""
+    """Number of worker processes: ``TINYGUARDRAIL_WORKERS`` if set, else ``available_cpus()``."""
     env = os.environ.get("TINYGUARDRAIL_WORKERS", "").strip()
     if env:
         try:
             return max(1, int(env))
         except ValueError:
             raise ValueError(f"TINYGUARDRAIL_WORKERS must be a whole number, not {env!r}") from None
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS
-        return os.cpu_count() or 1
+    return available_cpus()
 
 
 def _run(bounds: tuple[int, int]) -> list:

@@ -179,6 +179,6 @@ def pint_suite(path: Path) -> list[ood.SuiteRow]:
 
 
 def _cpus() -> int:
-    import os
+    from tinyguardrail.forkmap import available_cpus
 
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return available_cpus()

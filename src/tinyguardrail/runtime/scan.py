@@ -569,11 +569,10 @@ class Summary:
 
 
 def default_workers() -> int:
-    """The CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+    """The CPUs this process may use (``forkmap.available_cpus``)."""
+    from tinyguardrail.forkmap import available_cpus
+
+    return available_cpus()
 
 
 def scan(

@@ -24,31 +24,17 @@ Empty variables count as unset. Invalid values raise ``ValueError`` naming the v
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from tinyguardrail.forkmap import available_cpus  # noqa: F401 (the server's CPU count; cli_serve imports it here)
+
 ENV_PREFIX = "TINYGUARDRAIL_"
 #: field -> environment variable (without the prefix) where the two differ
 _ENV_NAMES = {"model_path": "MODEL"}
-
-
-def available_cpus() -> int:
-    """CPUs this process may use: its affinity mask, capped by a cgroup v2 CPU quota (containers), at least 1."""
-    try:
-        count = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not on Linux
-        count = os.cpu_count() or 1
-    try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
-        if quota != "max":
-            count = min(count, max(1, math.floor(int(quota) / int(period))))
-    except (OSError, ValueError, ZeroDivisionError):
-        pass
-    return max(1, count)
 
 
 class Settings(BaseModel):

@@ -101,7 +101,8 @@ class TrainConfig:
     tokens) is replaced by the tokenizer's mask token and their characters are cleared, so that no single word can
     carry the decision; validation and selection see whole texts. 0 disables."""
     num_workers: int = -1
-    """Processes for normalization / feature encoding: -1 all cores, 0 or 1 in-process."""
+    """Processes for normalization / feature encoding: -1 the CPUs this process may use (affinity and a cgroup CPU
+    quota: a container's, not the host's), 0 or 1 in-process."""
     max_train_rows: int | None = None
     """Seeded random subset of the training split (smoke runs)."""
     max_val_rows: int | None = None

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import sys
 import time
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from tinyguardrail.forkmap import available_cpus
 from tinyguardrail.labels import LABELS
 from tinyguardrail.model.config import GuardrailConfig, resolve_auto
 from tinyguardrail.model.model import ROUTE_FAST, GuardrailModel, combine_probs, route_decision
@@ -193,7 +193,7 @@ def setup(
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    workers = (os.cpu_count() or 1) if cfg.num_workers < 0 else cfg.num_workers
+    workers = available_cpus() if cfg.num_workers < 0 else cfg.num_workers  # a container's CPUs, not the host's
     cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else out / "cache"
     log = _logger(cfg.progress)
 
@@ -257,7 +257,7 @@ def setup(
         log("WARNING: cached features were built with other text front-end sources (allow_stale_features)")
     log(
         f"data: {len(train_feats)} train / {len(val_feats)} validation rows, {int(train_feats.lengths.sum())} train "
-        f"tokens ({time.time() - t0:.1f}s)"
+        f"tokens ({time.time() - t0:.1f}s, {workers} worker processes for uncached features)"
     )
     select = None
     if cfg.select_suite:
