@@ -31,7 +31,8 @@ A run marked ``"reuse": true`` is not trained again: it is a run of an earlier c
 (when its folder is not there, e.g. the machine was released in between, it is reported with exit 1 and no scores).
 A run marked ``"resume": true`` continues an earlier call's run of that name on the same warm machine from its
 ``last/`` checkpoint (``train --resume``): a recipe longer than one call trains as ``train.run_epochs=N`` in one call
-and the rest in the next (same name, same args without ``run_epochs``). Every other run starts from an empty ``runs/<name>/`` (an earlier call's ``best/``, ``wise/`` and metrics of that name are removed). The text stage's pure-Python dependencies come from ``.carry/site.tgz``.
+and the rest in the next (same name, same args without ``run_epochs``); when any resumed run's ``last/`` is missing
+(a fresh machine) the whole plan stops before its derive and cache steps. Every other run starts from an empty ``runs/<name>/`` (an earlier call's ``best/``, ``wise/`` and metrics of that name are removed). The text stage's pure-Python dependencies come from ``.carry/site.tgz``.
 
 ``"soups": [{"name": "soup_b", "runs": ["b2", "b3", "b4"], "alpha": "0.9", "pack": true}]`` averages the listed runs'
 checkpoints after training (``tinyguardrail.train.soup``: their ``wise/a<alpha>`` when ``alpha`` is given and the run
@@ -121,14 +122,26 @@ def _train(name: str, config: str, args: list[str], cap_s: float, log: Path, ext
         return proc.wait()
 
 
-def _wise(name: str, out: str, spec: dict) -> dict[str, float]:
+def _bounded(cmd: list[str], log, plan: dict) -> int:
+    """Run ``cmd`` (output to ``log``), stopped 10 s before the plan's deadline so the summary is still written;
+    its exit code, -9 when stopped."""
+    left = _left(plan) - 10
+    try:
+        return subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=_env(),
+                              timeout=None if left == float("inf") else max(1.0, left)).returncode  # fmt: skip
+    except subprocess.TimeoutExpired:
+        log.write("stopped: the plan's deadline\n")
+        return -9
+
+
+def _wise(name: str, out: str, spec: dict, plan: dict) -> dict[str, float]:
     """Score weight-space ensembles of ``out/best`` with its base; alpha (as text) -> suite score."""
     cmd = [sys.executable, "-m", "tinyguardrail.train.wise", "--checkpoint", f"{out}/best", "--base", spec["base"],
            "--alphas", spec["alphas"], "--suite", spec["suite"], "--out", f"{out}/wise"]
     with open(OUT / f"{name}.log", "a", encoding="utf-8") as fh:
         fh.write("$ " + " ".join(cmd) + "\n")
         fh.flush()
-        if subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env=_env()).returncode != 0:
+        if _bounded(cmd, fh, plan) != 0:
             return {}
     rows = json.loads(Path(f"{out}/wise/wise.json").read_text(encoding="utf-8"))["alphas"]
     suite = Path(spec["suite"]).name.split(".")[0]
@@ -154,7 +167,7 @@ def _soup(spec: dict, results: list[dict], plan: dict) -> dict:
     with open(OUT / f"{spec['name']}.log", "a", encoding="utf-8") as fh:
         fh.write("$ " + " ".join(cmd) + "\n")
         fh.flush()
-        res["exit"] = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env=_env()).returncode
+        res["exit"] = _bounded(cmd, fh, plan)
     scored = Path(out) / "soup.json"
     if res["exit"] == 0 and scored.is_file():
         report = json.loads(scored.read_text(encoding="utf-8"))
@@ -187,6 +200,7 @@ def _row_key(row: dict) -> str:
 
 def derive(spec: dict) -> None:
     import gzip
+    import io
 
     src, dst = Path(spec["from"]), Path(spec["dir"])
     dst.mkdir(parents=True, exist_ok=True)
@@ -200,7 +214,10 @@ def derive(spec: dict) -> None:
     for f in src.iterdir():
         if f.name.startswith(("train", "validation")):
             kept = dropped = 0
-            with gzip.open(f, "rt", encoding="utf-8") as fin, gzip.open(dst / f.name, "wt", encoding="utf-8") as fout:
+            # mtime 0: the same rows give the same bytes in every call, so the feature cache (keyed by the file's
+            # hash) built by an earlier call on this machine is found again
+            with gzip.open(f, "rt", encoding="utf-8") as fin, \
+                    io.TextIOWrapper(gzip.GzipFile(dst / f.name, "wb", mtime=0), encoding="utf-8") as fout:
                 for line in fin:
                     row = json.loads(line)
                     if (prefixes and (row.get("template_id", "").startswith(prefixes)
@@ -297,15 +314,15 @@ def check(plan: dict) -> list[str]:
 def main(plan_path: str) -> int:
     plan = json.loads(Path(plan_path).read_text(encoding="utf-8"))
     OUT.mkdir(parents=True, exist_ok=True)
-    for spec in plan.get("derive", []):
-        derive(spec)
-    common = list(plan.get("common", []))
     runs = plan["runs"]
     lost = [r["name"] for r in runs if r.get("resume") and not (Path("runs") / r["name"] / "last").is_dir()]
-    if lost:  # before building any cache: a fresh machine cannot continue these runs
+    if lost:  # before any derive or cache build: a fresh machine cannot continue these runs (nor can the plan)
         print(f"resume: no runs/<name>/last for {', '.join(lost)} on this machine (a fresh machine since the earlier "
               f"call?); nothing done", file=sys.stderr)
         return 1
+    for spec in plan.get("derive", []):
+        derive(spec)
+    common = list(plan.get("common", []))
     caches, preps = {}, []
     for r in runs:  # one feature cache per tokenizer and text front end, built before the parallel runs
         args = common + r.get("args", [])
@@ -335,12 +352,8 @@ def main(plan_path: str) -> int:
         if r.get("init_from"):
             done[r["init_from"]].wait()
             extra += ["--set", f'train.init_checkpoint="runs/{r["init_from"]}/best"']
-        if r.get("resume") and not (Path(out) / "last").is_dir():
-            code = 1
-            print(f"resume: {out}/last is not on this machine (a fresh machine since the earlier call?)",
-                  file=sys.stderr)
-        elif not r.get("reuse"):  # "reuse": a run of an earlier call on this (still warm) machine
-            if r.get("resume"):
+        if not r.get("reuse"):  # "reuse": a run of an earlier call on this (still warm) machine
+            if r.get("resume"):  # its last/ is here: main() checked before anything ran
                 extra.append("--resume")
             else:
                 shutil.rmtree(out, ignore_errors=True)  # a rerun on a warm machine must not inherit best/, wise/, last/
@@ -360,7 +373,7 @@ def main(plan_path: str) -> int:
                "best_epoch": best[1], "candidate": bool(r.get("candidate")), "out": out}
         wise = r.get("wise", plan.get("wise"))
         if wise and best[0] is not None and _left(plan) > plan.get("reserve_s", 100) / 2:
-            res["wise"] = _wise(r["name"], out, wise)
+            res["wise"] = _wise(r["name"], out, wise, plan)
         return res
 
     with ThreadPoolExecutor(max_workers=int(plan.get("parallel", 2))) as pool:

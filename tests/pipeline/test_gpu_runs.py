@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import sys
+import tarfile
 import time
 from pathlib import Path
 
@@ -244,7 +246,7 @@ def test_a_resumed_run_continues_its_folder_with_resume(gpu_runs, tmp_path, monk
         seen.append(extra)
         out = Path(extra[extra.index("--out") + 1])
         with (out / "metrics.jsonl").open("a") as f:
-            f.write(json.dumps({"epoch": 2, "val": {}, "select": {"pint_score": 0.8}}) + "\n")
+            f.write(json.dumps({"epoch": 2, "val": {}, "select": {"pint_score": 0.6}}) + "\n")
         return 0
 
     monkeypatch.setattr(gpu_runs, "_train", fake_train)
@@ -253,7 +255,9 @@ def test_a_resumed_run_continues_its_folder_with_resume(gpu_runs, tmp_path, monk
     assert gpu_runs.main(str(plan)) == 0
     assert "--resume" in seen[0] and (tmp_path / "runs/k/last").is_dir()
     run = json.loads(capsys.readouterr().out)["runs"][0]
-    assert (run["best_score"], run["best_epoch"]) == (0.8, 2)  # the whole history, both calls' epochs
+    assert (run["best_score"], run["best_epoch"]) == (0.7, 1)  # the earlier call's epoch is still in the history
+    with tarfile.open(tmp_path / "out" / "runs_meta.tgz") as tar:  # what comes back: both calls' epochs
+        assert len(tar.extractfile("k.metrics.jsonl").read().splitlines()) == 2
     (tmp_path / "c.json").write_text("{}")
     assert gpu_runs.check({"runs": [{"name": "k", "config": "c.json", "resume": True}]})[0].startswith("run k: RESUMED")
 
@@ -264,6 +268,31 @@ def test_a_resume_on_a_fresh_machine_stops_before_building_caches(gpu_runs, tmp_
     calls = []
     monkeypatch.setattr(gpu_runs, "_train", lambda *a, **k: calls.append(a) or 0)
     plan = tmp_path / "plan.json"
-    plan.write_text(json.dumps({"runs": [{"name": "gone", "config": "c.json", "resume": True}]}))
-    assert gpu_runs.main(str(plan)) == 1
-    assert calls == [] and "nothing done" in capsys.readouterr().err
+    plan.write_text(json.dumps({"runs": [{"name": "gone", "config": "c.json", "resume": True}],
+                                "derive": [{"dir": "derived", "from": "absent"}]}))  # fmt: skip
+    assert gpu_runs.main(str(plan)) == 1  # before the derive (whose input is not even here)
+    assert calls == [] and "nothing done" in capsys.readouterr().err and not (tmp_path / "derived").exists()
+
+
+def test_derive_writes_the_same_bytes_in_every_call(gpu_runs, tmp_path):
+    """A second call's derive must not change the file the feature cache is keyed by (its hash)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    with gzip.open(src / "train.jsonl.gz", "wt", encoding="utf-8") as f:
+        f.write(json.dumps({"text": "a", "source": "s"}) + "\n")
+    spec = {"dir": str(tmp_path / "dst"), "from": str(src)}
+    gpu_runs.derive(spec)
+    first = (tmp_path / "dst" / "train.jsonl.gz").read_bytes()
+    time.sleep(1.1)  # gzip headers carry whole seconds
+    gpu_runs.derive(spec)
+    assert (tmp_path / "dst" / "train.jsonl.gz").read_bytes() == first
+
+
+def test_wise_and_soup_steps_stop_at_the_deadline(gpu_runs, tmp_path, monkeypatch):
+    monkeypatch.setattr(gpu_runs, "T0", time.time())
+    log = (tmp_path / "log").open("w")
+    slow = [sys.executable, "-c", "import time; time.sleep(30)"]
+    t0 = time.time()
+    assert gpu_runs._bounded(slow, log, {"deadline_s": 11.5}) == -9  # 10 s kept for the summary: stopped at ~1.5 s
+    assert time.time() - t0 < 10
+    assert gpu_runs._bounded([sys.executable, "-c", "pass"], log, {}) == 0  # no deadline: no limit

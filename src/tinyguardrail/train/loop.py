@@ -257,7 +257,7 @@ def setup(
         log("WARNING: cached features were built with other text front-end sources (allow_stale_features)")
     log(
         f"data: {len(train_feats)} train / {len(val_feats)} validation rows, {int(train_feats.lengths.sum())} train "
-        f"tokens ({time.time() - t0:.1f}s, {workers} worker processes for uncached features)"
+        f"tokens ({time.time() - t0:.1f}s; uncached features: {f'{workers} worker processes' if workers > 1 else 'in-process'})"
     )
     select = None
     if cfg.select_suite:
