@@ -220,7 +220,7 @@ def test_check_says_which_runs_train_and_which_are_reused(gpu_runs, tmp_path, mo
     monkeypatch.chdir(tmp_path)
     (tmp_path / "runs" / "cache_0").mkdir(parents=True)
     assert gpu_runs.check(plan | {"comment": "mentions .carry/old, which is not read"})[-1].endswith(
-        "(carry one only if built with this plan's data and base): runs/cache_0")
+        "(carry one only if built with this plan's data and base): runs/cache_0 (0.0 MiB)")
     derived = plan | {"derive": [{"dir": ".carry/dx", "from": ".carry/d"}], "common": ["--data-dir", ".carry/dx"]}
     assert gpu_runs.check(derived)[-1].startswith("carry: .carry/d (")  # a derived folder is made there, not carried
     for bad, match in (({"soups": [{"name": "s", "runs": ["a", "z"]}]}, "no run named"),
