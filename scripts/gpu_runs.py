@@ -298,12 +298,11 @@ def check(plan: dict) -> list[str]:
         lines.append(f"soup {spec['name']}: {', '.join(spec['runs'])} (alpha {spec.get('alpha', 'best/')})")
     sizes = {c: sum(f.stat().st_size for f in Path(c).rglob("*") if f.is_file()) if Path(c).is_dir()
              else Path(c).stat().st_size for c in sorted(carried)}  # fmt: skip
-    room = 64 * 2**20 - _tree_bytes() - sum(sizes.values())
-    caches = sorted(f"{c} ({n / 2**20:.1f} MiB{'' if n <= room else ', does not fit'})"
-                    for c, n in ((c, sum(f.stat().st_size for f in c.rglob("*") if f.is_file()))
-                                 for c in Path("runs").glob("cache_*") if c.is_dir()))  # fmt: skip
     tree = _tree_bytes()
     total = tree + sum(sizes.values())
+    caches = sorted(f"{c} ({n / 2**20:.1f} MiB{'' if total + n <= 64 * 2**20 else ', does not fit'})"
+                    for c, n in ((c, sum(f.stat().st_size for f in c.rglob("*") if f.is_file()))
+                                 for c in Path("runs").glob("cache_*") if c.is_dir()))  # fmt: skip
     if total > 64 * 2**20:
         raise ValueError(f"the working tree ({tree / 2**20:.1f} MiB) and the carry ({sum(sizes.values()) / 2**20:.1f} "
                          f"MiB) exceed the device tool's 64 MiB")

@@ -22,6 +22,7 @@ import numpy as np
 
 from tinyguardrail.data.io import DEFAULT_BUILD
 from tinyguardrail.eval import harness, ood, report
+from tinyguardrail.forkmap import available_cpus
 
 
 def named_path(spec: str) -> tuple[str, Path]:
@@ -146,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     results = evaluate(systems, suites, Path(args.cache) if args.cache else None, args.latency_texts)
     curves = results.pop("_curves")
     results |= {"date": time.strftime("%Y-%m-%d"), "data": str(args.data), "suites": str(suite_dir),
-                "primary": systems[0].name, "machine": f"{platform.machine()}, {_cpus()} CPUs",
+                "primary": systems[0].name, "machine": f"{platform.machine()}, {available_cpus()} CPUs",
                 "provenance": {s.name: harness.training_provenance(s.model_dir, args.data)
                                for s in systems if isinstance(s, harness.GuardSystem)}}
     eval_dir = args.out / "eval"
@@ -177,8 +178,3 @@ def pint_suite(path: Path) -> list[ood.SuiteRow]:
 
     return [ood.SuiteRow(r.text, r.label, r.attack_type, "pint", r.lang, r.template_id) for r in load_pint_yaml(path)]
 
-
-def _cpus() -> int:
-    from tinyguardrail.forkmap import available_cpus
-
-    return available_cpus()

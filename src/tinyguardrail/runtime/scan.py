@@ -58,6 +58,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from tinyguardrail.forkmap import available_cpus
+
 INPUT_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz", ".csv", ".csv.gz", ".parquet")
 OUTPUT_SUFFIXES = (".jsonl", ".parquet")
 ENGINES = ("local", "ray")
@@ -568,13 +570,6 @@ class Summary:
         }
 
 
-def default_workers() -> int:
-    """The CPUs this process may use (``forkmap.available_cpus``)."""
-    from tinyguardrail.forkmap import available_cpus
-
-    return available_cpus()
-
-
 def scan(
     path: Path,
     out: Path,
@@ -621,10 +616,10 @@ def scan(
                 local = ray_address is None and not os.environ.get("RAY_ADDRESS")
                 ray.init(address=ray_address, include_dashboard=False, logging_level=logging.ERROR,
                          # a local Ray: as many CPUs as actors asked for, so that a pool of --workers can start
-                         **({"num_cpus": max(workers or 1, default_workers())} if local else {}))
+                         **({"num_cpus": max(workers or 1, available_cpus())} if local else {}))
                 started_ray = True
             workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        workers = workers or default_workers()
+        workers = workers or available_cpus()
         summary = Summary(engine, workers, batch_size)
         start = time.perf_counter()
         bar = _progress(files, len(writer.done)) if progress else None

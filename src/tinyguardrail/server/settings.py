@@ -30,7 +30,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from tinyguardrail.forkmap import available_cpus  # noqa: F401 (the server's CPU count; cli_serve imports it here)
+from tinyguardrail.forkmap import available_cpus
 
 ENV_PREFIX = "TINYGUARDRAIL_"
 #: field -> environment variable (without the prefix) where the two differ
