@@ -290,9 +290,10 @@ def test_derive_writes_the_same_bytes_in_every_call(gpu_runs, tmp_path):
 
 def test_wise_and_soup_steps_stop_at_the_deadline(gpu_runs, tmp_path, monkeypatch):
     monkeypatch.setattr(gpu_runs, "T0", time.time())
-    log = (tmp_path / "log").open("w")
     slow = [sys.executable, "-c", "import time; time.sleep(30)"]
-    t0 = time.time()
-    assert gpu_runs._bounded(slow, log, {"deadline_s": 11.5}) == -9  # 10 s kept for the summary: stopped at ~1.5 s
-    assert time.time() - t0 < 10
-    assert gpu_runs._bounded([sys.executable, "-c", "pass"], log, {}) == 0  # no deadline: no limit
+    with (tmp_path / "log").open("w") as log:
+        t0 = time.time()
+        assert gpu_runs._bounded(slow, log, {"deadline_s": 11.5}) == -9  # 10 s kept for the summary: stopped at ~1.5 s
+        assert time.time() - t0 < 10
+        assert gpu_runs._bounded([sys.executable, "-c", "pass"], log, {}) == 0  # no deadline: no limit
+    assert "stopped: the plan's deadline" in (tmp_path / "log").read_text()
