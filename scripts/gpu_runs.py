@@ -313,8 +313,10 @@ def check(plan: dict) -> list[str]:
     return lines
 
 
-def main(plan_path: str) -> int:
+def main(plan_path: str, deadline_s: float | None = None) -> int:
     plan = json.loads(Path(plan_path).read_text(encoding="utf-8"))
+    if deadline_s is not None:  # the device budget left is shorter than the call the plan was written for
+        plan["deadline_s"] = min(deadline_s, plan.get("deadline_s", float("inf")))
     OUT.mkdir(parents=True, exist_ok=True)
     runs = plan["runs"]
     lost = [r["name"] for r in runs if r.get("resume") and not (Path("runs") / r["name"] / "last").is_dir()]
@@ -414,6 +416,9 @@ if __name__ == "__main__":
     parser.add_argument("--check", action="store_true",
                         help="print what the plan will do (which runs train, which are reused) and exit; run it here "
                              "before a GPU call")
+    parser.add_argument("--deadline-s", type=float, default=None,
+                        help="a shorter deadline than the plan's (seconds from the start), for a call whose device "
+                             "time left is less than the plan was written for")
     cli = parser.parse_args()
     if cli.check:
         try:
@@ -423,4 +428,4 @@ if __name__ == "__main__":
         except (KeyError, TypeError) as e:  # a step without a field every step needs
             raise SystemExit(f"{cli.plan}: malformed plan, a run, soup or derive lacks {e}") from None
         raise SystemExit(0)
-    raise SystemExit(main(cli.plan))
+    raise SystemExit(main(cli.plan, cli.deadline_s))

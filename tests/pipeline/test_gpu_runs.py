@@ -297,3 +297,24 @@ def test_wise_and_soup_steps_stop_at_the_deadline(gpu_runs, tmp_path, monkeypatc
         assert time.time() - t0 < 10
         assert gpu_runs._bounded([sys.executable, "-c", "pass"], log, {}) == 0  # no deadline: no limit
     assert "stopped: the plan's deadline" in (tmp_path / "log").read_text()
+
+
+def test_a_shorter_deadline_given_on_the_command_line_caps_the_runs(gpu_runs, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(gpu_runs, "OUT", tmp_path / "out")
+    caps = []
+
+    def fake_train(name, config, args, cap_s, log, extra):  # noqa: ANN001, ANN202 - _train's signature
+        if not name.startswith("prep"):
+            caps.append(cap_s)
+        return 0
+
+    monkeypatch.setattr(gpu_runs, "_train", fake_train)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"runs": [{"name": "k", "config": "c.json"}], "cap_s": 400, "deadline_s": 580,
+                                "reserve_s": 40}))
+    gpu_runs.main(str(plan), deadline_s=300)
+    assert len(caps) == 1 and 255 < caps[0] <= 260  # min(400, 300 - elapsed - 40), not the plan's 400
+    caps.clear()
+    gpu_runs.main(str(plan), deadline_s=900)  # a longer one does not extend the plan's
+    assert caps[0] == 400
