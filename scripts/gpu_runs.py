@@ -37,7 +37,9 @@ and the rest in the next (same name, same args without ``run_epochs``); when any
 ``"soups": [{"name": "soup_b", "runs": ["b2", "b3", "b4"], "alpha": "0.9", "pack": true}]`` averages the listed runs'
 checkpoints after training (``tinyguardrail.train.soup``: their ``wise/a<alpha>`` when ``alpha`` is given and the run
 has it, else ``best/``), scores the soup on the wise suite (or the soup's own ``"suite"``), and with
-``"pack"`` brings the soup back as ``$OUT/<name>.tar.part-NN``.
+``"pack"`` brings the soup back as ``$OUT/<name>.tar.part-NN``; when the soup cannot be made (one finished ingredient,
+or too little time left before the deadline) its best ingredient comes back instead, as ``$OUT/<name>_best.tar.part-NN``
+(the one-call v46 trained three runs and brought back no weights: its soup had 20 s left).
 
 ``"init_from": "<run>"`` starts a run from another run's ``best/`` checkpoint once that run has finished (it must
 come earlier in the list): linear probing then fine-tuning (LP-FT) is two runs, the first with the body frozen.
@@ -152,14 +154,20 @@ def _soup(spec: dict, results: list[dict], plan: dict) -> dict:
     """Average the finished runs named in ``spec`` into ``runs/<name>`` and score it; the summary entry."""
     by_name = {r["name"]: r for r in results if r["best_score"] is not None}
     alpha = spec.get("alpha")
-    parts = []
+    found = {}  # run name -> its checkpoint folder
     for name in spec["runs"]:
         if name in by_name:
             wised = Path(by_name[name]["out"]) / "wise" / f"a{alpha}"
-            parts.append(str(wised if alpha is not None and wised.is_dir() else Path(by_name[name]["out"]) / "best"))
+            found[name] = str(wised if alpha is not None and wised.is_dir() else Path(by_name[name]["out"]) / "best")
+    parts = list(found.values())
     res = {"name": spec["name"], "ingredients": parts}
     if len(parts) < 2 or _left(plan) < 30:
         res["error"] = "fewer than two finished ingredients" if len(parts) < 2 else "no time left before the deadline"
+        if parts and spec.get("pack"):  # a call that trained its runs still brings back one checkpoint of the recipe
+            best = max(found, key=lambda n: (by_name[n].get("wise") or {}).get(f"{alpha}", by_name[n]["best_score"]))
+            subprocess.run([sys.executable, "scripts/pack_checkpoint.py", found[best],
+                            str(OUT / f"{spec['name']}_best.tar.part-")], check=True, env=_env())
+            res["packed_instead"] = best
         return res
     suite = spec.get("suite", (plan.get("wise") or {}).get("suite"))
     out = f"runs/{spec['name']}"

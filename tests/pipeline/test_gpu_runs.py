@@ -318,3 +318,20 @@ def test_a_shorter_deadline_given_on_the_command_line_caps_the_runs(gpu_runs, tm
     caps.clear()
     gpu_runs.main(str(plan), deadline_s=900)  # a longer one does not extend the plan's
     assert caps[0] == 400
+
+
+def test_a_packed_soup_without_time_left_brings_back_its_best_ingredient(gpu_runs, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(gpu_runs, "OUT", tmp_path / "out")
+    for name in ("a", "b"):
+        (tmp_path / f"runs/{name}/wise/a0.9").mkdir(parents=True)
+    calls = []
+    monkeypatch.setattr(gpu_runs.subprocess, "run", lambda cmd, **kw: calls.append(cmd))
+    results = [dict(_run("a", 0.8), wise={"0.9": 0.70}), dict(_run("b", 0.7), wise={"0.9": 0.75})]
+    spec = {"name": "s", "runs": ["a", "b"], "alpha": "0.9", "pack": True}
+    res = gpu_runs._soup(spec, results, {"deadline_s": 0})  # the deadline has passed
+    assert res["error"] == "no time left before the deadline" and res["packed_instead"] == "b"  # b's 0.75 at 0.9
+    assert calls == [[sys.executable, "scripts/pack_checkpoint.py", "runs/b/wise/a0.9",
+                      str(tmp_path / "out" / "s_best.tar.part-")]]
+    calls.clear()
+    assert "packed_instead" not in gpu_runs._soup(dict(spec, pack=False), results, {"deadline_s": 0}) and not calls
