@@ -1,0 +1,170 @@
+"""Last-layer retraining probe: is the classifier layer of a finished checkpoint what keeps it from generalizing?
+
+Deep Feature Reweighting (Kirichenko, Izmailov & Wilson, 2022) retrains only the last linear layer of a network,
+on frozen features, with groups reweighted so that no group's shortcut dominates, and reports large gains under
+distribution shift. Here the frozen features are the inputs of the two heads' class layers (``fast.head.cls``,
+``deep.head.cls``: GELU of the head's dense layer); the groups are the training split's ``source`` x ``label``
+(the sources differ in carriers and phrasing, so a source-balanced fit cannot lean on one source's style). The
+class layers are refit by L2-regularised multinomial logistic regression on the training split's rows, each
+weighted so that every group weighs the same (``--weighting group``) or every row does (``--weighting none``), and
+the model's own combine rule (router, early exit) then gives the probabilities.
+
+The choice (weighting, L2 strength) is made on the OOD-dev suite only, at the training loop's 3 % benign-FPR
+operating point (PyTorch, texts truncated to ``max_len``, no windows or views: the loop's checkpoint selection);
+no report set is read. A probe, not a ship step: a winner goes through ``tinyguardrail candidate`` (the runtime)
+and the paired bootstrap before anything is decided.
+
+    python scripts/last_layer_probe.py --checkpoint runs/v017_rec --data build/data_bank \\
+        --suite build/data/suites/ood_dev.jsonl.gz --train-rows 30000 --out build/llp/probe.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tinyguardrail.data.io import subset_rows
+from tinyguardrail.eval.calibrate import operating_point
+from tinyguardrail.eval.ood import read_suite
+from tinyguardrail.eval.torch_eval import EncodedSuite
+from tinyguardrail.labels import LABEL2ID
+from tinyguardrail.model.checkpoint import checkpoint_front_end, load_checkpoint
+from tinyguardrail.model.model import combine_probs
+from tinyguardrail.preprocess import sanitize
+
+
+@torch.no_grad()
+def head_inputs(model, texts: list[str], tokenizer, switches, batch_size: int = 64) -> dict[str, torch.Tensor]:
+    """The inputs of both class layers and the router's logits, rows in the input order."""
+    seen: dict[str, torch.Tensor] = {}
+    hooks = [model.fast.head.cls.register_forward_hook(lambda m, i, o: seen.__setitem__("fast", i[0])),
+             model.deep.head.cls.register_forward_hook(lambda m, i, o: seen.__setitem__("deep", i[0]))]
+    n, hid = len(texts), model.config.head_hidden
+    out = {"fast": torch.empty(n, hid), "deep": torch.empty(n, hid), "router": torch.empty(n, 3)}
+    try:
+        for idx, batch in EncodedSuite(texts, tokenizer, model.config, switches, batch_size).batches:
+            b = {k: torch.from_numpy(v) for k, v in batch.items()}
+            o = model(b["input_ids"], b["attention_mask"], b["char_ids"], b["detector_feats"])
+            out["fast"][idx], out["deep"][idx] = seen["fast"].float(), seen["deep"].float()
+            out["router"][idx] = o["router_logits"].float()
+    finally:
+        for h in hooks:
+            h.remove()
+    return out
+
+
+def fit_layer(h: torch.Tensor, y: torch.Tensor, w: torch.Tensor, l2: float, init: torch.nn.Linear,
+              steps: int = 200) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weighted multinomial logistic regression (L-BFGS) of ``y`` on ``h``, started from ``init``'s weights; the
+    L2 term pulls toward zero and is scaled per row (``l2 * |W|^2 / 2``, weights summing to 1)."""
+    W = init.weight.detach().clone().requires_grad_(True)
+    b = init.bias.detach().clone().requires_grad_(True)
+    w = w / w.sum()
+    opt = torch.optim.LBFGS([W, b], lr=1.0, max_iter=steps, history_size=20, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = (torch.nn.functional.cross_entropy(h @ W.T + b, y, reduction="none") * w).sum() + 0.5 * l2 * (W ** 2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return W.detach(), b.detach()
+
+
+def probs_of(model, feats: dict[str, torch.Tensor], layers: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> np.ndarray:
+    fast = feats["fast"] @ layers["fast"][0].T + layers["fast"][1]
+    deep = feats["deep"] @ layers["deep"][0].T + layers["deep"][1]
+    p = combine_probs(fast, deep, feats["router"], model.config.early_exit_threshold, model.config.early_exit_gate)
+    return p.numpy()
+
+
+def read_split(path: Path, limit: int, seed: int) -> tuple[list[str], np.ndarray, list[str]]:
+    texts, labels, groups = [], [], []
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                r = json.loads(line)
+                texts.append(sanitize(str(r["text"])))
+                labels.append(LABEL2ID[r["label"]])
+                groups.append(f"{r.get('source', '?')}|{r['label'] != 'benign'}")
+    keep = subset_rows(len(texts), limit or None, seed)
+    if keep is not None:
+        texts, groups = [texts[i] for i in keep], [groups[i] for i in keep]
+        labels = [labels[i] for i in keep]
+    return texts, np.asarray(labels, dtype=np.int64), groups
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("--data", type=Path, required=True, help="data build whose train split is refit on")
+    p.add_argument("--suite", type=Path, required=True, help="the OOD-dev suite (the choice is made on it)")
+    p.add_argument("--train-rows", type=int, default=30000, help="a seeded sample of the train split (0: all)")
+    p.add_argument("--l2", default="0,1e-4,1e-3,1e-2", help="comma-separated L2 strengths")
+    p.add_argument("--fpr", type=float, default=0.03)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cache", type=Path, default=None,
+                   help="an .npz of the frozen features: written after the forward passes, read if it exists")
+    p.add_argument("--out", type=Path, required=True)
+    a = p.parse_args(argv)
+    from tokenizers import Tokenizer
+
+    torch.manual_seed(a.seed)
+    t0 = time.perf_counter()
+    model = load_checkpoint(a.checkpoint).eval()
+    tok = Tokenizer.from_file(str(a.checkpoint / "tokenizer.json"))
+    switches = checkpoint_front_end(a.checkpoint)
+    texts, y, groups = read_split(a.data / "train.jsonl.gz", a.train_rows, a.seed)
+    rows = read_suite(a.suite)
+    if a.cache is not None and a.cache.is_file():
+        z = np.load(a.cache)
+        if len(z["train_fast"]) != len(texts) or len(z["dev_fast"]) != len(rows):
+            raise SystemExit(f"{a.cache}: built for other rows ({len(z['train_fast'])} / {len(z['dev_fast'])})")
+        train, dev = ({k: torch.from_numpy(z[f"{side}_{k}"]) for k in ("fast", "deep", "router")}
+                      for side in ("train", "dev"))
+        t_train = t_feats = 0.0
+    else:
+        train = head_inputs(model, texts, tok, switches)
+        t_train = time.perf_counter() - t0
+        dev = head_inputs(model, [r.text for r in rows], tok, switches)
+        t_feats = time.perf_counter() - t0
+        if a.cache is not None:
+            a.cache.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(a.cache, **{f"{side}_{k}": v[k].numpy() for side, v in (("train", train), ("dev", dev))
+                                 for k in ("fast", "deep", "router")})
+    orig = {k: (getattr(model, k).head.cls.weight.detach(), getattr(model, k).head.cls.bias.detach())
+            for k in ("fast", "deep")}
+    report = {"checkpoint": str(a.checkpoint), "train_rows": len(texts), "suite": str(a.suite), "fpr": a.fpr,
+              "groups": len(set(groups)), "seconds_features": round(t_feats, 1),
+              "seconds_train_features": round(t_train, 1), "fits": []}
+    base = operating_point(rows, 1.0 - probs_of(model, dev, orig)[:, 0], a.fpr)
+    report["original"] = base
+    print(f"original: score {base['pint_score']:.4f} recall@1% {base['recall_at_1pct_fpr']:.4f}", flush=True)
+    yt = torch.from_numpy(y)
+    counts = Counter(groups)
+    weightings = {"none": torch.ones(len(y)),
+                  "group": torch.tensor([1.0 / counts[g] for g in groups])}
+    for wname, w in weightings.items():
+        for l2 in (float(x) for x in a.l2.split(",")):
+            layers = {k: fit_layer(train[k], yt, w, l2, getattr(model, k).head.cls) for k in ("fast", "deep")}
+            op = operating_point(rows, 1.0 - probs_of(model, dev, layers)[:, 0], a.fpr)
+            train_acc = float((probs_of(model, train, layers).argmax(-1) == y).mean())
+            report["fits"].append({"weighting": wname, "l2": l2, "train_accuracy": round(train_acc, 4), **op})
+            print(f"{wname} l2={l2:g}: score {op['pint_score']:.4f} recall@1% {op['recall_at_1pct_fpr']:.4f} "
+                  f"train acc {train_acc:.4f}", flush=True)
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    report["seconds"] = round(time.perf_counter() - t0, 1)
+    a.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

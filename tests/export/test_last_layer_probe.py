@@ -1,0 +1,43 @@
+"""``scripts/last_layer_probe.py``: the frozen features it reads are the class layers' inputs (the model's own
+probabilities come back from them), and its refit lowers the weighted loss it minimises."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval"))
+from _tg_scripts import load_script  # noqa: E402
+
+from tinyguardrail.data.io import read_labelled_texts  # noqa: E402
+from tinyguardrail.eval.torch_eval import EncodedSuite  # noqa: E402
+from tinyguardrail.model.checkpoint import checkpoint_front_end, load_checkpoint  # noqa: E402
+
+probe = load_script("last_layer_probe")
+
+
+def test_the_heads_inputs_give_back_the_models_probabilities_and_the_refit_lowers_its_loss(ckpt):
+    from tokenizers import Tokenizer
+
+    path, data = ckpt
+    model = load_checkpoint(path).eval()
+    tok = Tokenizer.from_file(str(path / "tokenizer.json"))
+    texts, y = read_labelled_texts(data)
+    feats = probe.head_inputs(model, texts, tok, checkpoint_front_end(path), batch_size=16)
+    orig = {k: (getattr(model, k).head.cls.weight.detach(), getattr(model, k).head.cls.bias.detach())
+            for k in ("fast", "deep")}
+    want = EncodedSuite(texts, tok, model.config, checkpoint_front_end(path)).probs(model, torch.device("cpu"))
+    np.testing.assert_allclose(probe.probs_of(model, feats, orig), want, atol=1e-5)
+
+    yt, w = torch.from_numpy(y), torch.ones(len(y))
+    layer = model.deep.head.cls
+
+    def loss(W, b):
+        return float(torch.nn.functional.cross_entropy(feats["deep"] @ W.T + b, yt))
+
+    W, b = probe.fit_layer(feats["deep"], yt, w, 0.0, layer, steps=50)
+    assert loss(W, b) < loss(layer.weight.detach(), layer.bias.detach())
+    assert torch.equal(layer.weight, orig["deep"][0])  # the model's own layer is left as it was
