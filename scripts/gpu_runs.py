@@ -37,9 +37,10 @@ and the rest in the next (same name, same args without ``run_epochs``); when any
 ``"soups": [{"name": "soup_b", "runs": ["b2", "b3", "b4"], "alpha": "0.9", "pack": true}]`` averages the listed runs'
 checkpoints after training (``tinyguardrail.train.soup``: their ``wise/a<alpha>`` when ``alpha`` is given and the run
 has it, else ``best/``), scores the soup on the wise suite (or the soup's own ``"suite"``), and with
-``"pack"`` brings the soup back as ``$OUT/<name>.tar.part-NN``; when the soup cannot be made (one finished ingredient,
-or too little time left before the deadline) its best ingredient comes back instead, as ``$OUT/<name>_best.tar.part-NN``
-(the one-call v46 trained three runs and brought back no weights: its soup had 20 s left).
+``"pack"`` brings the soup back as ``$OUT/<name>.tar.part-NN``; when the soup is not made (one finished ingredient,
+too little time left before the deadline) or fails (stopped at the deadline) its best ingredient (by its WiSE score
+at the soup's alpha where it has one) comes back instead, as ``$OUT/<name>_best.tar.part-NN`` (the one-call v46
+trained three runs and brought back no weights: its soup had 20 s left).
 
 ``"init_from": "<run>"`` starts a run from another run's ``best/`` checkpoint once that run has finished (it must
 come earlier in the list): linear probing then fine-tuning (LP-FT) is two runs, the first with the body frozen.
@@ -153,39 +154,48 @@ def _wise(name: str, out: str, spec: dict, plan: dict) -> dict[str, float]:
 def _soup(spec: dict, results: list[dict], plan: dict) -> dict:
     """Average the finished runs named in ``spec`` into ``runs/<name>`` and score it; the summary entry."""
     by_name = {r["name"]: r for r in results if r["best_score"] is not None}
-    alpha = spec.get("alpha")
-    found = {}  # run name -> its checkpoint folder
+    alpha = None if spec.get("alpha") is None else f"{float(spec['alpha']):g}"  # the key and folder _wise wrote
+    found = {}  # run name -> (its checkpoint folder, the score it is ranked by)
     for name in spec["runs"]:
         if name in by_name:
-            wised = Path(by_name[name]["out"]) / "wise" / f"a{alpha}"
-            found[name] = str(wised if alpha is not None and wised.is_dir() else Path(by_name[name]["out"]) / "best")
-    parts = list(found.values())
+            run = by_name[name]
+            scored = alpha is not None and alpha in (run.get("wise") or {})  # a WiSE step cut short left no score
+            found[name] = (str(Path(run["out"]) / ("wise/a" + alpha if scored else "best")),
+                           run["wise"][alpha] if scored else run["best_score"])
+    parts = [folder for folder, _ in found.values()]
     res = {"name": spec["name"], "ingredients": parts}
     if len(parts) < 2 or _left(plan) < 30:
         res["error"] = "fewer than two finished ingredients" if len(parts) < 2 else "no time left before the deadline"
-        if parts and spec.get("pack"):  # a call that trained its runs still brings back one checkpoint of the recipe
-            best = max(found, key=lambda n: (by_name[n].get("wise") or {}).get(f"{alpha}", by_name[n]["best_score"]))
-            subprocess.run([sys.executable, "scripts/pack_checkpoint.py", found[best],
-                            str(OUT / f"{spec['name']}_best.tar.part-")], check=True, env=_env())
-            res["packed_instead"] = best
-        return res
-    suite = spec.get("suite", (plan.get("wise") or {}).get("suite"))
-    out = f"runs/{spec['name']}"
-    cmd = [sys.executable, "-m", "tinyguardrail.train.soup", *parts, "--out", out] + (["--suite", suite] if suite else [])
-    with open(OUT / f"{spec['name']}.log", "a", encoding="utf-8") as fh:
-        fh.write("$ " + " ".join(cmd) + "\n")
-        fh.flush()
-        res["exit"] = _bounded(cmd, fh, plan)
-    scored = Path(out) / "soup.json"
-    if res["exit"] == 0 and scored.is_file():
-        report = json.loads(scored.read_text(encoding="utf-8"))
-        res["soup_score"] = report["soup"]["pint_score"]
-        res["ingredient_scores"] = [r["pint_score"] for r in report["ingredients"]] or None
-    if res["exit"] == 0 and spec.get("pack"):
-        subprocess.run([sys.executable, "scripts/pack_checkpoint.py", out, str(OUT / f"{spec['name']}.tar.part-")],
-                       check=True, env=_env())
-        res["packed"] = True
+    else:
+        suite = spec.get("suite", (plan.get("wise") or {}).get("suite"))
+        out = f"runs/{spec['name']}"
+        cmd = [sys.executable, "-m", "tinyguardrail.train.soup", *parts, "--out", out] + (["--suite", suite] if suite else [])
+        with open(OUT / f"{spec['name']}.log", "a", encoding="utf-8") as fh:
+            fh.write("$ " + " ".join(cmd) + "\n")
+            fh.flush()
+            res["exit"] = _bounded(cmd, fh, plan)
+        scored = Path(out) / "soup.json"
+        if res["exit"] == 0 and scored.is_file():
+            report = json.loads(scored.read_text(encoding="utf-8"))
+            res["soup_score"] = report["soup"]["pint_score"]
+            res["ingredient_scores"] = [r["pint_score"] for r in report["ingredients"]] or None
+        if res["exit"] == 0 and spec.get("pack"):
+            res.update(_pack(out, f"{spec['name']}.tar.part-"))
+            return res
+    if parts and spec.get("pack"):  # no soup (not made, or stopped): the call still brings back one of its runs
+        best = max(found, key=lambda n: found[n][1])
+        res.update(_pack(found[best][0], f"{spec['name']}_best.tar.part-"))
+        res["packed_instead"] = best
     return res
+
+
+def _pack(folder: str, prefix: str) -> dict:
+    """Pack ``folder`` as ``$OUT/<prefix>NN``; a failure is reported, not raised (the summary must still be written)."""
+    try:
+        subprocess.run([sys.executable, "scripts/pack_checkpoint.py", folder, str(OUT / prefix)], check=True, env=_env())
+    except (subprocess.CalledProcessError, OSError) as e:
+        return {"pack_error": str(e)}
+    return {"packed": True}
 
 
 def _choose(cands: list[dict]) -> tuple[str, dict]:

@@ -2,12 +2,15 @@
 
 Deep Feature Reweighting (Kirichenko, Izmailov & Wilson, 2022) retrains only the last linear layer of a network,
 on frozen features, with groups reweighted so that no group's shortcut dominates, and reports large gains under
-distribution shift. Here the frozen features are the inputs of the two heads' class layers (``fast.head.cls``,
-``deep.head.cls``: GELU of the head's dense layer); the groups are the training split's ``source`` x ``label``
-(the sources differ in carriers and phrasing, so a source-balanced fit cannot lean on one source's style). The
-class layers are refit by L2-regularised multinomial logistic regression on the training split's rows, each
-weighted so that every group weighs the same (``--weighting group``) or every row does (``--weighting none``), and
-the model's own combine rule (router, early exit) then gives the probabilities.
+distribution shift. Here the frozen features are the inputs of the heads' class layers (``deep.head.cls``, and with
+``--layers both`` also ``fast.head.cls``: GELU of the head's dense layer); the groups are the training split's
+``source`` x attack/benign (the sources differ in carriers and phrasing, so a source-balanced fit cannot lean on one
+source's style). The class layers are refit by L2-regularised multinomial logistic regression on a sample of the
+training split's rows, each weighted so that every group weighs the same (``group``; both are fit) or every row does
+(``none``), and the model's own combine rule then gives the probabilities: the router reads the fast branch's
+probabilities, so it is run again on its pooled input when the fast layer is refit (the deep layer alone leaves
+routing as it was). A fit on the training split the features were learnt on is DFR's weakest variant (its gains
+come from held-out data, which here would be the OOD-dev suite the choice is made on).
 
 The choice (weighting, L2 strength) is made on the OOD-dev suite only, at the training loop's 3 % benign-FPR
 operating point (PyTorch, texts truncated to ``max_len``, no windows or views: the loop's checkpoint selection);
@@ -15,7 +18,8 @@ no report set is read. A probe, not a ship step: a winner goes through ``tinygua
 and the paired bootstrap before anything is decided.
 
     python scripts/last_layer_probe.py --checkpoint runs/v017_rec --data build/data_bank \\
-        --suite build/data/suites/ood_dev.jsonl.gz --train-rows 30000 --out build/llp/probe.json
+        --suite build/data/suites/ood_dev.jsonl.gz --train-rows 20000 --cache build/llp/feats.npz \\
+        --layers deep --out build/llp/probe.json
 """
 
 from __future__ import annotations
@@ -42,17 +46,22 @@ from tinyguardrail.preprocess import sanitize
 
 @torch.no_grad()
 def head_inputs(model, texts: list[str], tokenizer, switches, batch_size: int = 64) -> dict[str, torch.Tensor]:
-    """The inputs of both class layers and the router's logits, rows in the input order."""
+    """The inputs of both class layers, the router's pooled input and its logits, rows in the input order."""
     seen: dict[str, torch.Tensor] = {}
+    if model.fast is None or model.deep is None or model.router is None:
+        raise ValueError("the probe needs both branches and the router")
     hooks = [model.fast.head.cls.register_forward_hook(lambda m, i, o: seen.__setitem__("fast", i[0])),
-             model.deep.head.cls.register_forward_hook(lambda m, i, o: seen.__setitem__("deep", i[0]))]
+             model.deep.head.cls.register_forward_hook(lambda m, i, o: seen.__setitem__("deep", i[0])),
+             model.router.register_forward_pre_hook(lambda m, i: seen.__setitem__("pooled", i[0]))]
     n, hid = len(texts), model.config.head_hidden
-    out = {"fast": torch.empty(n, hid), "deep": torch.empty(n, hid), "router": torch.empty(n, 3)}
+    out = {"fast": torch.empty(n, hid), "deep": torch.empty(n, hid), "pooled": torch.empty(n, model.config.d_model),
+           "router": torch.empty(n, 3)}
     try:
         for idx, batch in EncodedSuite(texts, tokenizer, model.config, switches, batch_size).batches:
             b = {k: torch.from_numpy(v) for k, v in batch.items()}
             o = model(b["input_ids"], b["attention_mask"], b["char_ids"], b["detector_feats"])
-            out["fast"][idx], out["deep"][idx] = seen["fast"].float(), seen["deep"].float()
+            for k in ("fast", "deep", "pooled"):
+                out[k][idx] = seen[k].float()
             out["router"][idx] = o["router_logits"].float()
     finally:
         for h in hooks:
@@ -79,10 +88,20 @@ def fit_layer(h: torch.Tensor, y: torch.Tensor, w: torch.Tensor, l2: float, init
     return W.detach(), b.detach()
 
 
-def probs_of(model, feats: dict[str, torch.Tensor], layers: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> np.ndarray:
+@torch.no_grad()
+def probs_of(model, feats: dict[str, torch.Tensor], layers: dict[str, tuple[torch.Tensor, torch.Tensor]],
+             refit_fast: bool = True) -> np.ndarray:
+    """Class probabilities by the model's combine rule from the class layers ``layers``. The router reads the fast
+    branch's probabilities, so with a refit fast layer (``refit_fast``) it is run again on its pooled input."""
     fast = feats["fast"] @ layers["fast"][0].T + layers["fast"][1]
     deep = feats["deep"] @ layers["deep"][0].T + layers["deep"][1]
-    p = combine_probs(fast, deep, feats["router"], model.config.early_exit_threshold, model.config.early_exit_gate)
+    if refit_fast:
+        if "pooled" not in feats:
+            raise ValueError("a refit fast layer needs the router's pooled input (features cached without it)")
+        router = model.router(feats["pooled"], fast)
+    else:
+        router = feats["router"]
+    p = combine_probs(fast, deep, router, model.config.early_exit_threshold, model.config.early_exit_gate)
     return p.numpy()
 
 
@@ -111,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--l2", default="0,1e-4,1e-3,1e-2", help="comma-separated L2 strengths")
     p.add_argument("--fpr", type=float, default=0.03)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--layers", choices=("deep", "both"), default="deep",
+                   help="refit the deep head's class layer alone (the fast branch and so the router unchanged), or both")
     p.add_argument("--cache", type=Path, default=None,
                    help="an .npz of the frozen features: written after the forward passes, read if it exists")
     p.add_argument("--out", type=Path, required=True)
@@ -124,11 +145,15 @@ def main(argv: list[str] | None = None) -> int:
     switches = checkpoint_front_end(a.checkpoint)
     texts, y, groups = read_split(a.data / "train.jsonl.gz", a.train_rows, a.seed)
     rows = read_suite(a.suite)
+    meta = json.dumps({"checkpoint": str(a.checkpoint), "data": str(a.data), "suite": str(a.suite),
+                       "train_rows": a.train_rows, "seed": a.seed})
+    keys = ("fast", "deep", "pooled", "router")
     if a.cache is not None and a.cache.is_file():
         z = np.load(a.cache)
-        if len(z["train_fast"]) != len(texts) or len(z["dev_fast"]) != len(rows):
-            raise SystemExit(f"{a.cache}: built for other rows ({len(z['train_fast'])} / {len(z['dev_fast'])})")
-        train, dev = ({k: torch.from_numpy(z[f"{side}_{k}"]) for k in ("fast", "deep", "router")}
+        if "meta" not in z or str(z["meta"]) != meta:
+            raise SystemExit(f"{a.cache}: built for other rows or another checkpoint "
+                             f"({str(z['meta']) if 'meta' in z else 'no record'}); remove it to rebuild")
+        train, dev = ({k: torch.from_numpy(z[f"{side}_{k}"]) for k in keys if f"{side}_{k}" in z}
                       for side in ("train", "dev"))
         t_train = t_feats = 0.0
     else:
@@ -138,14 +163,16 @@ def main(argv: list[str] | None = None) -> int:
         t_feats = time.perf_counter() - t0
         if a.cache is not None:
             a.cache.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(a.cache, **{f"{side}_{k}": v[k].numpy() for side, v in (("train", train), ("dev", dev))
-                                 for k in ("fast", "deep", "router")})
+            np.savez(a.cache, meta=np.array(meta), **{f"{side}_{k}": v[k].numpy()
+                                                      for side, v in (("train", train), ("dev", dev)) for k in keys})
     orig = {k: (getattr(model, k).head.cls.weight.detach(), getattr(model, k).head.cls.bias.detach())
             for k in ("fast", "deep")}
+    refit = ("fast", "deep") if a.layers == "both" else ("deep",)
     report = {"checkpoint": str(a.checkpoint), "train_rows": len(texts), "suite": str(a.suite), "fpr": a.fpr,
+              "layers": a.layers, "seed": a.seed,
               "groups": len(set(groups)), "seconds_features": round(t_feats, 1),
               "seconds_train_features": round(t_train, 1), "fits": []}
-    base = operating_point(rows, 1.0 - probs_of(model, dev, orig)[:, 0], a.fpr)
+    base = operating_point(rows, 1.0 - probs_of(model, dev, orig, refit_fast=False)[:, 0], a.fpr)
     report["original"] = base
     print(f"original: score {base['pint_score']:.4f} recall@1% {base['recall_at_1pct_fpr']:.4f}", flush=True)
     yt = torch.from_numpy(y)
@@ -154,9 +181,11 @@ def main(argv: list[str] | None = None) -> int:
                   "group": torch.tensor([1.0 / counts[g] for g in groups])}
     for wname, w in weightings.items():
         for l2 in (float(x) for x in a.l2.split(",")):
-            layers = {k: fit_layer(train[k], yt, w, l2, getattr(model, k).head.cls) for k in ("fast", "deep")}
-            op = operating_point(rows, 1.0 - probs_of(model, dev, layers)[:, 0], a.fpr)
-            train_acc = float((probs_of(model, train, layers).argmax(-1) == y).mean())
+            layers = {k: fit_layer(train[k], yt, w, l2, getattr(model, k).head.cls) if k in refit else orig[k]
+                      for k in ("fast", "deep")}
+            both = a.layers == "both"
+            op = operating_point(rows, 1.0 - probs_of(model, dev, layers, both)[:, 0], a.fpr)
+            train_acc = float((probs_of(model, train, layers, both).argmax(-1) == y).mean())
             report["fits"].append({"weighting": wname, "l2": l2, "train_accuracy": round(train_acc, 4), **op})
             print(f"{wname} l2={l2:g}: score {op['pint_score']:.4f} recall@1% {op['recall_at_1pct_fpr']:.4f} "
                   f"train acc {train_acc:.4f}", flush=True)

@@ -19,6 +19,12 @@ from tinyguardrail.model.checkpoint import checkpoint_front_end, load_checkpoint
 probe = load_script("last_layer_probe")
 
 
+def _encode(texts, tok, model, path):
+    from tinyguardrail.preprocess import encode_texts
+
+    return encode_texts(texts, tok, model.config, checkpoint_front_end(path))
+
+
 def test_the_heads_inputs_give_back_the_models_probabilities_and_the_refit_lowers_its_loss(ckpt):
     from tokenizers import Tokenizer
 
@@ -30,7 +36,16 @@ def test_the_heads_inputs_give_back_the_models_probabilities_and_the_refit_lower
     orig = {k: (getattr(model, k).head.cls.weight.detach(), getattr(model, k).head.cls.bias.detach())
             for k in ("fast", "deep")}
     want = EncodedSuite(texts, tok, model.config, checkpoint_front_end(path)).probs(model, torch.device("cpu"))
-    np.testing.assert_allclose(probe.probs_of(model, feats, orig), want, atol=1e-5)
+    np.testing.assert_allclose(probe.probs_of(model, feats, orig, refit_fast=False), want, atol=1e-5)
+    np.testing.assert_allclose(probe.probs_of(model, feats, orig), want, atol=1e-5)  # the router run again: same
+    enc = {k: torch.from_numpy(v) for k, v in _encode(texts[:1], tok, model, path).items()}
+    with torch.no_grad():  # each head's features are its own: its class layer gives back its branch's logits
+        o = model(enc["input_ids"], enc["attention_mask"], enc["char_ids"], enc["detector_feats"])
+        for branch in ("fast", "deep"):
+            got = getattr(model, branch).head.cls(feats[branch][:1])
+            np.testing.assert_allclose(got.numpy(), o[f"{branch}_logits"].numpy(), atol=1e-5)
+        np.testing.assert_allclose(model.router(feats["pooled"][:1], o["fast_logits"]).numpy(),
+                                   o["router_logits"].numpy(), atol=1e-5)
 
     yt, w = torch.from_numpy(y), torch.ones(len(y))
     layer = model.deep.head.cls

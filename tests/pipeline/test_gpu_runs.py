@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
 import sys
 import tarfile
 import time
@@ -146,8 +147,9 @@ def test_a_soup_takes_each_runs_wise_alpha_when_it_has_one_and_reads_its_scores(
         return type("R", (), {"returncode": 0})()
 
     monkeypatch.setattr(gpu_runs.subprocess, "run", fake_run)
-    results = [_run("a", 0.7), _run("b", 0.75), _run("c", None)]  # c did not finish: left out
-    res = gpu_runs._soup({"name": "s", "runs": ["a", "b", "c"], "alpha": "0.9", "pack": True}, results,
+    (tmp_path / "runs/b/wise/a0.9").mkdir(parents=True)  # b's WiSE step was stopped: a folder but no score
+    results = [_run("a", 0.7, {"0.9": 0.72}), _run("b", 0.75), _run("c", None)]  # c did not finish: left out
+    res = gpu_runs._soup({"name": "s", "runs": ["a", "b", "c"], "alpha": "0.90", "pack": True}, results,
                          {"wise": {"suite": "suite.jsonl.gz"}})
     assert res["ingredients"] == ["runs/a/wise/a0.9", "runs/b/best"]
     assert calls[0][3:] == ["runs/a/wise/a0.9", "runs/b/best", "--out", "runs/s", "--suite", "suite.jsonl.gz"]
@@ -300,6 +302,7 @@ def test_wise_and_soup_steps_stop_at_the_deadline(gpu_runs, tmp_path, monkeypatc
 
 
 def test_a_shorter_deadline_given_on_the_command_line_caps_the_runs(gpu_runs, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(gpu_runs, "T0", time.time())  # the deadline counts from here, not from the module's import
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(gpu_runs, "OUT", tmp_path / "out")
     caps = []
@@ -335,3 +338,15 @@ def test_a_packed_soup_without_time_left_brings_back_its_best_ingredient(gpu_run
                       str(tmp_path / "out" / "s_best.tar.part-")]]
     calls.clear()
     assert "packed_instead" not in gpu_runs._soup(dict(spec, pack=False), results, {"deadline_s": 0}) and not calls
+
+    def stopped(cmd, **kw):  # the soup is stopped at the deadline; packing then fails
+        calls.append(cmd)
+        if "pack_checkpoint.py" in cmd[1]:
+            raise subprocess.CalledProcessError(1, cmd)
+        return type("R", (), {"returncode": -9})()
+
+    monkeypatch.setattr(gpu_runs.subprocess, "run", stopped)
+    monkeypatch.setattr(gpu_runs, "_bounded", lambda cmd, fh, plan: -9)
+    (tmp_path / "out").mkdir()
+    res = gpu_runs._soup(spec, results, {})
+    assert res["exit"] == -9 and res["packed_instead"] == "b" and "pack_error" in res  # reported, not raised
