@@ -404,15 +404,13 @@ def main(plan_path: str, deadline_s: float | None = None) -> int:
     summary = {"plan": plan_path, "runs": results}
     if cands:
         best_dir, summary["packed"] = _choose(cands)
-        subprocess.run([sys.executable, "scripts/pack_checkpoint.py", best_dir, str(OUT / "ckpt.tar.part-")],
-                       check=True, env=_env())
+        summary["packed"].update(_pack(best_dir, "ckpt.tar.part-"))
     for name in plan.get("pack", []):  # another recipe's checkpoint to bring back beside the chosen one
         run = next((r for r in results if r["name"] == name and r["best_score"] is not None), None)
         if run is None:
             continue
-        run_dir, summary.setdefault("packed_also", {})[name] = _choose([run])
-        subprocess.run([sys.executable, "scripts/pack_checkpoint.py", run_dir, str(OUT / f"{name}.tar.part-")],
-                       check=True, env=_env())
+        run_dir, info = _choose([run])
+        summary.setdefault("packed_also", {})[name] = {**info, **_pack(run_dir, f"{name}.tar.part-")}
     for spec in plan.get("soups", []):  # uniform weight averages of finished runs (model soups)
         summary.setdefault("soups", []).append(_soup(spec, results, plan))
     (OUT / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
