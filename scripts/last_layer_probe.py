@@ -34,14 +34,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tinyguardrail.data.io import subset_rows
+from tinyguardrail.data.io import read_labelled_texts, subset_rows
 from tinyguardrail.eval.calibrate import operating_point
 from tinyguardrail.eval.ood import read_suite
 from tinyguardrail.eval.torch_eval import EncodedSuite
-from tinyguardrail.labels import LABEL2ID
 from tinyguardrail.model.checkpoint import checkpoint_front_end, load_checkpoint
 from tinyguardrail.model.model import combine_probs
-from tinyguardrail.preprocess import sanitize
 
 
 @torch.no_grad()
@@ -106,19 +104,12 @@ def probs_of(model, feats: dict[str, torch.Tensor], layers: dict[str, tuple[torc
 
 
 def read_split(path: Path, limit: int, seed: int) -> tuple[list[str], np.ndarray, list[str]]:
-    texts, labels, groups = [], [], []
+    """``read_labelled_texts``'s rows (the same seeded sample) and each row's group, ``source|is-attack``."""
+    texts, y = read_labelled_texts(path, limit or None, seed)
     with gzip.open(path, "rt", encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                r = json.loads(line)
-                texts.append(sanitize(str(r["text"])))
-                labels.append(LABEL2ID[r["label"]])
-                groups.append(f"{r.get('source', '?')}|{r['label'] != 'benign'}")
-    keep = subset_rows(len(texts), limit or None, seed)
-    if keep is not None:
-        texts, groups = [texts[i] for i in keep], [groups[i] for i in keep]
-        labels = [labels[i] for i in keep]
-    return texts, np.asarray(labels, dtype=np.int64), groups
+        groups = [f"{r.get('source', '?')}|{r['label'] != 'benign'}" for r in map(json.loads, filter(str.strip, f))]
+    keep = subset_rows(len(groups), limit or None, seed)
+    return texts, y, groups if keep is None else [groups[i] for i in keep]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,8 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--checkpoint", type=Path, required=True)
     p.add_argument("--data", type=Path, required=True, help="data build whose train split is refit on")
     p.add_argument("--suite", type=Path, required=True, help="the OOD-dev suite (the choice is made on it)")
-    p.add_argument("--train-rows", type=int, default=30000, help="a seeded sample of the train split (0: all)")
-    p.add_argument("--l2", default="0,1e-4,1e-3,1e-2", help="comma-separated L2 strengths")
+    p.add_argument("--train-rows", type=int, default=20000, help="a seeded sample of the train split (0: all)")
+    p.add_argument("--l2", default="0,1e-5,1e-4,1e-3,3e-3,1e-2,3e-2", help="comma-separated L2 strengths")
     p.add_argument("--fpr", type=float, default=0.03)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--layers", choices=("deep", "both"), default="deep",
@@ -167,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                                                       for side, v in (("train", train), ("dev", dev)) for k in keys})
     orig = {k: (getattr(model, k).head.cls.weight.detach(), getattr(model, k).head.cls.bias.detach())
             for k in ("fast", "deep")}
-    refit = ("fast", "deep") if a.layers == "both" else ("deep",)
+    both = a.layers == "both"
     report = {"checkpoint": str(a.checkpoint), "train_rows": len(texts), "suite": str(a.suite), "fpr": a.fpr,
               "layers": a.layers, "seed": a.seed,
               "groups": len(set(groups)), "seconds_features": round(t_feats, 1),
@@ -181,9 +172,8 @@ def main(argv: list[str] | None = None) -> int:
                   "group": torch.tensor([1.0 / counts[g] for g in groups])}
     for wname, w in weightings.items():
         for l2 in (float(x) for x in a.l2.split(",")):
-            layers = {k: fit_layer(train[k], yt, w, l2, getattr(model, k).head.cls) if k in refit else orig[k]
-                      for k in ("fast", "deep")}
-            both = a.layers == "both"
+            layers = {"deep": fit_layer(train["deep"], yt, w, l2, model.deep.head.cls),
+                      "fast": fit_layer(train["fast"], yt, w, l2, model.fast.head.cls) if both else orig["fast"]}
             op = operating_point(rows, 1.0 - probs_of(model, dev, layers, both)[:, 0], a.fpr)
             train_acc = float((probs_of(model, train, layers, both).argmax(-1) == y).mean())
             report["fits"].append({"weighting": wname, "l2": l2, "train_accuracy": round(train_acc, 4), **op})
