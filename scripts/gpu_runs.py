@@ -252,6 +252,10 @@ def derive(spec: dict) -> None:
             shutil.copy(f, dst / f.name)
 
 
+CACHE_BUILD_S = 155  # the feature cache on a fresh device machine (16 workers, v46: 153 s)
+EPOCH_S = 95  # one epoch of three parallel runs on one H100 (v46: 90-94 s)
+
+
 def _strings(value) -> list[str]:
     """Every string inside a JSON value."""
     if isinstance(value, str):
@@ -314,6 +318,12 @@ def check(plan: dict) -> list[str]:
         if unknown:
             raise ValueError(f"soup {spec['name']}: no run named {unknown}")
         lines.append(f"soup {spec['name']}: {', '.join(spec['runs'])} (alpha {spec.get('alpha', 'best/')})")
+    if "deadline_s" in plan:  # the runs' training time once the feature cache is built and the reserve kept
+        train_s = min(plan.get("cap_s", 480), plan["deadline_s"] - plan.get("reserve_s", 100) - CACHE_BUILD_S)
+        lines.append(f"time: deadline {plan['deadline_s']:g} s, reserve {plan.get('reserve_s', 100):g} s, cap "
+                     f"{plan.get('cap_s', 480):g} s: about {max(train_s, 0):g} s of training after a ~{CACHE_BUILD_S} s "
+                     f"feature cache" + ("; WARNING: too little for one epoch of parallel runs (~95 s)"
+                                         if train_s < EPOCH_S else ""))
     sizes = {c: sum(f.stat().st_size for f in Path(c).rglob("*") if f.is_file()) if Path(c).is_dir()
              else Path(c).stat().st_size for c in sorted(carried)}  # fmt: skip
     tree = _tree_bytes()
@@ -331,10 +341,16 @@ def check(plan: dict) -> list[str]:
     return lines
 
 
-def main(plan_path: str, deadline_s: float | None = None) -> int:
-    plan = json.loads(Path(plan_path).read_text(encoding="utf-8"))
-    if deadline_s is not None:  # the device budget left is shorter than the call the plan was written for
+def with_deadline(plan: dict, deadline_s: float | None) -> dict:
+    """The plan with ``--deadline-s`` applied: the shorter of the two deadlines (the device time left may be shorter
+    than the call the plan was written for)."""
+    if deadline_s is not None:
         plan["deadline_s"] = min(deadline_s, plan.get("deadline_s", float("inf")))
+    return plan
+
+
+def main(plan_path: str, deadline_s: float | None = None) -> int:
+    plan = with_deadline(json.loads(Path(plan_path).read_text(encoding="utf-8")), deadline_s)
     OUT.mkdir(parents=True, exist_ok=True)
     runs = plan["runs"]
     lost = [r["name"] for r in runs if r.get("resume") and not (Path("runs") / r["name"] / "last").is_dir()]
@@ -438,7 +454,7 @@ if __name__ == "__main__":
     cli = parser.parse_args()
     if cli.check:
         try:
-            print("\n".join(check(json.loads(Path(cli.plan).read_text(encoding="utf-8")))))
+            print("\n".join(check(with_deadline(json.loads(Path(cli.plan).read_text(encoding="utf-8")), cli.deadline_s))))
         except ValueError as e:
             raise SystemExit(f"{cli.plan}: {e}") from None
         except (KeyError, TypeError) as e:  # a step without a field every step needs

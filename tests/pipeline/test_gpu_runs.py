@@ -234,6 +234,19 @@ def test_check_says_which_runs_train_and_which_are_reused(gpu_runs, tmp_path, mo
             gpu_runs.check(plan | bad)
 
 
+def test_check_tells_the_training_time_a_deadline_leaves(gpu_runs, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.json").write_text("{}")
+    plan = {"deadline_s": 580, "reserve_s": 150, "cap_s": 400, "runs": [{"name": "a", "config": "c.json"}]}
+    assert not any(line.startswith("time:") for line in gpu_runs.check({"runs": plan["runs"]}))  # no deadline
+    line = next(x for x in gpu_runs.check(dict(plan)) if x.startswith("time:"))
+    assert f"about {580 - 150 - gpu_runs.CACHE_BUILD_S} s of training" in line and "WARNING" not in line
+    short = gpu_runs.with_deadline(dict(plan), 350)  # --deadline-s: the shorter deadline applies to --check too
+    assert short["deadline_s"] == 350 and gpu_runs.with_deadline(dict(plan), 900)["deadline_s"] == 580
+    line = next(x for x in gpu_runs.check(short) if x.startswith("time:"))
+    assert f"about {max(350 - 150 - gpu_runs.CACHE_BUILD_S, 0)} s" in line and "WARNING: too little" in line
+
+
 def test_a_resumed_run_continues_its_folder_with_resume(gpu_runs, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(gpu_runs, "OUT", tmp_path / "out")
