@@ -56,3 +56,19 @@ def test_the_heads_inputs_give_back_the_models_probabilities_and_the_refit_lower
     W, b = probe.fit_layer(feats["deep"], yt, w, 0.0, layer, steps=50)
     assert loss(W, b) < loss(layer.weight.detach(), layer.bias.detach())
     assert torch.equal(layer.weight, orig["deep"][0])  # the model's own layer is left as it was
+
+
+def test_crossfit_folds_hold_out_each_source_and_its_languages():
+    from tinyguardrail.eval.ood import SuiteRow
+
+    def row(source, lang):
+        return SuiteRow("t", "benign", "c", source, lang, "o")
+
+    rows = [row("xs", "it"), row("xs", "en"), row("tat", "it"), row("tat", "ga"), row("owasp", "en"),
+            row("owasp", "und")]
+    folds = {rows[held[0]].source: (set(held), set(fit)) for held, fit in probe.crossfit_folds(rows)}
+    assert folds["xs"] == ({0, 1}, {3, 4, 5})  # no other Italian row may teach the fit Italian; English stays
+    assert folds["tat"] == ({2, 3}, {1, 4, 5})
+    assert folds["owasp"] == ({4, 5}, {0, 1, 2, 3})  # English and undetermined do not hold anything out
+    for held, fit in folds.values():
+        assert not held & fit
