@@ -115,24 +115,26 @@ def read_split(path: Path, limit: int, seed: int) -> tuple[list[str], np.ndarray
     return texts, y, groups if keep is None else [groups[i] for i in keep]
 
 
-def crossfit_folds(rows) -> list[tuple[np.ndarray, np.ndarray]]:
+def crossfit_folds(rows, strict: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
     """Leave-one-source-out folds over the suite, strict on language: fold ``s`` scores the rows of source ``s`` and
     may fit on the other sources' rows except those in a non-English language that ``s`` has (the Italian and
-    Portuguese rows of yanismiraoui are scored by a fit that saw no Italian or Portuguese row). Returns, per source,
-    (rows scored, rows the fit may use), as index arrays."""
+    Portuguese rows of yanismiraoui are scored by a fit that saw no Italian or Portuguese row). ``strict=False``
+    keeps the other sources' rows of those languages (a diagnostic: do the frozen features separate a held-out
+    language's attacks once its language is in the fit?). Returns, per source, (rows scored, rows the fit may use),
+    as index arrays."""
     src = np.array([r.source for r in rows])
     lang = np.array([r.lang for r in rows])
     folds = []
     for s in sorted(set(src)):
         held = src == s
-        langs = set(lang[held]) - {"en", "und"}
+        langs = set(lang[held]) - {"en", "und"} if strict else set()
         fit = ~held & ~np.isin(lang, sorted(langs))
         folds.append((np.flatnonzero(held), np.flatnonzero(fit)))
     return folds
 
 
 def crossfit(model, train: dict, y: np.ndarray, groups: list[str], dev: dict, rows, dev_weight: float, l2: float,
-             fpr: float) -> dict:
+             fpr: float, strict: bool = True) -> dict:
     """DFR proper, estimated honestly: the deep class layer refit on the training sample plus held-out (OOD-dev)
     rows, scored out of fold (``crossfit_folds``). Every row weighs 1 / its (source, attack) group's size; the dev
     rows together weigh ``dev_weight`` times the training rows. The out-of-fold probabilities of all folds make one
@@ -144,7 +146,7 @@ def crossfit(model, train: dict, y: np.ndarray, groups: list[str], dev: dict, ro
     g_dev = [f"{r.source}|{r.is_attack}" for r in rows]
     oof = np.zeros((len(rows), len(LABELS)))
     orig_fast = (model.fast.head.cls.weight.detach(), model.fast.head.cls.bias.detach())
-    for held, fit in crossfit_folds(rows):
+    for held, fit in crossfit_folds(rows, strict):
         c = Counter(g_dev[i] for i in fit)
         w_dev = torch.tensor([1.0 / c[g_dev[i]] for i in fit])
         w_dev = dev_weight * w_dev / w_dev.sum()
@@ -172,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--crossfit", default=None, metavar="WEIGHTS",
                    help="comma-separated weights of the OOD-dev rows beside the training rows: refit the deep layer "
                         "on both, scored out of fold (leave one source out, strict on language; see crossfit)")
+    p.add_argument("--crossfit-languages", action="store_true",
+                   help="with --crossfit, let a fold's fit keep the other sources' rows in its languages (diagnostic)")
     p.add_argument("--out", type=Path, required=True)
     a = p.parse_args(argv)
     from tokenizers import Tokenizer
@@ -220,8 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     if a.crossfit:  # held-out rows in the fit, every score out of fold
         for dw in (float(x) for x in a.crossfit.split(",")):
             for l2 in (float(x) for x in a.l2.split(",")):
-                op = crossfit(model, train, y, groups, dev, rows, dw, l2, a.fpr)
-                report["fits"].append({"weighting": "group", "dev_weight": dw, "l2": l2, **op})
+                op = crossfit(model, train, y, groups, dev, rows, dw, l2, a.fpr, not a.crossfit_languages)
+                report["fits"].append({"weighting": "group", "dev_weight": dw, "l2": l2,
+                                       "strict_languages": not a.crossfit_languages, **op})
                 print(f"crossfit dev_weight={dw:g} l2={l2:g}: score {op['pint_score']:.4f} "
                       f"recall@1% {op['recall_at_1pct_fpr']:.4f}", flush=True)
         weightings = {}

@@ -72,3 +72,5 @@ def test_crossfit_folds_hold_out_each_source_and_its_languages():
     assert folds["owasp"] == ({4, 5}, {0, 1, 2, 3})  # English and undetermined do not hold anything out
     for held, fit in folds.values():
         assert not held & fit
+    loose = {rows[held[0]].source: set(fit) for held, fit in probe.crossfit_folds(rows, strict=False)}
+    assert loose["xs"] == {2, 3, 4, 5}  # the diagnostic keeps the other sources' Italian rows
