@@ -142,6 +142,7 @@ def test_feature_cache_is_reused_and_keyed(tmp_path, tok, monkeypatch):
     shapes = dict(max_len=32, max_chars=8, pad_id=0)
     first = src.features(tok, **shapes)
     assert len(first) == 160
+    assert set(src.seconds) == {"text_stage", "encoding", "saving"}  # a cold build times its stages for the log
     # a fresh source with a warm cache reads no text at all
     calls = []
     monkeypatch.setattr(D, "encode_texts", lambda *a, **k: calls.append("encode"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -171,12 +172,18 @@ def test_cli_train_with_ablation_overrides(data_dir, tmp_path, capsys, overrides
     assert saved["train"]["max_train_rows"] == 60
 
 
-def test_prepare_only_builds_the_cache(data_dir, tmp_path):
-    res = setup(*_tiny(data_dir, tmp_path / "prep"), prepare_only=True)
+def test_prepare_only_builds_the_cache(data_dir, tmp_path, capsys):
+    res = setup(*_tiny(data_dir, tmp_path / "prep", progress=True), prepare_only=True)
     assert res["prepared"] and res["train_rows"] == 160
     cache = list((tmp_path / "prep" / "cache").glob("*-features-*.npz"))
     assert len(cache) == 2
     assert not (tmp_path / "prep" / "best").exists()
+    line = next(x for x in capsys.readouterr().err.splitlines() if x.startswith("[train] data:"))
+    for stage in ("train text stage", "train encoding", "train saving", "validation encoding"):  # a cold build's times
+        assert re.search(stage + r" \d+\.\ds", line), (stage, line)
+    setup(*_tiny(data_dir, tmp_path / "prep", progress=True), prepare_only=True)  # warm: nothing encoded or saved
+    line = next(x for x in capsys.readouterr().err.splitlines() if x.startswith("[train] data:"))
+    assert " encoding " not in line and " saving " not in line, line
 
 
 def test_cli_help_lists_train_options(capsys):

@@ -20,6 +20,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -354,13 +355,16 @@ class SplitSource:
         self.sha = file_sha256(self.path)
         self.stale = False
         self._texts: tuple[list[str], np.ndarray, np.ndarray] | None = None
+        self.seconds: dict[str, float] = {}  # wall time of each stage this source ran (text stage, encoding, saving)
 
     def texts(self) -> tuple[list[str], np.ndarray, np.ndarray]:
         """(normalized texts, label ids, detector scores [N, F])."""
         if self._texts is None:
+            t0 = time.perf_counter()
             t, y, d, _ = load_texts_cached(self.path, self.cache_dir, self.n_feats, self.switches, self.max_rows,
                                            self.seed, self.num_workers, self.progress, sha=self.sha)  # fmt: skip
             self._texts = (t, y, d)
+            self.seconds["text_stage"] = time.perf_counter() - t0
         return self._texts
 
     def features(self, tokenizer, max_len: int, max_chars: int, pad_id: int, allow_stale_front_end: bool = False
@@ -383,10 +387,14 @@ class SplitSource:
                 self.stale = not same
                 return Features.load(cpath)
         texts, labels, det = self.texts()
+        t0 = time.perf_counter()
         feats = encode_texts(texts, labels, det, tokenizer, max_len, max_chars, pad_id, self.num_workers,
                              self.progress)  # fmt: skip
+        self.seconds["encoding"] = time.perf_counter() - t0
         if cpath is not None:
+            t0 = time.perf_counter()
             feats.save(cpath, meta={"front_end": front, "data_sha256": self.sha, "rows": len(feats)})
+            self.seconds["saving"] = time.perf_counter() - t0
         return feats
 
 

@@ -255,9 +255,12 @@ def setup(
     val_feats = val_src.features(tokenizer, **shapes, allow_stale_front_end=cfg.allow_stale_features)
     if train_src.stale or val_src.stale:
         log("WARNING: cached features were built with other text front-end sources (allow_stale_features)")
+    stages = "".join(f", {src.split} {k.replace('_', ' ')} {v:.1f}s" for src in (train_src, val_src)
+                     for k, v in src.seconds.items())  # where a cold cache build spends its time (the GPU side's)
     log(
         f"data: {len(train_feats)} train / {len(val_feats)} validation rows, {int(train_feats.lengths.sum())} train "
-        f"tokens ({time.time() - t0:.1f}s; uncached features: {f'{workers} worker processes' if workers > 1 else 'in-process'})"
+        f"tokens ({time.time() - t0:.1f}s{stages}; uncached features: "
+        f"{f'{workers} worker processes' if workers > 1 else 'in-process'})"
     )
     select = None
     if cfg.select_suite:
