@@ -216,6 +216,7 @@ def setup(
     val_src = D.SplitSource(D.split_path(cfg.data_dir, "validation"), max_rows=cfg.max_val_rows, **src_args)
 
     # --- tokenizer (and pretrained encoder) ---
+    t0 = time.time()  # the data line's time: the tokenizer (it may run the training split's text stage) and features
     enc = None
     from tinyguardrail.model.tokenizer import load_tokenizer, pad_id, train_tokenizer
 
@@ -249,17 +250,14 @@ def setup(
                              f"scripts/make_carry.py --meta)")
 
     # --- features (cached) ---
-    t0 = time.time()
     shapes = dict(max_len=mcfg.max_len, max_chars=mcfg.max_chars, pad_id=mcfg.pad_id)
     train_feats = train_src.features(tokenizer, **shapes, allow_stale_front_end=cfg.allow_stale_features)
     val_feats = val_src.features(tokenizer, **shapes, allow_stale_front_end=cfg.allow_stale_features)
     if train_src.stale or val_src.stale:
         log("WARNING: cached features were built with other text front-end sources (allow_stale_features)")
-    stages = "".join(f", {src.split} {k.replace('_', ' ')} {v:.1f}s" for src in (train_src, val_src)
-                     for k, v in src.seconds.items())  # where a cold cache build spends its time (the GPU side's)
     log(
         f"data: {len(train_feats)} train / {len(val_feats)} validation rows, {int(train_feats.lengths.sum())} train "
-        f"tokens ({time.time() - t0:.1f}s{stages}; uncached features: "
+        f"tokens ({time.time() - t0:.1f}s with the tokenizer{_stages(train_src, val_src)}; uncached features: "
         f"{f'{workers} worker processes' if workers > 1 else 'in-process'})"
     )
     select = None
@@ -269,7 +267,7 @@ def setup(
         sel_src = D.SplitSource(Path(cfg.select_suite), **src_args)
         select = (read_suite(Path(cfg.select_suite)),
                   sel_src.features(tokenizer, **shapes, allow_stale_front_end=cfg.allow_stale_features))
-        log(f"checkpoint selection on {cfg.select_suite}: {len(select[0])} rows")
+        log(f"checkpoint selection on {cfg.select_suite}: {len(select[0])} rows{_stages(sel_src)}")
     if xling is not None:
         if int(xling.max()) >= len(train_feats):
             raise ValueError("train.xling: pair rows beyond the training features (split and cache disagree)")
@@ -373,6 +371,11 @@ def _truncate_metrics(path: Path, start_epoch: int) -> None:
     lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
     keep = [ln for ln in lines if json.loads(ln).get("epoch", 0) < start_epoch]
     path.write_text("".join(ln + "\n" for ln in keep), encoding="utf-8")
+
+
+def _stages(*sources) -> str:
+    """The stages the sources ran, with their wall times: where a cold cache build spends its time (the GPU side's)."""
+    return "".join(f", {src.split} {k.replace('_', ' ')} {v:.1f}s" for src in sources for k, v in src.seconds.items())
 
 
 def _logger(enabled: bool):
