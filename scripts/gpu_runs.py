@@ -320,10 +320,14 @@ def check(plan: dict) -> list[str]:
         lines.append(f"soup {spec['name']}: {', '.join(spec['runs'])} (alpha {spec.get('alpha', 'best/')})")
     if "deadline_s" in plan:  # the runs' training time once the feature cache is built and the reserve kept
         train_s = min(plan.get("cap_s", 480), plan["deadline_s"] - plan.get("reserve_s", 100) - CACHE_BUILD_S)
-        lines.append(f"time: deadline {plan['deadline_s']:g} s, reserve {plan.get('reserve_s', 100):g} s, cap "
-                     f"{plan.get('cap_s', 480):g} s: about {max(train_s, 0):g} s of training after a ~{CACHE_BUILD_S} s "
-                     f"feature cache" + ("; WARNING: too little for one epoch of parallel runs (~95 s)"
-                                         if train_s < EPOCH_S else ""))
+        late = len(plan["runs"]) > int(plan.get("parallel", 2)) or any(r.get("init_from") for r in plan["runs"])
+        lines.append(
+            f"time: deadline {plan['deadline_s']:g} s, reserve {plan.get('reserve_s', 100):g} s, cap "
+            f"{plan.get('cap_s', 480):g} s: at most {max(train_s, 0):g} s per run (its start and cache load included) "
+            f"after a ~{CACHE_BUILD_S} s feature cache"
+            + (", less the derive steps before it" if plan.get("derive") else "")
+            + ("; runs that wait (beyond the parallel ones, or for init_from) get less" if late else "")
+            + (f"; WARNING: too little for one epoch of parallel runs (~{EPOCH_S} s)" if train_s < EPOCH_S else ""))
     sizes = {c: sum(f.stat().st_size for f in Path(c).rglob("*") if f.is_file()) if Path(c).is_dir()
              else Path(c).stat().st_size for c in sorted(carried)}  # fmt: skip
     tree = _tree_bytes()
@@ -454,7 +458,8 @@ if __name__ == "__main__":
     cli = parser.parse_args()
     if cli.check:
         try:
-            print("\n".join(check(with_deadline(json.loads(Path(cli.plan).read_text(encoding="utf-8")), cli.deadline_s))))
+            plan = with_deadline(json.loads(Path(cli.plan).read_text(encoding="utf-8")), cli.deadline_s)
+            print("\n".join(check(plan)))
         except ValueError as e:
             raise SystemExit(f"{cli.plan}: {e}") from None
         except (KeyError, TypeError) as e:  # a step without a field every step needs

@@ -240,11 +240,21 @@ def test_check_tells_the_training_time_a_deadline_leaves(gpu_runs, tmp_path, mon
     plan = {"deadline_s": 580, "reserve_s": 150, "cap_s": 400, "runs": [{"name": "a", "config": "c.json"}]}
     assert not any(line.startswith("time:") for line in gpu_runs.check({"runs": plan["runs"]}))  # no deadline
     line = next(x for x in gpu_runs.check(dict(plan)) if x.startswith("time:"))
-    assert f"about {580 - 150 - gpu_runs.CACHE_BUILD_S} s of training" in line and "WARNING" not in line
+    assert f"at most {580 - 150 - gpu_runs.CACHE_BUILD_S} s per run" in line and "WARNING" not in line
+    assert "derive" not in line and "get less" not in line
+    capped = next(x for x in gpu_runs.check(dict(plan, cap_s=100, parallel=1, runs=plan["runs"] * 2,
+                                                  derive=[{"dir": "x", "from": "c.json"}])) if x.startswith("time:"))
+    assert "at most 100 s per run" in capped and "less the derive steps" in capped and "get less" in capped
     short = gpu_runs.with_deadline(dict(plan), 350)  # --deadline-s: the shorter deadline applies to --check too
     assert short["deadline_s"] == 350 and gpu_runs.with_deadline(dict(plan), 900)["deadline_s"] == 580
     line = next(x for x in gpu_runs.check(short) if x.startswith("time:"))
-    assert f"about {max(350 - 150 - gpu_runs.CACHE_BUILD_S, 0)} s" in line and "WARNING: too little" in line
+    assert f"at most {max(350 - 150 - gpu_runs.CACHE_BUILD_S, 0)} s" in line and "WARNING: too little" in line
+    plan_file = tmp_path / "p.json"  # the command line: --check with --deadline-s
+    plan_file.write_text(json.dumps(plan))
+    script = Path(__file__).resolve().parents[2] / "scripts" / "gpu_runs.py"
+    out = subprocess.run([sys.executable, str(script), "--check", str(plan_file), "--deadline-s", "350"],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0 and "deadline 350 s" in out.stdout and "WARNING: too little" in out.stdout, out.stderr
 
 
 def test_a_resumed_run_continues_its_folder_with_resume(gpu_runs, tmp_path, monkeypatch, capsys):
