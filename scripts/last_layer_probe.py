@@ -12,7 +12,7 @@ probabilities, so it is run again on its pooled input when the fast layer is ref
 routing as it was). A fit on the training split the features were learnt on is DFR's weakest variant (its gains
 come from held-out data, which here would be the OOD-dev suite the choice is made on). ``--crossfit`` is that proper
 DFR, estimated honestly: OOD-dev rows join the fit and every OOD-dev row is scored by a fit that saw neither its
-source nor its (non-English) language (``crossfit_folds``).
+source nor its (non-English) language (``crossfit_folds``; ``--crossfit-languages`` keeps the language, a diagnostic).
 
 The choice (weighting, L2 strength) is made on the OOD-dev suite only, at the training loop's 3 % benign-FPR
 operating point (PyTorch, texts truncated to ``max_len``, no windows or views: the loop's checkpoint selection);
@@ -138,7 +138,8 @@ def crossfit(model, train: dict, y: np.ndarray, groups: list[str], dev: dict, ro
     """DFR proper, estimated honestly: the deep class layer refit on the training sample plus held-out (OOD-dev)
     rows, scored out of fold (``crossfit_folds``). Every row weighs 1 / its (source, attack) group's size; the dev
     rows together weigh ``dev_weight`` times the training rows. The out-of-fold probabilities of all folds make one
-    score at the ``fpr`` operating point (each row is scored by a fit that saw neither its source nor its language)."""
+    score at the ``fpr`` operating point (each row is scored by a fit that saw neither its source nor, with ``strict``,
+    its language). A fold whose fit may use no dev row is the training-only refit."""
     counts = Counter(groups)
     w_train = torch.tensor([1.0 / counts[g] for g in groups])
     w_train = w_train / w_train.sum()
@@ -178,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="with --crossfit, let a fold's fit keep the other sources' rows in its languages (diagnostic)")
     p.add_argument("--out", type=Path, required=True)
     a = p.parse_args(argv)
+    if a.crossfit and a.layers == "both":
+        p.error("--crossfit refits the deep class layer only (--layers deep)")
     from tokenizers import Tokenizer
 
     torch.manual_seed(a.seed)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval"))
@@ -74,3 +75,28 @@ def test_crossfit_folds_hold_out_each_source_and_its_languages():
         assert not held & fit
     loose = {rows[held[0]].source: set(fit) for held, fit in probe.crossfit_folds(rows, strict=False)}
     assert loose["xs"] == {2, 3, 4, 5}  # the diagnostic keeps the other sources' Italian rows
+
+
+def test_crossfit_without_dev_weight_is_the_training_refit_and_dev_rows_change_it(ckpt):
+    from tokenizers import Tokenizer
+
+    from tinyguardrail.eval.calibrate import operating_point
+    from tinyguardrail.eval.ood import SuiteRow
+    from tinyguardrail.labels import LABELS
+
+    path, data = ckpt
+    model = load_checkpoint(path).eval()
+    tok = Tokenizer.from_file(str(path / "tokenizer.json"))
+    texts, y = read_labelled_texts(data)
+    feats = probe.head_inputs(model, texts, tok, checkpoint_front_end(path), batch_size=16)
+    groups = [f"g{i % 3}|{int(v) > 0}" for i, v in enumerate(y)]
+    rows = [SuiteRow(t, LABELS[int(v)], "c", f"s{i % 4}", ("it", "en")[i % 2], "o")
+            for i, (t, v) in enumerate(zip(texts, y, strict=True))]
+    w = torch.tensor([1.0 / groups.count(g) for g in groups])
+    layer = probe.fit_layer(feats["deep"], torch.from_numpy(y), w, 1e-3, model.deep.head.cls)
+    fast = (model.fast.head.cls.weight.detach(), model.fast.head.cls.bias.detach())
+    plain = operating_point(rows, 1.0 - probe.probs_of(model, feats, {"deep": layer, "fast": fast}, False)[:, 0], 0.03)
+    zero = probe.crossfit(model, feats, y, groups, feats, rows, 0.0, 1e-3, 0.03)
+    assert zero["pint_score"] == pytest.approx(plain["pint_score"]) and zero["cells"] == plain["cells"]
+    heavy = probe.crossfit(model, feats, y, groups, feats, rows, 5.0, 1e-3, 0.03)
+    assert heavy["threshold"] != pytest.approx(zero["threshold"])  # the dev rows enter the fit
