@@ -26,14 +26,20 @@ def _encode(texts, tok, model, path):
     return encode_texts(texts, tok, model.config, checkpoint_front_end(path))
 
 
-def test_the_heads_inputs_give_back_the_models_probabilities_and_the_refit_lowers_its_loss(ckpt):
+def _loaded(ckpt):
+    """The fixture checkpoint's model, tokenizer, labelled rows and class-layer inputs."""
     from tokenizers import Tokenizer
 
     path, data = ckpt
     model = load_checkpoint(path).eval()
     tok = Tokenizer.from_file(str(path / "tokenizer.json"))
     texts, y = read_labelled_texts(data)
-    feats = probe.head_inputs(model, texts, tok, checkpoint_front_end(path), batch_size=16)
+    return model, tok, texts, y, probe.head_inputs(model, texts, tok, checkpoint_front_end(path), batch_size=16)
+
+
+def test_the_heads_inputs_give_back_the_models_probabilities_and_the_refit_lowers_its_loss(ckpt):
+    path = ckpt[0]
+    model, tok, texts, y, feats = _loaded(ckpt)
     orig = {k: (getattr(model, k).head.cls.weight.detach(), getattr(model, k).head.cls.bias.detach())
             for k in ("fast", "deep")}
     want = EncodedSuite(texts, tok, model.config, checkpoint_front_end(path)).probs(model, torch.device("cpu"))
@@ -78,17 +84,11 @@ def test_crossfit_folds_hold_out_each_source_and_its_languages():
 
 
 def test_crossfit_without_dev_weight_is_the_training_refit_and_dev_rows_change_it(ckpt):
-    from tokenizers import Tokenizer
-
     from tinyguardrail.eval.calibrate import operating_point
     from tinyguardrail.eval.ood import SuiteRow
     from tinyguardrail.labels import LABELS
 
-    path, data = ckpt
-    model = load_checkpoint(path).eval()
-    tok = Tokenizer.from_file(str(path / "tokenizer.json"))
-    texts, y = read_labelled_texts(data)
-    feats = probe.head_inputs(model, texts, tok, checkpoint_front_end(path), batch_size=16)
+    model, _, texts, y, feats = _loaded(ckpt)
     groups = [f"g{i % 3}|{int(v) > 0}" for i, v in enumerate(y)]
     rows = [SuiteRow(t, LABELS[int(v)], "c", f"s{i % 4}", ("it", "en")[i % 2], "o")
             for i, (t, v) in enumerate(zip(texts, y, strict=True))]
